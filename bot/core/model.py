@@ -1,0 +1,316 @@
+"""The town's campaign as validated, frozen values.
+
+These classes are the schema of the YAML files under `schedules/<town>/` (strict: unknown keys are errors) and the
+values the planner works from. Cross-references (a plan naming a unit, an office group that must exist) are checked by
+`bot.config.loader`, which knows the files and lines.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, time, timedelta
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, model_validator
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+def _slug(value: str) -> str:
+    if not SLUG.match(value):
+        raise ValueError("编号只能用小写拼音字母、数字、- 和 _，且以字母或数字开头（例如 changchun-work）")
+    return value
+
+
+def _clock_time(value: object) -> object:
+    # YAML 1.1 reads 09:00 unquoted as the integer 540 (sexagesimal); accept it as minutes since midnight.
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
+        return time(value // 60, value % 60)
+    if isinstance(value, str):
+        m = re.fullmatch(r"(\d{1,2})[:：](\d{2})", value.strip())
+        if not m:
+            raise ValueError("时间写成 时:分，例如 \"09:00\"")
+        return time(int(m[1]), int(m[2]))
+    return value
+
+
+def _duration(value: object) -> object:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return timedelta(minutes=value)
+    if isinstance(value, str):
+        m = re.fullmatch(r"\s*(\d+)\s*(m|min|分钟|h|小时)\s*", value)
+        if not m:
+            raise ValueError("时长写成 30m、90min 或 1h（1小时）")
+        n = int(m[1])
+        return timedelta(hours=n) if m[2] in ("h", "小时") else timedelta(minutes=n)
+    return value
+
+
+def _cn_date(value: object, info: ValidationInfo) -> object:
+    """Dates as a clerk writes them: 5月20日 (year from the plan), 2024年5月20日, or 2024-05-20."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    year = (info.context or {}).get("year")
+    m = re.fullmatch(r"(?:(\d{4})\s*年)?\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]?", text)
+    if m is None:
+        m = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", text)
+    if m is None:
+        raise ValueError("日期写成 5月20日、2024年5月20日 或 2024-05-20")
+    y = int(m[1]) if m[1] else year
+    if y is None:
+        raise ValueError("这里的日期要写年份，例如 2024年5月20日")
+    month, day = int(m[2]), int(m[3])
+    try:
+        return date(int(y), month, day)
+    except ValueError:
+        if 1 <= month <= 12:
+            raise ValueError(f"{y}年{month}月没有{day}日") from None
+        raise ValueError(f"没有{month}月") from None
+
+
+Slug = Annotated[str, AfterValidator(_slug)]
+PlanDate = Annotated[date, BeforeValidator(_cn_date)]
+ClockTime = Annotated[time, BeforeValidator(_clock_time)]
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+
+
+class JobKind(StrEnum):
+    ANNOUNCE = "announce"
+    REMIND = "remind"
+    PROOF_REQUEST = "proof_request"
+    CHASE = "chase"
+    SUMMARY = "summary"
+
+
+class UnitKind(StrEnum):
+    VILLAGE = "village"
+    COMMUNITY = "community"
+    DEPARTMENT = "department"
+    SCHOOL = "school"
+    ENTERPRISE = "enterprise"
+
+
+class GroupKind(StrEnum):
+    VILLAGERS = "villagers"  # 村民群 / 居民群: the public reads reminders here
+    WORK = "work"  # 工作群: the unit's staff; proof requests and chases go here
+    OFFICE = "office"  # 镇党政办公室的群: summaries and alerts
+
+
+# --- town.yaml -------------------------------------------------------------------------------------------------
+
+
+class Person(Frozen):
+    id: Slug
+    name: str = Field(min_length=1)
+    role: str = ""
+    wechat: str = Field(default="", description="WeChat id or alias used to find the contact (placeholder until set)")
+    phone: str = ""
+
+
+class QuietHours(Frozen):
+    start: ClockTime = time(21, 0)
+    end: ClockTime = time(8, 0)
+
+    def contains(self, t: time) -> bool:
+        if self.start <= self.end:
+            return self.start <= t < self.end
+        return t >= self.start or t < self.end
+
+
+WorkdayPolicy = Literal["next", "previous", "any"]
+
+
+class DayRule(Frozen):
+    """When in the activity's month a job goes out: a day of the month (or 'last') and a time."""
+
+    day: int | Literal["last"] = 1
+    time: ClockTime = time(9, 0)
+    workday: WorkdayPolicy = "next"
+
+    @model_validator(mode="after")
+    def _day_in_range(self) -> DayRule:
+        if isinstance(self.day, int) and not 1 <= self.day <= 31:
+            raise ValueError(f"day 应在 1 到 31 之间或写 last，实际是 {self.day}")
+        return self
+
+
+class BeforeRule(Frozen):
+    """A job some days before a date (an event's start, the proof due date)."""
+
+    days_before: int = Field(default=1, ge=0, le=60)
+    time: ClockTime = time(10, 0)
+    workday: WorkdayPolicy = "any"
+
+
+class Rules(Frozen):
+    quiet_hours: QuietHours = QuietHours()
+    misfire_grace: Duration = timedelta(hours=1)
+    announce: DayRule = DayRule(day=1, time=time(9, 0), workday="next")
+    remind: BeforeRule = BeforeRule(days_before=1, time=time(10, 0), workday="any")
+    proof_request: DayRule = DayRule(day=1, time=time(10, 0), workday="next")
+    proof_due: DayRule = DayRule(day=25, time=time(18, 0), workday="previous")
+    chase: BeforeRule = BeforeRule(days_before=3, time=time(10, 0), workday="previous")
+    summary: DayRule = DayRule(day="last", time=time(16, 0), workday="previous")
+    min_photos: int = Field(default=2, ge=0, le=50)
+
+
+class CalendarOverrides(Frozen):
+    """Days the statutory table doesn't know or the town handles differently (e.g. a local holiday)."""
+
+    extra_holidays: tuple[PlanDate, ...] = ()
+    extra_workdays: tuple[PlanDate, ...] = ()
+
+
+class TownInfo(Frozen):
+    id: Slug
+    name: str = Field(min_length=1)
+    full_name: str = ""
+    timezone: str = "Asia/Shanghai"
+
+
+class TownFile(Frozen):
+    town: TownInfo
+    office_group: Slug
+    admins: tuple[Person, ...] = Field(min_length=1)
+    rules: Rules = Rules()
+    calendar: CalendarOverrides = CalendarOverrides()
+
+
+# --- units.yaml ------------------------------------------------------------------------------------------------
+
+
+class Group(Frozen):
+    id: Slug
+    name: str = Field(min_length=1, description="the WeChat group topic as shown in WeChat")
+    kind: GroupKind
+
+
+class Unit(Frozen):
+    id: Slug
+    name: str = Field(min_length=1)
+    kind: UnitKind
+    groups: tuple[Group, ...] = ()
+    contacts: tuple[Person, ...] = ()
+    broadcast_operator: Person | None = None
+
+
+class UnitSet(Frozen):
+    """A named set of units the plan can make responsible (各村（社区）, 镇级各部门 …): membership, not text."""
+
+    id: Slug
+    name: str = Field(min_length=1)
+    kinds: tuple[UnitKind, ...] = ()
+    units: tuple[Slug, ...] = ()
+    except_units: tuple[Slug, ...] = Field(default=(), alias="except")
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> UnitSet:
+        if not self.kinds and not self.units:
+            raise ValueError("单位集合要写 kinds（按类型）或 units（逐个列出）")
+        return self
+
+
+class UnitsFile(Frozen):
+    units: tuple[Unit, ...] = Field(min_length=1)
+    unit_sets: tuple[UnitSet, ...] = ()
+
+
+# --- plan-YYYY.yaml --------------------------------------------------------------------------------------------
+
+
+class Event(Frozen):
+    """A dated event inside an activity (主题周, 宣传周, 六一, 世界环境日): gets a reminder before it starts."""
+
+    id: Slug
+    name: str = Field(min_length=1)
+    start: PlanDate
+    end: PlanDate | None = None
+    theme: str = ""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Event:
+        if self.end is not None and self.end < self.start:
+            raise ValueError(f"结束日期 {self.end} 早于开始日期 {self.start}")
+        return self
+
+
+class Proof(Frozen):
+    items: tuple[str, ...] = ("活动照片",)
+    min_photos: int | None = Field(default=None, ge=0, le=50)
+    due: PlanDate | None = None
+
+
+class Activity(Frozen):
+    id: Slug
+    month: int = Field(ge=1, le=12)
+    title: str = Field(min_length=1, description="a short name for messages")
+    content: str = Field(min_length=1, description="the plan's wording, verbatim")
+    theme: str = ""
+    responsible: tuple[Slug, ...] = Field(min_length=1)
+    events: tuple[Event, ...] = ()
+    proof: Proof = Proof()
+
+
+class PlanFile(Frozen):
+    year: int = Field(ge=2000, le=2100)
+    title: str = ""
+    source: str = ""
+    activities: tuple[Activity, ...] = Field(min_length=1)
+
+
+# --- the whole campaign, resolved ----------------------------------------------------------------------------
+
+
+class Campaign(Frozen):
+    """Everything the planner needs, cross-checked. Built only by `bot.config.loader.load_campaign`."""
+
+    town: TownInfo
+    office_group: Slug
+    admins: tuple[Person, ...]
+    rules: Rules
+    calendar: CalendarOverrides
+    units: tuple[Unit, ...]
+    unit_sets: tuple[UnitSet, ...]
+    plans: tuple[PlanFile, ...]
+
+    def unit(self, unit_id: str) -> Unit:
+        for u in self.units:
+            if u.id == unit_id:
+                return u
+        raise KeyError(unit_id)
+
+    def group(self, group_id: str) -> tuple[Group, Unit]:
+        for u in self.units:
+            for g in u.groups:
+                if g.id == group_id:
+                    return g, u
+        raise KeyError(group_id)
+
+    def members(self, set_or_unit: str) -> tuple[Unit, ...]:
+        """The units a plan's `responsible` entry stands for, in units.yaml order."""
+        for s in self.unit_sets:
+            if s.id == set_or_unit:
+                chosen = {u.id for u in self.units if u.kind in s.kinds} | set(s.units)
+                chosen -= set(s.except_units)
+                return tuple(u for u in self.units if u.id in chosen)
+        return (self.unit(set_or_unit),)
+
+    def responsible_units(self, activity: Activity) -> tuple[Unit, ...]:
+        seen: dict[str, Unit] = {}
+        for ref in activity.responsible:
+            for u in self.members(ref):
+                seen.setdefault(u.id, u)
+        return tuple(seen.values())
+
+    def responsible_label(self, activity: Activity) -> str:
+        """The plan's wording of who is responsible: set names as the notice writes them (各村（社区）、镇级各部门)."""
+        names = {s.id: s.name for s in self.unit_sets}
+        return "、".join(names.get(ref) or self.unit(ref).name for ref in activity.responsible)

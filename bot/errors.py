@@ -1,0 +1,47 @@
+"""Errors that reach a person: each names the file, the place inside it, the value and a hint."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the town's files, said so a clerk can find and fix it."""
+
+    file: Path | str
+    place: str
+    value: object
+    message: str
+    hint: str = ""
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else f"{self.file}"
+        if self.place:
+            where += f" {self.place}"
+        text = f"{where}: {self.message} (值: {self.value!r})"
+        if self.hint:
+            text += f"\n    提示: {self.hint}"
+        return text
+
+
+class ConfigError(Exception):
+    """The town's schedule, units or templates are wrong. Carries every problem found, not just the first.
+
+    Raised by loading and checking; the CLI turns it into exit code 2. Nothing was applied when it is raised.
+    """
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class DeliveryError(Exception):
+    """A channel could not hand a message over. `permanent` tells the pipeline not to retry."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent

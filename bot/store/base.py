@@ -1,0 +1,91 @@
+"""The store's interface. One backend today (`SqlStore`: SQLite file or PostgreSQL); the contract tests in
+`tests/store/test_contract.py` run against every backend."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+
+class DeliveryStatus(StrEnum):
+    SENDING = "sending"  # claimed by a runner, not yet confirmed either way
+    SENT = "sent"
+    FAILED = "failed"  # the channel refused it; may be claimed again for a retry
+    MISSED = "missed"  # its time passed while no runner was up, beyond the grace period; never sent late
+    SKIPPED = "skipped"  # decided not to send, with a reason (e.g. the unit already submitted its proof)
+    UNCONFIRMED = "unconfirmed"  # a runner died between claim and confirmation: maybe sent; never retried blindly
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Proof that this runner, and no other, may send (job_key, target) now."""
+
+    job_key: str
+    target: str
+    runner: str
+    attempt: int
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    job_key: str
+    target: str
+    status: DeliveryStatus
+    scheduled_at: datetime
+    updated_at: datetime
+    attempts: int
+    runner: str
+    detail: str  # message id when sent, error text when failed, reason when missed or skipped
+
+
+class Store(Protocol):
+    """All times passed in and returned are timezone-aware; backends store UTC and return the town's zone.
+
+    Exactly-once: `claim` is the only way to get permission to send, and it is atomic across processes sharing
+    the database. A (job_key, target) pair has at most one record, ever.
+    """
+
+    def claim(self, job_key: str, target: str, scheduled_at: datetime, now: datetime, runner: str) -> Claim | None:
+        """Take (job_key, target) for sending. Returns None if any record exists that is not FAILED
+        (another runner has it, or it was sent, missed or skipped). A FAILED record is taken over for a retry,
+        its attempt count raised."""
+        ...
+
+    def mark_sent(self, claim: Claim, now: datetime, detail: str = "") -> None: ...
+
+    def mark_failed(self, claim: Claim, now: datetime, error: str) -> None: ...
+
+    def settle(
+        self, job_key: str, target: str, status: DeliveryStatus, scheduled_at: datetime, now: datetime, detail: str
+    ) -> bool:
+        """Record a MISSED or SKIPPED outcome if the pair has no record yet. True if this call recorded it."""
+        ...
+
+    def get(self, job_key: str, target: str) -> DeliveryRecord | None: ...
+
+    def deliveries(self, job_keys: frozenset[str] | None = None) -> list[DeliveryRecord]:
+        """Records ordered by (scheduled_at, job_key, target); all of them when job_keys is None."""
+        ...
+
+    def stale_claims(self, older_than: datetime) -> list[DeliveryRecord]:
+        """SENDING records last touched before `older_than`: a runner died between claim and confirmation."""
+        ...
+
+    def resolve_stale(self, job_key: str, target: str, now: datetime, detail: str) -> bool:
+        """Turn a stale SENDING record into UNCONFIRMED with `detail`. It is not known whether it went out, so it is
+        never claimed again (the admins are told instead). True if this call changed it."""
+        ...
+
+    def service_started_at(self, town_id: str, now: datetime) -> datetime:
+        """When this town's daemon first ran against this store; recorded on the first call."""
+        ...
+
+    def record_proof(self, activity_id: str, unit_id: str, received_at: datetime, note: str = "") -> None: ...
+
+    def units_with_proof(self, activity_id: str) -> frozenset[str]:
+        """Units that have submitted proof for the activity (the chase asks this to find who is missing)."""
+        ...
+
+    def close(self) -> None: ...
