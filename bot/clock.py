@@ -21,6 +21,14 @@ class Clock(Protocol):
         ...
 
 
+class RealTimeClock(Clock, Protocol):
+    """A clock that moves with the wall clock, so a real-time scheduler can fire on it."""
+
+    def to_real(self, instant: datetime) -> datetime:
+        """The wall-clock instant at which this clock will show `instant`."""
+        ...
+
+
 class SystemClock:
     """Wall-clock time in the town's zone."""
 
@@ -33,6 +41,9 @@ class SystemClock:
 
     def now(self) -> datetime:
         return datetime.now(self._zone)
+
+    def to_real(self, instant: datetime) -> datetime:
+        return instant.astimezone(self._zone)
 
 
 class ShiftedClock:

@@ -1,0 +1,54 @@
+"""An in-memory channel for tests and benchmarks: records what was sent, fails on demand, injects replies."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from bot.channels.base import InboundMessage
+from bot.core.planner import Target
+from bot.errors import DeliveryError
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    target: Target
+    text: str
+    message_id: str
+
+
+@dataclass
+class MemoryChannel:
+    name: str = "memory"
+    sent: list[SentMessage] = field(default_factory=list)
+    # Target ids that refuse every message, and a count of next sends (to anyone) that fail once each.
+    refuse: set[str] = field(default_factory=set)
+    fail_next: int = 0
+    _queue: asyncio.Queue[InboundMessage | None] = field(default_factory=asyncio.Queue)
+
+    async def start(self) -> None:
+        return None
+
+    async def send_text(self, target: Target, text: str) -> str:
+        if target.id in self.refuse:
+            raise DeliveryError(f"{target.id} refuses messages", permanent=True)
+        if self.fail_next > 0:
+            self.fail_next -= 1
+            raise DeliveryError("transient failure (MemoryChannel.fail_next)")
+        message_id = f"mem-{len(self.sent) + 1}"
+        self.sent.append(SentMessage(target, text, message_id))
+        return message_id
+
+    def receive(self, message: InboundMessage) -> None:
+        self._queue.put_nowait(message)
+
+    async def inbound(self) -> AsyncIterator[InboundMessage]:
+        while (msg := await self._queue.get()) is not None:
+            yield msg
+
+    async def close(self) -> None:
+        self._queue.put_nowait(None)
+
+    def texts_to(self, target_id: str) -> list[str]:
+        return [m.text for m in self.sent if m.target.id == target_id]

@@ -1,0 +1,86 @@
+"""A town's files loaded and fully checked: the campaign, its plan and a renderer that can render every job.
+
+`load` is all-or-nothing: it returns a `LoadedCampaign` only if every file validates and every template renders
+for every planned job and target. The daemon swaps to a new one atomically on reload.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.config.loader import load_campaign
+from bot.config.templates import read_templates
+from bot.core.model import Campaign, JobKind
+from bot.core.planner import Plan, plan_campaign
+from bot.core.render import ProofFacts, Renderer, TemplateError
+from bot.errors import ConfigError, Problem
+
+
+@dataclass(frozen=True)
+class Sources:
+    schedules: Path
+    messages: Path
+
+    def fingerprint(self) -> tuple[tuple[str, int, int], ...]:
+        """Names, sizes and mtimes of every file that `load` reads: a change means reload."""
+        out = []
+        for folder in (self.schedules, self.messages):
+            if folder.is_dir():
+                for p in sorted(folder.iterdir()):
+                    if p.is_file() and p.suffix in (".yaml", ".yml", ".j2"):
+                        st = p.stat()
+                        out.append((str(p), st.st_size, st.st_mtime_ns))
+        return tuple(out)
+
+
+@dataclass(frozen=True)
+class LoadedCampaign:
+    sources: Sources
+    campaign: Campaign
+    plan: Plan
+    renderer: Renderer
+
+
+def load(sources: Sources) -> LoadedCampaign:
+    """Raises ConfigError listing every problem; nothing is returned half-checked."""
+    campaign = load_campaign(sources.schedules)
+    templates = read_templates(sources.messages)
+    plan = plan_campaign(campaign)
+    renderer = Renderer(templates, campaign)
+    problems = _render_everything(sources.messages, campaign, plan, renderer)
+    if problems:
+        raise ConfigError(problems)
+    return LoadedCampaign(sources, campaign, plan, renderer)
+
+
+def _render_everything(folder: Path, campaign: Campaign, plan: Plan, renderer: Renderer) -> list[Problem]:
+    seen: dict[tuple[str, int | None, str], Problem] = {}
+
+    def attempt(key: str, fn: object) -> None:
+        try:
+            fn()  # type: ignore[operator]
+        except TemplateError as exc:
+            ident = (exc.template, exc.line, exc.message)
+            if ident not in seen:
+                seen[ident] = Problem(folder / exc.template, "", key, exc.message, "改模板，或用 README 里列出的变量", exc.line)
+
+    everyone_done = ProofFacts(
+        {a.id: frozenset(u.id for u in campaign.responsible_units(a)) for p in campaign.plans for a in p.activities}
+    )
+    for job in plan.jobs:
+        for target in job.targets:
+            attempt(job.key, lambda j=job, t=target: renderer.render(j, t, ProofFacts()))
+        if job.kind is JobKind.SUMMARY:
+            attempt(job.key, lambda j=job: renderer.render(j, j.targets[0], everyone_done))
+    sample_at = datetime(2024, 5, 20, 9, tzinfo=UTC)
+    samples = {
+        "alert_missed": {"jobs": [{"at": sample_at, "label": "示例", "targets": 1}], "grace_minutes": 60},
+        "alert_plan_error": {"problems": ["示例"]},
+        "alert_unconfirmed": {"deliveries": [{"label": "示例", "target": "示例群"}]},
+        "alert_failed": {"attempts": 3, "label": "示例", "target": "示例群", "error": "示例"},
+    }
+    for name, variables in samples.items():
+        attempt(name, lambda n=name, v=variables: renderer.render_named(n, v))
+    return list(seen.values())

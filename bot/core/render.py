@@ -1,0 +1,188 @@
+"""Messages from templates: Jinja2 with StrictUndefined, one template per job kind, Chinese dates.
+
+Pure: templates arrive as text (read by `bot.config.templates`), facts from the store arrive as values. An unknown
+variable is an error at `check` time, never a blank in a villager's group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from bot.core.model import Activity, Campaign, Event, GroupKind, JobKind, UnitKind
+from bot.core.planner import PlannedJob, Target, activities_of_month
+from bot.core.workdays import weekday_cn
+
+
+def cn_date(value: date | datetime) -> str:
+    """5月20日（周一）"""
+    d = value.date() if isinstance(value, datetime) else value
+    return f"{d.month}月{d.day}日（{weekday_cn(d)}）"
+
+
+def cn_time(value: datetime) -> str:
+    """上午9点, 下午6点, 下午3点30分: how times are said in a village group."""
+    h, m = value.hour, value.minute
+    if h < 12:
+        part, hh = ("上午", h) if h >= 6 else ("凌晨", h)
+    elif h == 12:
+        part, hh = "中午", 12
+    else:
+        part, hh = ("下午", h - 12) if h < 18 else ("晚上", h - 12)
+    return f"{part}{hh}点" + (f"{m}分" if m else "")
+
+
+def cn_range(start: date, end: date | None) -> str:
+    if end is None or end == start:
+        return cn_date(start)
+    return f"{cn_date(start)}至{cn_date(end)}"
+
+
+def cn_list(items: Any) -> str:
+    return "、".join(str(i) for i in items)
+
+
+@dataclass(frozen=True)
+class ProofFacts:
+    """What the store knows when a message is rendered: which units have submitted proof, per activity id."""
+
+    submitted: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    def of(self, activity_id: str) -> frozenset[str]:
+        return self.submitted.get(activity_id, frozenset())
+
+
+class TemplateError(Exception):
+    def __init__(self, template: str, line: int | None, message: str) -> None:
+        super().__init__(f"{template}:{line or '?'}: {message}")
+        self.template = template
+        self.line = line
+        self.message = message
+
+
+ALERT_TEMPLATES = ("alert_missed", "alert_plan_error", "alert_unconfirmed", "alert_failed")
+REQUIRED_TEMPLATES = tuple(k.value for k in JobKind) + ALERT_TEMPLATES
+
+
+class Renderer:
+    """Renders a planned job for one target. Raises TemplateError naming the template and line."""
+
+    def __init__(self, templates: Mapping[str, str], campaign: Campaign) -> None:
+        # Sandboxed: the templates are edited by town staff, not developers.
+        self._env = ImmutableSandboxedEnvironment(
+            loader=jinja2.DictLoader(dict(templates)),
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+            autoescape=False,
+        )
+        self._env.filters.update(cn_date=cn_date, cn_time=cn_time, cn_list=cn_list, cn_range=cn_range)
+        self._campaign = campaign
+        self._compiled: dict[str, jinja2.Template] = {}
+
+    def _template(self, name: str) -> jinja2.Template:
+        tpl = self._compiled.get(name)
+        if tpl is None:
+            filename = f"{name}.j2"
+            try:
+                tpl = self._env.get_template(filename)
+            except jinja2.TemplateSyntaxError as exc:
+                raise TemplateError(filename, exc.lineno, f"模板语法错误：{exc.message}") from None
+            except jinja2.TemplateNotFound:
+                raise TemplateError(filename, None, "找不到模板文件") from None
+            self._compiled[name] = tpl
+        return tpl
+
+    def render_named(self, name: str, variables: Mapping[str, Any]) -> str:
+        tpl = self._template(name)
+        try:
+            text = tpl.render(town=self._campaign.town, **variables)
+        except jinja2.UndefinedError as exc:
+            raise TemplateError(f"{name}.j2", _line_of(exc), f"模板用了没有的变量：{exc.message}") from None
+        except jinja2.TemplateError as exc:
+            raise TemplateError(f"{name}.j2", _line_of(exc), str(exc)) from None
+        return _tidy(text)
+
+    def render(self, job: PlannedJob, target: Target, facts: ProofFacts) -> str:
+        return self.render_named(job.kind.value, job_context(self._campaign, job, target, facts))
+
+
+def _line_of(exc: BaseException) -> int | None:
+    tb = exc.__traceback__
+    line = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.endswith(".j2"):
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def _tidy(text: str) -> str:
+    lines = [ln.rstrip() for ln in text.strip().splitlines()]
+    out: list[str] = []
+    for ln in lines:
+        if ln or (out and out[-1]):  # at most one blank line in a row
+            out.append(ln)
+    return "\n".join(out)
+
+
+def activity_view(campaign: Campaign, act: Activity, facts: ProofFacts) -> dict[str, Any]:
+    units = campaign.responsible_units(act)
+    done = facts.of(act.id)
+    min_photos = act.proof.min_photos if act.proof.min_photos is not None else campaign.rules.min_photos
+    return {
+        "id": act.id,
+        "month": act.month,
+        "title": act.title,
+        "content": act.content,
+        "theme": act.theme,
+        "responsible": campaign.responsible_label(act),
+        "units": [u.name for u in units],
+        "events": [event_view(e) for e in act.events],
+        "proof_items": list(act.proof.items),
+        "min_photos": min_photos,
+        "submitted": [u.name for u in units if u.id in done],
+        "missing": [u.name for u in units if u.id not in done],
+    }
+
+
+def event_view(ev: Event) -> dict[str, Any]:
+    return {"id": ev.id, "name": ev.name, "start": ev.start, "end": ev.end, "theme": ev.theme}
+
+
+def target_view(campaign: Campaign, target: Target) -> dict[str, Any]:
+    people = "居民" if target.unit and campaign.unit(target.unit).kind is UnitKind.COMMUNITY else "村民"
+    return {
+        "id": target.id,
+        "name": target.name,
+        "kind": target.kind,
+        "group_kind": target.group_kind.value if target.group_kind else None,
+        "is_villagers": target.group_kind is GroupKind.VILLAGERS,
+        "unit_name": target.unit_name,
+        "people": people,
+    }
+
+
+def job_context(campaign: Campaign, job: PlannedJob, target: Target, facts: ProofFacts) -> dict[str, Any]:
+    ctx: dict[str, Any] = {
+        "target": target_view(campaign, target),
+        "at": job.at,
+        "due": job.due,
+        "year": job.year,
+        "month": job.month,
+        "activity": activity_view(campaign, job.activity, facts) if job.activity else None,
+        "event": event_view(job.event) if job.event else None,
+    }
+    if job.kind is JobKind.SUMMARY:
+        ctx["activities"] = [activity_view(campaign, a, facts) for a in activities_of_month(campaign, job.year, job.month)]
+    return ctx
+
+
+def format_instant(value: datetime) -> str:
+    return f"{cn_date(value)}{cn_time(value)}"

@@ -1,0 +1,229 @@
+"""The only module that knows APScheduler (3.11). It turns the plan into timed jobs and keeps them in step with
+the town's files while running.
+
+Contracts:
+- One job per planned key (`replace_existing`), so a reload or a restart never registers a job twice; the store's
+  claim makes a second firing harmless anyway.
+- On start, past jobs not yet settled in the store run late if they are within the grace period (deferred past quiet
+  hours), and are recorded MISSED and reported to the admins if older. Jobs from before this store's first start
+  are the town's history, not ours: they are counted in the log, not reported as missed.
+- A broken edit of the files keeps the running plan and reports the problems to the admins, once per distinct error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
+
+from bot.clock import RealTimeClock
+from bot.config.campaign import LoadedCampaign, Sources
+from bot.core.model import QuietHours
+from bot.core.planner import Plan, PlannedJob
+from bot.errors import ConfigError
+from bot.pipeline import Pipeline
+
+log = logging.getLogger(__name__)
+
+RELOAD_JOB = "laba:reload"
+ALERTS_JOB = "laba:alerts"
+
+
+class CampaignHolder:
+    """The campaign in force. Swapped whole on a good reload; readers always see one consistent version."""
+
+    def __init__(self, loaded: LoadedCampaign) -> None:
+        self._loaded = loaded
+        self._by_key = loaded.plan.by_key()
+
+    def get(self) -> LoadedCampaign:
+        return self._loaded
+
+    def job(self, key: str) -> PlannedJob | None:
+        return self._by_key.get(key)
+
+    def swap(self, loaded: LoadedCampaign) -> None:
+        self._loaded = loaded
+        self._by_key = loaded.plan.by_key()
+
+
+def after_quiet(at: datetime, quiet: QuietHours) -> datetime:
+    """`at`, or the end of the quiet hours it falls in."""
+    if not quiet.contains(at.time()):
+        return at
+    end = datetime.combine(at.date(), quiet.end, tzinfo=at.tzinfo)
+    return end if end > at else end + timedelta(days=1)
+
+
+class CampaignScheduler:
+    def __init__(
+        self,
+        holder: CampaignHolder,
+        pipeline: Pipeline,
+        clock: RealTimeClock,
+        load: Callable[[Sources], LoadedCampaign],
+        *,
+        reload_seconds: float = 5.0,
+        stale_after: timedelta = timedelta(minutes=15),
+    ) -> None:
+        self.holder = holder
+        self.pipeline = pipeline
+        self.clock = clock
+        self._load = load
+        self._reload_seconds = reload_seconds
+        self._stale_after = stale_after
+        self._known: set[str] = set()
+        self._fingerprint = holder.get().sources.fingerprint()
+        self._last_error = ""
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._scheduler = AsyncIOScheduler(timezone=clock.zone)
+        self._scheduler.add_listener(self._on_missed, EVENT_JOB_MISSED)
+
+    @property
+    def grace(self) -> timedelta:
+        return self.holder.get().campaign.rules.misfire_grace
+
+    async def start(self) -> None:
+        loaded = self.holder.get()
+        now = self.clock.now()
+        store = self.pipeline.store
+        self._service_start = store.service_started_at(loaded.campaign.town.id, now)
+        stale = store.stale_claims(now - self._stale_after)
+        resolved = []
+        for rec in stale:
+            if store.resolve_stale(rec.job_key, rec.target, now, "发送中途程序停止，无法确认是否送达"):
+                resolved.append((rec.job_key, rec.target))
+        self._scheduler.start()
+        await self.pipeline.report_unconfirmed(resolved)
+        await self._apply(loaded.plan, startup=True)
+        self._scheduler.add_job(
+            self.check_for_edits, "interval", seconds=self._reload_seconds, id=RELOAD_JOB, replace_existing=True,
+            coalesce=True, max_instances=1,
+        )
+        self._scheduler.add_job(
+            self._flush_alerts, "interval", seconds=60, id=ALERTS_JOB, replace_existing=True, coalesce=True,
+            max_instances=1,
+        )
+
+    def shutdown(self) -> None:
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+
+    def pending(self) -> list[tuple[str, datetime]]:
+        """Planned jobs still waiting, as (key, instant on the bot's clock)."""
+        out = []
+        for job in self._scheduler.get_jobs():
+            planned = self.holder.job(job.id)
+            if planned is not None:
+                out.append((job.id, planned.at))
+        return sorted(out, key=lambda kv: kv[1])
+
+    async def _apply(self, plan: Plan, *, startup: bool) -> None:
+        now = self.clock.now()
+        keys = {j.key for j in plan.jobs}
+        for job in self._scheduler.get_jobs():
+            if job.id not in (RELOAD_JOB, ALERTS_JOB) and job.id not in keys:
+                job.remove()
+                log.info("removed from the plan: %s", job.id)
+        past = [j for j in plan.jobs if j.at <= now and (startup or j.key not in self._known)]
+        settled = {(d.job_key, d.target) for d in self.pipeline.store.deliveries(frozenset(j.key for j in past))}
+        late: list[PlannedJob] = []
+        missed: list[PlannedJob] = []
+        before_service = 0
+        for job in past:
+            if all((job.key, t.id) in settled for t in job.targets):
+                continue
+            if job.at < self._service_start:
+                before_service += 1
+            elif now - job.at <= self.grace:
+                late.append(job)
+            else:
+                missed.append(job)
+        if before_service:
+            log.info("%d jobs fall before this store's first start (%s): not sent, not reported", before_service, self._service_start.isoformat())
+        for job in missed:
+            self.pipeline.record_missed(job, f"程序停止期间错过（超过补发时限 {self.grace}）")
+            log.warning("missed: %s at %s", job.key, job.at.isoformat())
+        await self.pipeline.report_missed(missed, self.grace)
+        quiet = self.holder.get().campaign.rules.quiet_hours
+        for job in late:
+            run_at = after_quiet(now, quiet)
+            log.warning("late: %s (due %s) runs at %s", job.key, job.at.isoformat(), run_at.isoformat())
+            self._add(job.key, run_at)
+        for job in plan.jobs:
+            if job.at > now:
+                self._add(job.key, job.at)
+        self._known = keys
+
+    def _add(self, key: str, at: datetime) -> None:
+        self._scheduler.add_job(
+            self._fire,
+            DateTrigger(run_date=self.clock.to_real(at), timezone=self.clock.zone),
+            args=[key],
+            id=key,
+            name=key,
+            replace_existing=True,
+            misfire_grace_time=int(self.grace.total_seconds()),
+            coalesce=True,
+            max_instances=1,
+        )
+
+    async def _fire(self, key: str) -> None:
+        job = self.holder.job(key)
+        if job is None:
+            log.warning("job %s fired but is no longer in the plan", key)
+            return
+        try:
+            await self.pipeline.run_job(job)
+        except Exception:
+            # The store still holds which targets were claimed; a restart picks up the rest within the grace.
+            log.exception("job %s crashed", key)
+
+    def _on_missed(self, event: JobExecutionEvent) -> None:
+        job = self.holder.job(event.job_id)
+        if job is None:
+            return
+        self.pipeline.record_missed(job, "错过发送时间（超过补发时限）")
+        self._spawn(self.pipeline.report_missed([job], self.grace))
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _flush_alerts(self) -> None:
+        quiet = self.holder.get().campaign.rules.quiet_hours
+        if self.pipeline.deferred_alerts and not quiet.contains(self.clock.now().time()):
+            await self.pipeline.flush_alerts()
+
+    async def check_for_edits(self) -> bool:
+        """Reload if any file changed. True if a new plan went live."""
+        sources = self.holder.get().sources
+        fingerprint = sources.fingerprint()
+        if fingerprint == self._fingerprint:
+            return False
+        self._fingerprint = fingerprint
+        try:
+            loaded = self._load(sources)
+        except ConfigError as exc:
+            text = str(exc)
+            log.error("the edited files have errors; the running plan stays:\n%s", text)
+            if text != self._last_error:
+                self._last_error = text
+                await self.pipeline.alert(
+                    "alert_plan_error", f"alert/plan_error/{self.clock.now():%Y%m%d}/{hashlib.sha256(text.encode()).hexdigest()[:12]}",
+                    {"problems": [str(p) for p in exc.problems]},
+                )
+            return False
+        self._last_error = ""
+        self.holder.swap(loaded)
+        await self._apply(loaded.plan, startup=False)
+        log.info("reloaded: %d jobs in the plan", len(loaded.plan.jobs))
+        return True
