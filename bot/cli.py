@@ -100,6 +100,7 @@ def main(verbose: bool) -> None:
         level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
+        force=True,
     )
 
 
@@ -162,7 +163,9 @@ def plan(schedules: Path, messages: Path, from_: str | None, to: str | None, as_
         if job.at.date() != day:
             day = job.at.date()
             click.echo(f"\n{day.year}年{cn_date(day)}")
-        names = "、".join(t.name for t in job.targets[:3]) + (f" 等 {len(job.targets)} 个" if len(job.targets) > 3 else "")
+        names = "、".join(t.name for t in job.targets[:3]) + (
+            f" 等 {len(job.targets)} 个" if len(job.targets) > 3 else ""
+        )
         click.echo(f"  {job.at:%H:%M}  {job_label(job)}  → {names}")
         click.echo(f"         {job.key}")
     click.echo(f"\n共 {len(jobs)} 个任务。用 laba preview <任务编号> 查看每个群收到的内容。")
@@ -204,9 +207,11 @@ def run(schedules: Path, messages: Path, channel: str | None, now_: str | None, 
     """Run the daemon: send each job at its time, pick up edits, until Ctrl-C."""
     clock = ShiftedClock(_instant(now_)) if now_ else SystemClock()
     app = _build(schedules, messages, channel, clock)
-    if not logging.getLogger().isEnabledFor(logging.INFO):
-        logging.getLogger().setLevel(logging.INFO)
-    click.echo(f"laba 运行中：{app.loaded.campaign.town.name}，现在是 {clock.now():%Y-%m-%d %H:%M %Z}。按 Ctrl-C 停止。")
+    # The daemon says what it does (jobs sent, late, missed, reloads); APScheduler's own chatter only with -v.
+    logging.getLogger("bot").setLevel(logging.INFO)
+    click.echo(
+        f"laba 运行中：{app.loaded.campaign.town.name}，现在是 {clock.now():%Y-%m-%d %H:%M %Z}。按 Ctrl-C 停止。"
+    )
 
     async def main_loop() -> None:
         stop = asyncio.Event()
@@ -238,7 +243,7 @@ def _outcome_json(o: Outcome) -> dict[str, Any]:
 @channel_option
 @click.option("--from", "from_", required=True, help="First day (2024-05-01).")
 @click.option("--to", required=True, help="Last day, inclusive (2024-05-31).")
-@click.option("--json", "as_json", is_flag=True, help="Print {\"deliveries\": [...]} as JSON.")
+@click.option("--json", "as_json", is_flag=True, help='Print {"deliveries": [...]} as JSON.')
 @_handle_errors
 def simulate_command(schedules: Path, messages: Path, channel: str | None, from_: str, to: str, as_json: bool) -> None:
     """Run the real pipeline over a date range on a virtual clock, recording as the daemon would."""

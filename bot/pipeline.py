@@ -34,7 +34,7 @@ class RetryPolicy:
     first_backoff_seconds: float = 2.0
 
     def backoff(self, attempt: int) -> float:
-        return self.first_backoff_seconds * (2 ** (attempt - 1))
+        return self.first_backoff_seconds * float(2 ** (attempt - 1))
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,9 @@ class Pipeline:
     def facts_for(self, job: PlannedJob) -> ProofFacts:
         loaded = self.current()
         if job.kind is JobKind.SUMMARY:
-            acts = [a for p in loaded.campaign.plans if p.year == job.year for a in p.activities if a.month == job.month]
+            acts = [
+                a for p in loaded.campaign.plans if p.year == job.year for a in p.activities if a.month == job.month
+            ]
         else:
             acts = [job.activity] if job.activity else []
         return ProofFacts({a.id: self.store.units_with_proof(a.id) for a in acts})
@@ -200,9 +202,7 @@ class Pipeline:
         if not rows:
             return
         key = "alert/unconfirmed/" + ",".join(sorted(f"{k}>{t}" for k, t in rows))
-        await self.alert(
-            "alert_unconfirmed", key, {"deliveries": [{"label": k, "target": t} for k, t in rows]}
-        )
+        await self.alert("alert_unconfirmed", key, {"deliveries": [{"label": k, "target": t} for k, t in rows]})
 
     async def send_now(self, target: Target, text: str, key: str) -> Outcome:
         """A one-off message (`laba send`): claimed under its own key like any other, so it goes out once."""
@@ -210,7 +210,9 @@ class Pipeline:
         claim = self.store.claim(key, target.id, now, now, self.runner)
         if claim is None:
             record = self.store.get(key, target.id)
-            return Outcome(key, target.id, target.name, now, record.status if record else DeliveryStatus.SENDING, fresh=False)
+            return Outcome(
+                key, target.id, target.name, now, record.status if record else DeliveryStatus.SENDING, fresh=False
+            )
         try:
             message_id = await self.channel.send_text(target, text)
         except DeliveryError as exc:

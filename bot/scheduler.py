@@ -83,6 +83,8 @@ class CampaignScheduler:
         self._fingerprint = holder.get().sources.fingerprint()
         self._last_error = ""
         self._tasks: set[asyncio.Task[None]] = set()
+        self._fire_at: dict[str, datetime] = {}
+        self._done_callbacks: list[Callable[[str], None]] = []
         self._scheduler = AsyncIOScheduler(timezone=clock.zone)
         self._scheduler.add_listener(self._on_missed, EVENT_JOB_MISSED)
 
@@ -104,11 +106,21 @@ class CampaignScheduler:
         await self.pipeline.report_unconfirmed(resolved)
         await self._apply(loaded.plan, startup=True)
         self._scheduler.add_job(
-            self.check_for_edits, "interval", seconds=self._reload_seconds, id=RELOAD_JOB, replace_existing=True,
-            coalesce=True, max_instances=1,
+            self.check_for_edits,
+            "interval",
+            seconds=self._reload_seconds,
+            id=RELOAD_JOB,
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
         )
         self._scheduler.add_job(
-            self._flush_alerts, "interval", seconds=60, id=ALERTS_JOB, replace_existing=True, coalesce=True,
+            self._flush_alerts,
+            "interval",
+            seconds=60,
+            id=ALERTS_JOB,
+            replace_existing=True,
+            coalesce=True,
             max_instances=1,
         )
 
@@ -117,13 +129,13 @@ class CampaignScheduler:
             self._scheduler.shutdown(wait=False)
 
     def pending(self) -> list[tuple[str, datetime]]:
-        """Planned jobs still waiting, as (key, instant on the bot's clock)."""
-        out = []
-        for job in self._scheduler.get_jobs():
-            planned = self.holder.job(job.id)
-            if planned is not None:
-                out.append((job.id, planned.at))
-        return sorted(out, key=lambda kv: kv[1])
+        """Planned jobs still waiting, as (key, when it will fire on the bot's clock), soonest first."""
+        waiting = {job.id for job in self._scheduler.get_jobs()}
+        return sorted(((k, at) for k, at in self._fire_at.items() if k in waiting), key=lambda kv: (kv[1], kv[0]))
+
+    def on_job_done(self, callback: Callable[[str], None]) -> None:
+        """Call `callback(key)` after each planned job has run (whatever its outcomes)."""
+        self._done_callbacks.append(callback)
 
     async def _apply(self, plan: Plan, *, startup: bool) -> None:
         now = self.clock.now()
@@ -131,6 +143,7 @@ class CampaignScheduler:
         for job in self._scheduler.get_jobs():
             if job.id not in (RELOAD_JOB, ALERTS_JOB) and job.id not in keys:
                 job.remove()
+                self._fire_at.pop(job.id, None)
                 log.info("removed from the plan: %s", job.id)
         past = [j for j in plan.jobs if j.at <= now and (startup or j.key not in self._known)]
         settled = {(d.job_key, d.target) for d in self.pipeline.store.deliveries(frozenset(j.key for j in past))}
@@ -147,7 +160,11 @@ class CampaignScheduler:
             else:
                 missed.append(job)
         if before_service:
-            log.info("%d jobs fall before this store's first start (%s): not sent, not reported", before_service, self._service_start.isoformat())
+            log.info(
+                "%d jobs fall before this store's first start (%s): not sent, not reported",
+                before_service,
+                self._service_start.isoformat(),
+            )
         for job in missed:
             self.pipeline.record_missed(job, f"程序停止期间错过（超过补发时限 {self.grace}）")
             log.warning("missed: %s at %s", job.key, job.at.isoformat())
@@ -163,6 +180,7 @@ class CampaignScheduler:
         self._known = keys
 
     def _add(self, key: str, at: datetime) -> None:
+        self._fire_at[key] = at
         self._scheduler.add_job(
             self._fire,
             DateTrigger(run_date=self.clock.to_real(at), timezone=self.clock.zone),
@@ -185,6 +203,10 @@ class CampaignScheduler:
         except Exception:
             # The store still holds which targets were claimed; a restart picks up the rest within the grace.
             log.exception("job %s crashed", key)
+        finally:
+            self._fire_at.pop(key, None)
+            for callback in self._done_callbacks:
+                callback(key)
 
     def _on_missed(self, event: JobExecutionEvent) -> None:
         job = self.holder.job(event.job_id)
@@ -218,7 +240,8 @@ class CampaignScheduler:
             if text != self._last_error:
                 self._last_error = text
                 await self.pipeline.alert(
-                    "alert_plan_error", f"alert/plan_error/{self.clock.now():%Y%m%d}/{hashlib.sha256(text.encode()).hexdigest()[:12]}",
+                    "alert_plan_error",
+                    f"alert/plan_error/{self.clock.now():%Y%m%d}/{hashlib.sha256(text.encode()).hexdigest()[:12]}",
                     {"problems": [str(p) for p in exc.problems]},
                 )
             return False

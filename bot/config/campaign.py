@@ -64,7 +64,9 @@ def _render_everything(folder: Path, campaign: Campaign, plan: Plan, renderer: R
         except TemplateError as exc:
             ident = (exc.template, exc.line, exc.message)
             if ident not in seen:
-                seen[ident] = Problem(folder / exc.template, "", key, exc.message, "改模板，或用 README 里列出的变量", exc.line)
+                seen[ident] = Problem(
+                    folder / exc.template, "", key, exc.message, "改模板，或用 README 里列出的变量", exc.line
+                )
 
     everyone_done = ProofFacts(
         {a.id: frozenset(u.id for u in campaign.responsible_units(a)) for p in campaign.plans for a in p.activities}

@@ -60,7 +60,16 @@ def _hint_for(kind: str, loc: Loc) -> str:
 
 def _validate(doc: YamlDoc, model: type[M], context: dict[str, Any] | None = None) -> M | list[Problem]:
     if not isinstance(doc.data, dict):
-        return [Problem(doc.path, "", type(doc.data).__name__, "文件顶层应是 键: 值 的映射", "参照 schedules/jinxi/ 里的同名文件", 1)]
+        return [
+            Problem(
+                doc.path,
+                "",
+                type(doc.data).__name__,
+                "文件顶层应是 键: 值 的映射",
+                "参照 schedules/jinxi/ 里的同名文件",
+                1,
+            )
+        ]
     try:
         return model.model_validate(doc.data, context=context)
     except ValidationError as exc:
@@ -82,7 +91,9 @@ def load_campaign(folder: Path) -> Campaign:
     """Read and cross-check a town's folder. Raises ConfigError with every problem found."""
     problems: list[Problem] = []
     if not folder.is_dir():
-        raise ConfigError([Problem(folder, "", str(folder), "找不到计划目录", "用 --schedules 指向含 town.yaml 的目录")])
+        raise ConfigError(
+            [Problem(folder, "", str(folder), "找不到计划目录", "用 --schedules 指向含 town.yaml 的目录")]
+        )
 
     docs: dict[str, YamlDoc] = {}
     for name in (TOWN_FILE, UNITS_FILE):
@@ -92,7 +103,9 @@ def load_campaign(folder: Path) -> Campaign:
             problems.extend(exc.problems)
     plan_paths = sorted(folder.glob(PLAN_GLOB))
     if not plan_paths:
-        problems.append(Problem(folder, "", PLAN_GLOB, "目录里没有计划文件", "新建 plan-2024.yaml 这样的文件，一年一个"))
+        problems.append(
+            Problem(folder, "", PLAN_GLOB, "目录里没有计划文件", "新建 plan-2024.yaml 这样的文件，一年一个")
+        )
     plan_docs: list[YamlDoc] = []
     for p in plan_paths:
         try:
@@ -185,7 +198,13 @@ def _cross_check(
         for field in ("units", "except"):
             for j, ref in enumerate(s.units if field == "units" else s.except_units):
                 if ref not in known_units:
-                    at(units_doc, ("unit_sets", i, field, j), ref, "没有这个单位", "先在 units 里定义它，或改成已有单位的 id")
+                    at(
+                        units_doc,
+                        ("unit_sets", i, field, j),
+                        ref,
+                        "没有这个单位",
+                        "先在 units 里定义它，或改成已有单位的 id",
+                    )
 
     groups = {g.id: g for u in units.units for g in u.groups}
     office = groups.get(town.office_group)
@@ -229,7 +248,13 @@ def _cross_check(
                     at(doc, loc, ref, "这个单位集合里一个单位也没有", "在 units.yaml 里给它加成员")
                 for u in members:
                     if not any(g.kind is GroupKind.WORK for g in u.groups) and not u.contacts:
-                        at(doc, loc, ref, f"{u.name} 没有工作群也没有联系人，收不到取证通知", f"在 units.yaml 给 {u.id} 加 kind: work 的群或 contacts")
+                        at(
+                            doc,
+                            loc,
+                            ref,
+                            f"{u.name} 没有工作群也没有联系人，收不到取证通知",
+                            f"在 units.yaml 给 {u.id} 加 kind: work 的群或 contacts",
+                        )
             for j, ev in enumerate(act.events):
                 for field in ("start", "end"):
                     d = getattr(ev, field)

@@ -11,7 +11,9 @@ from bot.errors import ConfigError, Problem
 def read_templates(folder: Path) -> dict[str, str]:
     """Every `*.j2` in the folder, keyed by file name. Raises ConfigError if the folder or a required one is missing."""
     if not folder.is_dir():
-        raise ConfigError([Problem(folder, "", str(folder), "找不到消息模板目录", "用 --messages 指向含 announce.j2 等文件的目录")])
+        raise ConfigError(
+            [Problem(folder, "", str(folder), "找不到消息模板目录", "用 --messages 指向含 announce.j2 等文件的目录")]
+        )
     out: dict[str, str] = {}
     problems: list[Problem] = []
     for path in sorted(folder.glob("*.j2")):
@@ -21,7 +23,9 @@ def read_templates(folder: Path) -> dict[str, str]:
             problems.append(Problem(path, "", exc.reason, "模板不是 UTF-8 编码", "用 UTF-8 保存"))
     for name in REQUIRED_TEMPLATES:
         if f"{name}.j2" not in out:
-            problems.append(Problem(folder / f"{name}.j2", "", f"{name}.j2", "缺少模板文件", "从 laba 自带的 messages/ 复制一份"))
+            problems.append(
+                Problem(folder / f"{name}.j2", "", f"{name}.j2", "缺少模板文件", "从 laba 自带的 messages/ 复制一份")
+            )
     if problems:
         raise ConfigError(problems)
     return out

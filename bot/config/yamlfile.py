@@ -57,7 +57,9 @@ def read_yaml(path: Path) -> YamlDoc:
     except FileNotFoundError:
         raise ConfigError([Problem(path, "", str(path), "文件不存在", "检查 --schedules 指向的目录")]) from None
     except UnicodeDecodeError as exc:
-        raise ConfigError([Problem(path, "", exc.reason, "文件不是 UTF-8 编码", "用 UTF-8 保存（记事本另存为时选 UTF-8）")]) from None
+        raise ConfigError(
+            [Problem(path, "", exc.reason, "文件不是 UTF-8 编码", "用 UTF-8 保存（记事本另存为时选 UTF-8）")]
+        ) from None
     try:
         root = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
@@ -81,7 +83,16 @@ def _build(node: yaml.Node, loc: Loc, lines: dict[Loc, int], path: Path, loader:
             key = key_node.value
             if key in out:
                 raise ConfigError(
-                    [Problem(path, place((*loc, key)), key, "同一个键写了两次", "删掉重复的一个", key_node.start_mark.line + 1)]
+                    [
+                        Problem(
+                            path,
+                            place((*loc, key)),
+                            key,
+                            "同一个键写了两次",
+                            "删掉重复的一个",
+                            key_node.start_mark.line + 1,
+                        )
+                    ]
                 )
             out[key] = _build(value_node, (*loc, key), lines, path, loader)
         return out

@@ -34,7 +34,7 @@ def _clock_time(value: object) -> object:
     if isinstance(value, str):
         m = re.fullmatch(r"(\d{1,2})[:：](\d{2})", value.strip())
         if not m:
-            raise ValueError("时间写成 时:分，例如 \"09:00\"")
+            raise ValueError('时间写成 时:分，例如 "09:00"')
         return time(int(m[1]), int(m[2]))
     return value
 

@@ -170,7 +170,13 @@ def _plan_year(campaign: Campaign, plan: PlanFile, timing: _Timing) -> Iterable[
         at = timing.on_day(plan.year, month, rules.summary)
         # One summary a month; it covers each activity of that month (the template lists them).
         yield PlannedJob(
-            f"{plan.year}-{month:02d}/summary", JobKind.SUMMARY, at, office, acts[0], plan.year, month,
+            f"{plan.year}-{month:02d}/summary",
+            JobKind.SUMMARY,
+            at,
+            office,
+            acts[0],
+            plan.year,
+            month,
             due=max(_due(a, plan.year, month, timing) for a in acts),
         )
 

@@ -180,7 +180,9 @@ def job_context(campaign: Campaign, job: PlannedJob, target: Target, facts: Proo
         "event": event_view(job.event) if job.event else None,
     }
     if job.kind is JobKind.SUMMARY:
-        ctx["activities"] = [activity_view(campaign, a, facts) for a in activities_of_month(campaign, job.year, job.month)]
+        ctx["activities"] = [
+            activity_view(campaign, a, facts) for a in activities_of_month(campaign, job.year, job.month)
+        ]
     return ctx
 
 

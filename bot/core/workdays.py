@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import chinese_calendar
@@ -14,7 +14,7 @@ WEEKDAYS_CN = "一二三四五六日"
 
 @dataclass(frozen=True)
 class WorkCalendar:
-    overrides: CalendarOverrides = CalendarOverrides()
+    overrides: CalendarOverrides = field(default_factory=CalendarOverrides)
 
     def knows(self, year: int) -> bool:
         """True if the statutory table has this year (else Monday–Friday is assumed, and the planner warns)."""

@@ -1,0 +1,474 @@
+"""The SQL backend of `Store`: one SQLite file, or a PostgreSQL database shared by several runners.
+
+Exactly-once rests on the primary key (job_key, target) of `deliveries`: a claim is an INSERT that only one
+transaction can win, and every later change of a row is a conditional UPDATE whose row count says whether it
+happened. No lock is held between calls, so a runner that dies leaves a SENDING row and nothing else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime, tzinfo
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Dialect,
+    Engine,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    Row,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.sql.dml import Insert
+from sqlalchemy.types import TypeDecorator
+
+from bot.store.base import Claim, DeliveryRecord, DeliveryStatus
+
+MIGRATIONS_DIR: Final = Path(__file__).resolve().parent / "migrations"
+
+# Long enough to ride out another process's burst of claims or a migration; a lock held longer is a bug.
+SQLITE_BUSY_TIMEOUT_MS: Final = 30_000
+
+# Any constant works as long as every laba process uses the same one; derived from a name to avoid colliding
+# with advisory locks that other applications on a shared server pick by hand.
+_MIGRATION_LOCK_KEY: Final = int.from_bytes(hashlib.sha256(b"laba.migrations").digest()[:8], "big", signed=True)
+
+# Execution option read by the SQLite "begin" hook: transactions that will write start with BEGIN IMMEDIATE.
+_WRITE_OPTION: Final = "laba_write"
+
+_SETTLE_STATUSES: Final = frozenset({DeliveryStatus.MISSED, DeliveryStatus.SKIPPED})
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out.
+
+    PostgreSQL keeps the instant in `timestamptz`. SQLite has no such type: the value is stored as naive UTC
+    text (fixed-width, so it also sorts by instant) and UTC is re-attached on read.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime given to the store: {value!r}")
+        utc = value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: Any | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"expected a datetime from the database, got {value!r}")
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# The live schema; `migrations/versions` must produce exactly this (the migrations are the source of truth for
+# existing databases, this is what the code queries).
+metadata = MetaData()
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("job_key", String(200), nullable=False),
+    Column("target", String(200), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("scheduled_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("runner", String(200), nullable=False),
+    Column("detail", Text, nullable=False),
+    PrimaryKeyConstraint("job_key", "target", name="pk_deliveries"),
+    Index("ix_deliveries_status_updated_at", "status", "updated_at"),
+)
+
+service_state = Table(
+    "service_state",
+    metadata,
+    Column("town_id", String(200), nullable=False),
+    Column("started_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("town_id", name="pk_service_state"),
+)
+
+proofs = Table(
+    "proofs",
+    metadata,
+    Column("id", Integer, nullable=False, autoincrement=True),
+    Column("activity_id", String(200), nullable=False),
+    Column("unit_id", String(200), nullable=False),
+    Column("received_at", UtcDateTime(), nullable=False),
+    Column("note", Text, nullable=False),
+    PrimaryKeyConstraint("id", name="pk_proofs"),
+    Index("ix_proofs_activity_id", "activity_id"),
+)
+
+
+_DELIVERY_ORDER: Final = (deliveries.c.scheduled_at, deliveries.c.job_key, deliveries.c.target)
+
+
+def normalize_url(url: str | URL) -> URL:
+    """The URL as SQLAlchemy should see it: plain PostgreSQL URLs (`postgresql://`, `postgres://`) go through
+    psycopg 3, the driver this package depends on. Explicit drivers and other databases are left as given."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def _sqlite_file(url: URL) -> Path | None:
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def _aware_utc(value: datetime, name: str) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware, got naive {value!r}")
+    return value.astimezone(UTC)
+
+
+class SqlStore:
+    """`Store` on SQLAlchemy. `SqlStore(url, zone)` only connects; use `open_store` to also bring the schema
+    to the current revision. Datetimes come back aware, in `zone`; naive datetimes are refused (ValueError).
+
+    Safe for several processes (and threads) on one database: each call is one short transaction.
+    """
+
+    def __init__(self, url: str | URL, zone: tzinfo) -> None:
+        self._url = normalize_url(url)
+        self._zone = zone
+        if self._url.get_backend_name() == "sqlite":
+            path = _sqlite_file(self._url)
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            self._engine = create_engine(self._url)
+            _configure_sqlite(self._engine)
+        else:
+            # A daemon outlives server restarts and idle-connection reapers.
+            self._engine = create_engine(self._url, pool_pre_ping=True)
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    @property
+    def zone(self) -> tzinfo:
+        return self._zone
+
+    # -- transactions ----------------------------------------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """A transaction that will write. On SQLite it takes the write lock at BEGIN, so it waits
+        (busy_timeout) instead of failing when a read would have to be upgraded to a write while another
+        process writes."""
+        with self._engine.connect() as conn:
+            conn.execution_options(**{_WRITE_OPTION: True})
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self._engine.connect() as conn, conn.begin():
+            yield conn
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest revision. Safe to run from several processes at once: on PostgreSQL
+        they queue on an advisory lock, on SQLite on the write lock; the later ones find nothing to do."""
+        from alembic import command
+        from alembic.config import Config
+
+        config = Config()
+        # Config options go through configparser interpolation.
+        config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
+        config.set_main_option("path_separator", "os")
+        with self._write() as conn:
+            if conn.dialect.name == "postgresql":
+                # Transaction-scoped: released by the commit (or rollback) that ends the upgrade, and the
+                # whole upgrade is one transaction since PostgreSQL DDL is transactional.
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+
+    # -- deliveries ------------------------------------------------------------------------------------------
+
+    def _insert_ignore(self, conn: Connection, table: Table, values: Mapping[str, Any]) -> bool:
+        """INSERT unless the key exists; True if the row was inserted.
+
+        ON CONFLICT DO NOTHING rather than catching the unique violation: the same atomicity, but no aborted
+        statement, no rollback, and no error in the server's log for every lost race."""
+        stmt: Insert
+        if conn.dialect.name == "postgresql":
+            stmt = postgresql.insert(table).values(**values).on_conflict_do_nothing()
+        elif conn.dialect.name == "sqlite":
+            stmt = sqlite.insert(table).values(**values).on_conflict_do_nothing()
+        else:
+            raise NotImplementedError(f"unsupported database: {conn.dialect.name}")
+        # SQLAlchemy reports an INSERT's row count only when asked to keep it.
+        count = conn.execute(stmt.execution_options(preserve_rowcount=True)).rowcount
+        if count < 0:
+            raise RuntimeError(f"{conn.dialect.name}: the driver did not report whether the INSERT took effect")
+        return count == 1
+
+    def claim(self, job_key: str, target: str, scheduled_at: datetime, now: datetime, runner: str) -> Claim | None:
+        scheduled_utc = _aware_utc(scheduled_at, "scheduled_at")
+        now_utc = _aware_utc(now, "now")
+        if not runner:
+            raise ValueError("runner must name the claiming runner")
+        with self._write() as conn:
+            inserted = self._insert_ignore(
+                conn,
+                deliveries,
+                {
+                    "job_key": job_key,
+                    "target": target,
+                    "status": DeliveryStatus.SENDING.value,
+                    "scheduled_at": scheduled_utc,
+                    "updated_at": now_utc,
+                    "attempts": 1,
+                    "runner": runner,
+                    "detail": "",
+                },
+            )
+            if inserted:
+                return Claim(job_key=job_key, target=target, runner=runner, attempt=1)
+            # The status condition is re-checked under the row lock, so of two runners retrying one FAILED row
+            # exactly one sees rowcount 1.
+            taken = conn.execute(
+                update(deliveries)
+                .where(
+                    deliveries.c.job_key == job_key,
+                    deliveries.c.target == target,
+                    deliveries.c.status == DeliveryStatus.FAILED.value,
+                )
+                .values(
+                    status=DeliveryStatus.SENDING.value,
+                    updated_at=now_utc,
+                    attempts=deliveries.c.attempts + 1,
+                    runner=runner,
+                    detail="",
+                )
+            ).rowcount
+            if taken != 1:
+                return None
+            attempt = conn.execute(
+                select(deliveries.c.attempts).where(deliveries.c.job_key == job_key, deliveries.c.target == target)
+            ).scalar_one()
+            return Claim(job_key=job_key, target=target, runner=runner, attempt=attempt)
+
+    def _finish(self, claim: Claim, status: DeliveryStatus, now: datetime, detail: str) -> None:
+        now_utc = _aware_utc(now, "now")
+        with self._write() as conn:
+            changed = conn.execute(
+                update(deliveries)
+                .where(
+                    deliveries.c.job_key == claim.job_key,
+                    deliveries.c.target == claim.target,
+                    deliveries.c.status == DeliveryStatus.SENDING.value,
+                    deliveries.c.runner == claim.runner,
+                    deliveries.c.attempts == claim.attempt,
+                )
+                .values(status=status.value, updated_at=now_utc, detail=detail)
+            ).rowcount
+            if changed == 1:
+                return
+            row = conn.execute(
+                select(deliveries).where(deliveries.c.job_key == claim.job_key, deliveries.c.target == claim.target)
+            ).one_or_none()
+        current = "no record" if row is None else repr(self._record(row))
+        raise RuntimeError(
+            f"cannot mark {claim.job_key}/{claim.target} {status.value}: the record is no longer SENDING "
+            f"under runner {claim.runner!r} attempt {claim.attempt} (found {current}). Another runner or the "
+            "stale-claim sweep took it over; this breaks exactly-once and must be investigated."
+        )
+
+    def mark_sent(self, claim: Claim, now: datetime, detail: str = "") -> None:
+        """Confirm a claim. RuntimeError if the record is no longer this claim's (see `_finish`)."""
+        self._finish(claim, DeliveryStatus.SENT, now, detail)
+
+    def mark_failed(self, claim: Claim, now: datetime, error: str) -> None:
+        """Record the channel's refusal; the pair becomes claimable again. RuntimeError as for `mark_sent`."""
+        self._finish(claim, DeliveryStatus.FAILED, now, error)
+
+    def settle(
+        self,
+        job_key: str,
+        target: str,
+        status: DeliveryStatus,
+        scheduled_at: datetime,
+        now: datetime,
+        detail: str,
+    ) -> bool:
+        if status not in _SETTLE_STATUSES:
+            raise ValueError(f"settle records only MISSED or SKIPPED, not {status.value}")
+        values = {
+            "job_key": job_key,
+            "target": target,
+            "status": status.value,
+            "scheduled_at": _aware_utc(scheduled_at, "scheduled_at"),
+            "updated_at": _aware_utc(now, "now"),
+            "attempts": 0,
+            "runner": "",
+            "detail": detail,
+        }
+        with self._write() as conn:
+            return self._insert_ignore(conn, deliveries, values)
+
+    def _local(self, value: datetime) -> datetime:
+        return value.astimezone(self._zone)
+
+    def _record(self, row: Row[Any]) -> DeliveryRecord:
+        m = row._mapping
+        return DeliveryRecord(
+            job_key=m["job_key"],
+            target=m["target"],
+            status=DeliveryStatus(m["status"]),
+            scheduled_at=self._local(m["scheduled_at"]),
+            updated_at=self._local(m["updated_at"]),
+            attempts=m["attempts"],
+            runner=m["runner"],
+            detail=m["detail"],
+        )
+
+    def get(self, job_key: str, target: str) -> DeliveryRecord | None:
+        with self._read() as conn:
+            row = conn.execute(
+                select(deliveries).where(deliveries.c.job_key == job_key, deliveries.c.target == target)
+            ).one_or_none()
+        return None if row is None else self._record(row)
+
+    def deliveries(self, job_keys: frozenset[str] | None = None) -> list[DeliveryRecord]:
+        stmt = select(deliveries).order_by(*_DELIVERY_ORDER)
+        if job_keys is not None:
+            if not job_keys:
+                return []
+            stmt = stmt.where(deliveries.c.job_key.in_(sorted(job_keys)))
+        with self._read() as conn:
+            rows = conn.execute(stmt).all()
+        return [self._record(row) for row in rows]
+
+    def stale_claims(self, older_than: datetime) -> list[DeliveryRecord]:
+        stmt = (
+            select(deliveries)
+            .where(
+                deliveries.c.status == DeliveryStatus.SENDING.value,
+                deliveries.c.updated_at < _aware_utc(older_than, "older_than"),
+            )
+            .order_by(*_DELIVERY_ORDER)
+        )
+        with self._read() as conn:
+            rows = conn.execute(stmt).all()
+        return [self._record(row) for row in rows]
+
+    def resolve_stale(self, job_key: str, target: str, now: datetime, detail: str) -> bool:
+        now_utc = _aware_utc(now, "now")
+        with self._write() as conn:
+            changed = conn.execute(
+                update(deliveries)
+                .where(
+                    deliveries.c.job_key == job_key,
+                    deliveries.c.target == target,
+                    deliveries.c.status == DeliveryStatus.SENDING.value,
+                )
+                .values(status=DeliveryStatus.UNCONFIRMED.value, updated_at=now_utc, detail=detail)
+            ).rowcount
+        return changed == 1
+
+    # -- service state and proofs ----------------------------------------------------------------------------
+
+    def service_started_at(self, town_id: str, now: datetime) -> datetime:
+        now_utc = _aware_utc(now, "now")
+        with self._write() as conn:
+            self._insert_ignore(conn, service_state, {"town_id": town_id, "started_at": now_utc})
+            started: datetime = conn.execute(
+                select(service_state.c.started_at).where(service_state.c.town_id == town_id)
+            ).scalar_one()
+        return self._local(started)
+
+    def record_proof(self, activity_id: str, unit_id: str, received_at: datetime, note: str = "") -> None:
+        values = {
+            "activity_id": activity_id,
+            "unit_id": unit_id,
+            "received_at": _aware_utc(received_at, "received_at"),
+            "note": note,
+        }
+        with self._write() as conn:
+            conn.execute(proofs.insert().values(**values))
+
+    def units_with_proof(self, activity_id: str) -> frozenset[str]:
+        with self._read() as conn:
+            units = conn.execute(
+                select(proofs.c.unit_id).where(proofs.c.activity_id == activity_id).distinct()
+            ).scalars()
+            return frozenset(units)
+
+    # -- lifecycle -------------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close every pooled connection. The store must not be used afterwards."""
+        self._engine.dispose()
+
+    def __enter__(self) -> SqlStore:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """WAL so readers never block the writer (and vice versa) across processes; a busy timeout so writers
+    queue for the lock instead of failing; transactions begun by us rather than by the sqlite3 module, whose
+    implicit BEGIN comes only before the first write and could not be made IMMEDIATE."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            # busy_timeout first: switching a fresh file to WAL needs a lock another process may hold.
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = "IMMEDIATE" if conn.get_execution_options().get(_WRITE_OPTION) else "DEFERRED"
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def open_store(url: str | URL, zone: tzinfo) -> SqlStore:
+    """Connect to the database at `url`, migrate it to the newest schema, and return the store.
+
+    `url` is an SQLAlchemy URL: `sqlite:///path/to/laba.db` (the folder is created if missing) or
+    `postgresql://host:port/db` (served by psycopg 3).
+    """
+    store = SqlStore(url, zone)
+    try:
+        store.migrate()
+    except BaseException:
+        store.close()
+        raise
+    return store

@@ -1,0 +1,309 @@
+"""The `Store` contract, run against every backend (see conftest: `sqlite` and `postgres`)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.store import Claim, DeliveryStatus, Store
+from bot.store.sql import SqlStore, open_store
+
+ZONE = ZoneInfo("Asia/Shanghai")  # the zone the `store` fixture was opened with
+
+T0 = datetime(2024, 5, 20, 9, 0, tzinfo=ZONE)
+RUNNER = "runner-a"
+OTHER = "runner-b"
+
+
+def _claim(store: Store, job_key: str = "job", target: str = "unit-1", runner: str = RUNNER) -> Claim:
+    claim = store.claim(job_key, target, T0, T0, runner)
+    assert claim is not None
+    return claim
+
+
+def test_sql_store_satisfies_the_protocol(store: SqlStore) -> None:
+    as_protocol: Store = store
+    assert as_protocol is store
+
+
+def test_claim_then_mark_sent(store: SqlStore) -> None:
+    claim = store.claim("job", "unit-1", T0, T0 + timedelta(seconds=1), RUNNER)
+    assert claim == Claim(job_key="job", target="unit-1", runner=RUNNER, attempt=1)
+    record = store.get("job", "unit-1")
+    assert record is not None
+    assert (record.status, record.attempts, record.runner) == (DeliveryStatus.SENDING, 1, RUNNER)
+
+    store.mark_sent(claim, T0 + timedelta(seconds=2), "msg-42")
+
+    record = store.get("job", "unit-1")
+    assert record is not None
+    assert record.status is DeliveryStatus.SENT
+    assert record.detail == "msg-42"
+    assert record.scheduled_at == T0
+    assert record.updated_at == T0 + timedelta(seconds=2)
+
+
+def test_get_unknown_pair_is_none(store: SqlStore) -> None:
+    assert store.get("job", "nobody") is None
+
+
+def test_second_claim_of_same_pair_is_refused(store: SqlStore) -> None:
+    claim = _claim(store)
+    assert store.claim("job", "unit-1", T0, T0, OTHER) is None
+    assert store.claim("job", "unit-1", T0, T0, RUNNER) is None
+    store.mark_sent(claim, T0)
+    assert store.claim("job", "unit-1", T0, T0, OTHER) is None
+    # Other pairs are independent.
+    assert store.claim("job", "unit-2", T0, T0, OTHER) is not None
+    assert store.claim("job-2", "unit-1", T0, T0, OTHER) is not None
+
+
+def test_claim_after_failure_is_a_retry(store: SqlStore) -> None:
+    first = _claim(store)
+    store.mark_failed(first, T0 + timedelta(minutes=1), "channel down")
+    failed = store.get("job", "unit-1")
+    assert failed is not None
+    assert (failed.status, failed.detail) == (DeliveryStatus.FAILED, "channel down")
+
+    retry = store.claim("job", "unit-1", T0, T0 + timedelta(minutes=5), OTHER)
+    assert retry == Claim(job_key="job", target="unit-1", runner=OTHER, attempt=2)
+    assert store.claim("job", "unit-1", T0, T0 + timedelta(minutes=5), RUNNER) is None
+    store.mark_sent(retry, T0 + timedelta(minutes=6), "msg")
+
+    record = store.get("job", "unit-1")
+    assert record is not None
+    assert (record.status, record.attempts, record.runner, record.detail) == (
+        DeliveryStatus.SENT,
+        2,
+        OTHER,
+        "msg",
+    )
+
+
+def test_marking_a_claim_someone_else_holds_raises(store: SqlStore) -> None:
+    first = _claim(store)
+    store.mark_failed(first, T0, "boom")
+    second = _claim(store, runner=OTHER)
+
+    with pytest.raises(RuntimeError, match="no longer SENDING"):
+        store.mark_sent(first, T0)
+    with pytest.raises(RuntimeError, match="no longer SENDING"):
+        store.mark_failed(first, T0, "late")
+    forged = Claim(job_key="job", target="unit-1", runner=RUNNER, attempt=second.attempt)
+    with pytest.raises(RuntimeError):
+        store.mark_sent(forged, T0)
+
+    record = store.get("job", "unit-1")
+    assert record is not None
+    assert (record.status, record.runner, record.attempts) == (DeliveryStatus.SENDING, OTHER, 2)
+
+
+def test_marking_twice_raises(store: SqlStore) -> None:
+    claim = _claim(store)
+    store.mark_sent(claim, T0, "msg")
+    with pytest.raises(RuntimeError):
+        store.mark_sent(claim, T0, "again")
+    with pytest.raises(RuntimeError):
+        store.mark_failed(claim, T0, "too late")
+    record = store.get("job", "unit-1")
+    assert record is not None
+    assert (record.status, record.detail) == (DeliveryStatus.SENT, "msg")
+
+
+def test_marking_an_unknown_claim_raises(store: SqlStore) -> None:
+    with pytest.raises(RuntimeError, match="no record"):
+        store.mark_sent(Claim(job_key="job", target="ghost", runner=RUNNER, attempt=1), T0)
+
+
+@pytest.mark.parametrize("status", [DeliveryStatus.MISSED, DeliveryStatus.SKIPPED])
+def test_settle_records_only_when_no_record(store: SqlStore, status: DeliveryStatus) -> None:
+    assert store.settle("job", "unit-1", status, T0, T0 + timedelta(hours=2), "reason")
+    record = store.get("job", "unit-1")
+    assert record is not None
+    assert (record.status, record.detail, record.attempts) == (status, "reason", 0)
+    assert record.scheduled_at == T0
+    assert record.updated_at == T0 + timedelta(hours=2)
+
+    # Settled pairs are final: not claimable, not settled again.
+    assert store.claim("job", "unit-1", T0, T0, RUNNER) is None
+    assert not store.settle("job", "unit-1", DeliveryStatus.SKIPPED, T0, T0, "other reason")
+    assert store.get("job", "unit-1") == record
+
+
+@pytest.mark.parametrize("outcome", ["sending", "sent", "failed"])
+def test_settle_on_existing_record_changes_nothing(store: SqlStore, outcome: str) -> None:
+    claim = _claim(store)
+    if outcome == "sent":
+        store.mark_sent(claim, T0, "msg")
+    elif outcome == "failed":
+        store.mark_failed(claim, T0, "boom")
+    before = store.get("job", "unit-1")
+
+    assert not store.settle("job", "unit-1", DeliveryStatus.MISSED, T0, T0 + timedelta(days=1), "late")
+    assert store.get("job", "unit-1") == before
+
+
+@pytest.mark.parametrize("status", [DeliveryStatus.SENDING, DeliveryStatus.SENT, DeliveryStatus.FAILED])
+def test_settle_refuses_other_statuses(store: SqlStore, status: DeliveryStatus) -> None:
+    with pytest.raises(ValueError, match="MISSED or SKIPPED"):
+        store.settle("job", "unit-1", status, T0, T0, "")
+    assert store.get("job", "unit-1") is None
+
+
+def test_deliveries_ordering_and_filter(store: SqlStore) -> None:
+    later = T0 + timedelta(hours=1)
+    # Inserted out of order; expected order is (scheduled_at, job_key, target).
+    store.claim("b-job", "unit-2", later, T0, RUNNER)
+    store.claim("b-job", "unit-1", later, T0, RUNNER)
+    store.settle("a-job", "unit-9", DeliveryStatus.SKIPPED, later, T0, "proof in")
+    store.claim("z-job", "unit-1", T0, T0, RUNNER)
+    store.claim("c-job", "unit-1", T0 - timedelta(days=1), T0, RUNNER)
+
+    keys = [(r.job_key, r.target) for r in store.deliveries()]
+    assert keys == [
+        ("c-job", "unit-1"),
+        ("z-job", "unit-1"),
+        ("a-job", "unit-9"),
+        ("b-job", "unit-1"),
+        ("b-job", "unit-2"),
+    ]
+    filtered = [(r.job_key, r.target) for r in store.deliveries(frozenset({"b-job", "c-job", "unknown"}))]
+    assert filtered == [("c-job", "unit-1"), ("b-job", "unit-1"), ("b-job", "unit-2")]
+    assert store.deliveries(frozenset()) == []
+    assert store.deliveries(frozenset({"unknown"})) == []
+
+
+def test_ordering_is_by_instant_not_by_local_text(store: SqlStore) -> None:
+    # 09:00 in Shanghai is earlier than 02:00 UTC the same day; a backend comparing wall-clock text would not
+    # know that.
+    store.settle("late", "u", DeliveryStatus.MISSED, datetime(2024, 5, 20, 2, 0, tzinfo=UTC), T0, "")
+    store.settle("early", "u", DeliveryStatus.MISSED, T0, T0, "")
+    assert [r.job_key for r in store.deliveries()] == ["early", "late"]
+
+
+def test_datetimes_come_back_aware_in_the_store_zone(store: SqlStore) -> None:
+    scheduled = datetime(2024, 12, 31, 23, 59, 59, 123456, tzinfo=UTC)  # already 1 January in Shanghai
+    now = datetime(2025, 1, 1, 1, 2, 3, 654321, tzinfo=timezone(timedelta(hours=-5)))
+    claim = store.claim("job", "unit-1", scheduled, now, RUNNER)
+    assert claim is not None
+    started = store.service_started_at("jinxi", now)
+
+    record = store.get("job", "unit-1")
+    assert record is not None
+    for value, expected in ((record.scheduled_at, scheduled), (record.updated_at, now), (started, now)):
+        assert value.tzinfo is ZONE
+        assert value == expected
+        assert value.utcoffset() == timedelta(hours=8)
+    assert (record.scheduled_at.year, record.scheduled_at.month, record.scheduled_at.day) == (2025, 1, 1)
+    assert [r.scheduled_at for r in store.deliveries()] == [scheduled]
+
+
+def test_naive_datetimes_are_refused(store: SqlStore) -> None:
+    naive = datetime(2024, 5, 20, 9, 0)  # noqa: DTZ001 - the point of the test
+    with pytest.raises(ValueError, match="timezone-aware"):
+        store.claim("job", "unit-1", naive, T0, RUNNER)
+    with pytest.raises(ValueError, match="timezone-aware"):
+        store.claim("job", "unit-1", T0, naive, RUNNER)
+    with pytest.raises(ValueError, match="timezone-aware"):
+        store.settle("job", "unit-1", DeliveryStatus.MISSED, naive, T0, "")
+    with pytest.raises(ValueError, match="timezone-aware"):
+        store.stale_claims(naive)
+    with pytest.raises(ValueError, match="timezone-aware"):
+        store.resolve_stale("job", "unit-1", naive, "")
+    with pytest.raises(ValueError, match="timezone-aware"):
+        store.service_started_at("jinxi", naive)
+    with pytest.raises(ValueError, match="timezone-aware"):
+        store.record_proof("act", "unit-1", naive)
+    assert store.deliveries() == []
+
+    claim = _claim(store)
+    with pytest.raises(ValueError, match="timezone-aware"):
+        store.mark_sent(claim, naive)
+    with pytest.raises(ValueError, match="timezone-aware"):
+        store.mark_failed(claim, naive, "boom")
+    record = store.get("job", "unit-1")
+    assert record is not None
+    assert record.status is DeliveryStatus.SENDING
+
+
+def test_stale_claims_and_resolution(store: SqlStore) -> None:
+    old = _claim(store, "job", "unit-old")
+    recent = store.claim("job", "unit-recent", T0, T0 + timedelta(minutes=30), RUNNER)
+    assert recent is not None
+    done = _claim(store, "job", "unit-done")
+    store.mark_sent(done, T0)
+    store.mark_failed(_claim(store, "job", "unit-failed"), T0, "boom")
+
+    cutoff = T0 + timedelta(minutes=10)
+    assert [(r.target, r.status) for r in store.stale_claims(cutoff)] == [
+        ("unit-old", DeliveryStatus.SENDING)
+    ]
+    assert store.stale_claims(T0) == []  # strictly older than
+
+    assert store.resolve_stale("job", "unit-old", cutoff, "runner died; maybe sent")
+    assert not store.resolve_stale("job", "unit-old", cutoff, "again")
+    assert not store.resolve_stale("job", "unit-done", cutoff, "not stale")
+    assert not store.resolve_stale("job", "unit-failed", cutoff, "not stale")
+    assert not store.resolve_stale("job", "nobody", cutoff, "no record")
+    assert store.stale_claims(cutoff) == []
+
+    record = store.get("job", "unit-old")
+    assert record is not None
+    assert (record.status, record.detail, record.updated_at) == (
+        DeliveryStatus.UNCONFIRMED,
+        "runner died; maybe sent",
+        cutoff,
+    )
+    # UNCONFIRMED is final: never claimed again, and the original runner can no longer confirm it.
+    assert store.claim("job", "unit-old", T0, cutoff + timedelta(days=1), OTHER) is None
+    assert not store.settle("job", "unit-old", DeliveryStatus.MISSED, T0, cutoff, "")
+    with pytest.raises(RuntimeError):
+        store.mark_sent(old, cutoff)
+    assert store.get("job", "unit-old") == record
+
+
+def test_service_started_at_is_recorded_once(store: SqlStore) -> None:
+    first = store.service_started_at("jinxi", T0)
+    assert first == T0
+    assert store.service_started_at("jinxi", T0 + timedelta(days=3)) == T0
+    assert store.service_started_at("other-town", T0 + timedelta(days=3)) == T0 + timedelta(days=3)
+
+
+def test_proofs(store: SqlStore) -> None:
+    assert store.units_with_proof("act-1") == frozenset()
+    store.record_proof("act-1", "unit-1", T0, "photo 1")
+    store.record_proof("act-1", "unit-1", T0 + timedelta(minutes=1))
+    store.record_proof("act-1", "unit-2", T0)
+    store.record_proof("act-2", "unit-3", T0)
+    assert store.units_with_proof("act-1") == frozenset({"unit-1", "unit-2"})
+    assert store.units_with_proof("act-2") == frozenset({"unit-3"})
+    assert store.units_with_proof("act-3") == frozenset()
+
+
+def test_reopening_keeps_data(store_url: str) -> None:
+    with open_store(store_url, ZONE) as first:
+        claim = _claim(first)
+        first.mark_sent(claim, T0, "msg")
+        first.service_started_at("jinxi", T0)
+        first.record_proof("act", "unit-1", T0)
+
+    # Migrating again must be a no-op, whether or not another store is still open on the database.
+    with open_store(store_url, ZONE) as second, open_store(store_url, ZONE) as third:
+        record = second.get("job", "unit-1")
+        assert record is not None
+        assert (record.status, record.detail) == (DeliveryStatus.SENT, "msg")
+        assert third.claim("job", "unit-1", T0, T0, OTHER) is None
+        assert third.service_started_at("jinxi", T0 + timedelta(days=1)) == T0
+        assert third.units_with_proof("act") == frozenset({"unit-1"})
+
+
+def test_store_zone_only_affects_presentation(store_url: str) -> None:
+    with open_store(store_url, ZONE) as shanghai:
+        shanghai.settle("job", "unit-1", DeliveryStatus.MISSED, T0, T0, "")
+    with open_store(store_url, UTC) as utc:
+        record = utc.get("job", "unit-1")
+    assert record is not None
+    assert record.scheduled_at.tzinfo is UTC
+    assert record.scheduled_at == T0

@@ -1,0 +1,133 @@
+"""The pipeline end to end on the real 金溪 plan: render -> claim -> deliver -> record, with a real SQLite store."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from bot.channels.memory import MemoryChannel
+from bot.clock import TOWN_ZONE, VirtualClock
+from bot.config.campaign import LoadedCampaign, Sources, load
+from bot.pipeline import Pipeline, RetryPolicy
+from bot.store.base import DeliveryStatus
+from bot.store.sql import SqlStore, open_store
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+async def _no_sleep(_: float) -> None:
+    return None
+
+
+@pytest.fixture(scope="module")
+def loaded() -> LoadedCampaign:
+    return load(Sources(ROOT / "schedules" / "jinxi", ROOT / "messages"))
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SqlStore]:
+    s = open_store(f"sqlite:///{tmp_path / 'laba.db'}", TOWN_ZONE)
+    yield s
+    s.close()
+
+
+def make_pipeline(loaded: LoadedCampaign, store: SqlStore, channel: MemoryChannel, at: datetime) -> Pipeline:
+    return Pipeline(lambda: loaded, store, channel, VirtualClock(at), "test-runner", RetryPolicy(3, 1.0), _no_sleep)
+
+
+def test_each_target_gets_its_message_once(loaded: LoadedCampaign, store: SqlStore) -> None:
+    job = loaded.plan.by_key()["2024-05/announce"]
+    channel = MemoryChannel()
+    pipeline = make_pipeline(loaded, store, channel, job.at)
+
+    first = asyncio.run(pipeline.run_job(job))
+    again = asyncio.run(pipeline.run_job(job))
+
+    assert [o.status for o in first] == [DeliveryStatus.SENT] * len(job.targets)
+    assert len(channel.sent) == len(job.targets) == 23
+    assert [m.target.id for m in channel.sent] == [t.id for t in job.targets]
+    assert all(not o.fresh and o.status is DeliveryStatus.SENT for o in again)
+    villagers = channel.texts_to("changchun-villagers")[0]
+    assert "村民朋友们好" in villagers and "践行新时尚 分类志愿行" in villagers
+    assert "居民朋友们好" in channel.texts_to("jinxi-shequ-villagers")[0]
+    assert "5月28日（周二）晚上6点前" in channel.texts_to("changchun-work")[0]
+    record = store.get(job.key, "changchun-villagers")
+    assert record is not None and record.status is DeliveryStatus.SENT and record.detail.startswith("mem-")
+
+
+def test_transient_failure_is_retried_and_counted(loaded: LoadedCampaign, store: SqlStore) -> None:
+    job = loaded.plan.by_key()["2024-05/summary"]
+    channel = MemoryChannel(fail_next=2)
+    outcomes = asyncio.run(make_pipeline(loaded, store, channel, job.at).run_job(job))
+    assert [o.status for o in outcomes] == [DeliveryStatus.SENT]
+    assert len(channel.sent) == 1
+
+
+def test_permanent_failure_is_recorded_alerted_and_retried_on_a_later_run(
+    loaded: LoadedCampaign, store: SqlStore
+) -> None:
+    job = loaded.plan.by_key()["2024-05/summary"]
+    channel = MemoryChannel(refuse={"jinxi-office"})
+    pipeline = make_pipeline(loaded, store, channel, job.at)
+
+    [failed] = asyncio.run(pipeline.run_job(job))
+
+    assert failed.status is DeliveryStatus.FAILED and "refuses" in failed.detail
+    record = store.get(job.key, "jinxi-office")
+    assert record is not None and record.status is DeliveryStatus.FAILED
+    alerts = [m for m in channel.sent if m.target.id in ("admin-ran", "admin-tan")]
+    assert len(alerts) == 2 and "发送失败" in alerts[0].text and "金溪镇垃圾分类工作专班群" in alerts[0].text
+
+    channel.refuse.clear()
+    [retried] = asyncio.run(pipeline.run_job(job))
+    assert retried.status is DeliveryStatus.SENT
+    record = store.get(job.key, "jinxi-office")
+    assert record is not None and record.attempts == 2
+
+
+def test_chase_goes_only_to_units_still_missing(loaded: LoadedCampaign, store: SqlStore) -> None:
+    job = loaded.plan.by_key()["2024-05/chase"]
+    store.record_proof("2024-05", "changchun", datetime(2024, 5, 21, 15, tzinfo=TOWN_ZONE), "宣传周照片 3 张")
+    store.record_proof("2024-05", "wenhuazhan", datetime(2024, 5, 22, 9, tzinfo=TOWN_ZONE))
+    channel = MemoryChannel()
+
+    outcomes = asyncio.run(make_pipeline(loaded, store, channel, job.at).run_job(job))
+
+    skipped = {o.target for o in outcomes if o.status is DeliveryStatus.SKIPPED}
+    assert skipped == {"changchun-work", "wenhuazhan-work"}
+    sent_to = {m.target.id for m in channel.sent}
+    assert "changchun-work" not in sent_to and "wenhuazhan-work" not in sent_to
+    assert len(sent_to) == len(job.targets) - 2
+    record = store.get(job.key, "changchun-work")
+    assert record is not None and record.status is DeliveryStatus.SKIPPED and "已提交" in record.detail
+
+
+def test_summary_names_the_missing_units(loaded: LoadedCampaign, store: SqlStore) -> None:
+    job = loaded.plan.by_key()["2024-05/summary"]
+    for unit in loaded.campaign.responsible_units(job.activity):  # type: ignore[arg-type]
+        if unit.id != "taiping":
+            store.record_proof("2024-05", unit.id, job.at)
+    channel = MemoryChannel()
+    asyncio.run(make_pipeline(loaded, store, channel, job.at).run_job(job))
+    [text] = channel.texts_to("jinxi-office")
+    assert "已交材料 15 个，未交 1 个" in text
+    assert "未交：太平村。" in text
+
+
+def test_alerts_wait_for_the_end_of_quiet_hours(loaded: LoadedCampaign, store: SqlStore) -> None:
+    channel = MemoryChannel()
+    clock = VirtualClock(datetime(2024, 5, 6, 23, 0, tzinfo=TOWN_ZONE))
+    pipeline = Pipeline(lambda: loaded, store, channel, clock, "r", sleep=_no_sleep)
+    variables = {"attempts": 1, "label": "x", "target": "y", "error": "z"}
+
+    asyncio.run(pipeline.alert("alert_failed", "alert/test", variables))
+    assert channel.sent == []
+
+    clock.set(datetime(2024, 5, 7, 8, 0, tzinfo=TOWN_ZONE))
+    asyncio.run(pipeline.flush_alerts())
+    asyncio.run(pipeline.flush_alerts())
+    assert sorted(m.target.id for m in channel.sent) == ["admin-ran", "admin-tan"]

@@ -1,0 +1,231 @@
+"""The daemon's scheduler on a controlled clock: late runs, missed jobs, restarts, quiet hours, reloads.
+
+The clock starts at a chosen instant of 2024 and ticks in real time (as `laba run --now` does); APScheduler fires
+for real. Tests wait for the scheduler's own "job done" signal, never for a fixed time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.channels.memory import MemoryChannel
+from bot.clock import TOWN_ZONE, ShiftedClock
+from bot.config.campaign import Sources, load
+from bot.pipeline import Pipeline, RetryPolicy
+from bot.scheduler import CampaignHolder, CampaignScheduler
+from bot.store.base import DeliveryStatus
+from bot.store.sql import SqlStore, open_store
+
+ROOT = Path(__file__).resolve().parents[1]
+ADMINS = {"admin-ran", "admin-tan"}
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=TOWN_ZONE)
+
+
+@pytest.fixture
+def sources(tmp_path: Path) -> Sources:
+    shutil.copytree(ROOT / "schedules" / "jinxi", tmp_path / "jinxi")
+    shutil.copytree(ROOT / "messages", tmp_path / "messages")
+    return Sources(tmp_path / "jinxi", tmp_path / "messages")
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SqlStore]:
+    s = open_store(f"sqlite:///{tmp_path / 'laba.db'}", TOWN_ZONE)
+    yield s
+    s.close()
+
+
+async def _no_sleep(_: float) -> None:
+    return None
+
+
+class Harness:
+    """One daemon's worth of parts, started at `now` on a ticking clock."""
+
+    def __init__(self, sources: Sources, store: SqlStore, now: datetime, channel: MemoryChannel | None = None) -> None:
+        self.clock = ShiftedClock(now)
+        self.holder = CampaignHolder(load(sources))
+        self.channel = channel or MemoryChannel()
+        self.pipeline = Pipeline(
+            self.holder.get, store, self.channel, self.clock, f"runner-{id(self)}", RetryPolicy(2, 0), _no_sleep
+        )
+        self.scheduler = CampaignScheduler(self.holder, self.pipeline, self.clock, load, reload_seconds=3600)
+        self.done: asyncio.Queue[str] = asyncio.Queue()
+        self.scheduler.on_job_done(self.done.put_nowait)
+
+    async def __aenter__(self) -> Harness:
+        await self.scheduler.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.pending_at_exit = self.scheduler.pending()
+        self.scheduler.shutdown()
+
+    async def ran(self, key: str) -> None:
+        while (await asyncio.wait_for(self.done.get(), timeout=20)) != key:
+            pass
+
+    def sent_to(self, ids: set[str]) -> list[str]:
+        return [m.text for m in self.channel.sent if m.target.id in ids]
+
+
+def test_on_start_a_job_within_grace_runs_late_and_older_ones_are_missed_and_reported(
+    sources: Sources, store: SqlStore
+) -> None:
+    store.service_started_at("jinxi", at("2024-04-01T00:00"))
+
+    async def scenario() -> Harness:
+        async with Harness(sources, store, at("2024-05-06T09:30")) as h:
+            await h.ran("2024-05/announce")
+            return h
+
+    h = asyncio.run(scenario())
+
+    announce = h.holder.get().plan.by_key()["2024-05/announce"]
+    assert {m.target.id for m in h.channel.sent} - ADMINS == {t.id for t in announce.targets}
+    april = [j for j in h.holder.get().plan.jobs if j.year == 2024 and j.month == 4]
+    for job in april:
+        for t in job.targets:
+            record = store.get(job.key, t.id)
+            assert record is not None and record.status is DeliveryStatus.MISSED, (job.key, t.id)
+    [report_ran, report_tan] = [h.sent_to({a}) for a in sorted(ADMINS)]
+    assert len(report_ran) == len(report_tan) == 1
+    assert "错过了发送时间" in report_ran[0] and "4月活动通知" in report_ran[0]
+
+
+def test_restart_sends_nothing_twice_and_reports_missed_jobs_once(sources: Sources, store: SqlStore) -> None:
+    store.service_started_at("jinxi", at("2024-04-01T00:00"))
+
+    async def first() -> Harness:
+        async with Harness(sources, store, at("2024-05-06T09:30")) as h:
+            await h.ran("2024-05/announce")
+            return h
+
+    async def second() -> Harness:
+        async with Harness(sources, store, at("2024-05-06T09:40")) as h:
+            return h
+
+    asyncio.run(first())
+    h2 = asyncio.run(second())
+    assert h2.channel.sent == []
+    assert h2.pending_at_exit[0][0] == "2024-05/proof_request"
+
+
+def test_first_start_does_not_report_history_as_missed(sources: Sources, store: SqlStore) -> None:
+    async def scenario() -> Harness:
+        async with Harness(sources, store, at("2024-05-10T12:00")) as h:
+            return h
+
+    h = asyncio.run(scenario())
+    assert h.channel.sent == []
+    assert store.deliveries() == []
+    assert h.pending_at_exit[0] == ("2024-05/remind/xuanchuanzhou", at("2024-05-19T10:00"))
+
+
+def test_a_late_job_in_quiet_hours_waits_for_the_morning(sources: Sources, store: SqlStore) -> None:
+    town = sources.schedules / "town.yaml"
+    town.write_text(town.read_text(encoding="utf-8").replace('time: "16:00"', 'time: "20:45"'), encoding="utf-8")
+    store.service_started_at("jinxi", at("2024-05-01T00:00"))
+
+    async def scenario() -> Harness:
+        async with Harness(sources, store, at("2024-05-31T21:30")) as h:
+            return h
+
+    h = asyncio.run(scenario())
+    assert ("2024-05/summary", at("2024-06-01T08:00")) in h.pending_at_exit
+    assert h.channel.sent == []
+
+
+def test_stale_claims_become_unconfirmed_and_are_reported_not_resent(sources: Sources, store: SqlStore) -> None:
+    store.service_started_at("jinxi", at("2024-05-01T00:00"))
+    claim = store.claim(
+        "2024-05/announce", "changchun-villagers", at("2024-05-06T09:00"), at("2024-05-06T09:00"), "dead"
+    )
+    assert claim is not None
+
+    async def scenario() -> Harness:
+        async with Harness(sources, store, at("2024-05-06T09:40")) as h:
+            await h.ran("2024-05/announce")
+            return h
+
+    h = asyncio.run(scenario())
+    record = store.get("2024-05/announce", "changchun-villagers")
+    assert record is not None and record.status is DeliveryStatus.UNCONFIRMED
+    assert "changchun-villagers" not in {m.target.id for m in h.channel.sent}
+    assert any("无法确认" in t and "changchun-villagers" in t for t in h.sent_to(ADMINS))
+
+
+def test_an_edit_while_running_reschedules_without_duplicates(sources: Sources, store: SqlStore) -> None:
+    plan_file = sources.schedules / "plan-2024.yaml"
+
+    async def scenario() -> tuple[Harness, list[tuple[str, datetime]], list[tuple[str, datetime]]]:
+        async with Harness(sources, store, at("2024-05-10T12:00")) as h:
+            before = h.scheduler.pending()
+            text = plan_file.read_text(encoding="utf-8")
+            text = text.replace("start: 5月20日", "start: 5月21日").replace("end: 5月26日", "end: 5月27日")
+            text = text.replace("  - month: 12\n", "  - month: 12\n    id: 2024-12-gongong\n")
+            plan_file.write_text(text, encoding="utf-8")
+            assert await h.scheduler.check_for_edits() is True
+            assert await h.scheduler.check_for_edits() is False  # nothing changed since
+            return h, before, h.scheduler.pending()
+
+    h, before, after = asyncio.run(scenario())
+    assert len(after) == len(before)
+    assert len({k for k, _ in after}) == len(after)
+    assert ("2024-05/remind/xuanchuanzhou", at("2024-05-20T10:00")) in after
+    assert "2024-12/announce" not in dict(after) and "2024-12-gongong/announce" in dict(after)
+    assert h.channel.sent == []
+
+
+def test_a_broken_edit_keeps_the_running_plan_and_is_reported_once(sources: Sources, store: SqlStore) -> None:
+    plan_file = sources.schedules / "plan-2024.yaml"
+
+    async def scenario() -> Harness:
+        async with Harness(sources, store, at("2024-05-10T12:00")) as h:
+            old = h.holder.get()
+            plan_file.write_text(
+                plan_file.read_text(encoding="utf-8").replace("start: 5月20日", "start: 4月31日"), encoding="utf-8"
+            )
+            assert await h.scheduler.check_for_edits() is False
+            assert h.holder.get() is old
+            # Saved again with the same mistake: no second alert.
+            plan_file.write_text(plan_file.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+            assert await h.scheduler.check_for_edits() is False
+            return h
+
+    h = asyncio.run(scenario())
+    alerts = h.sent_to({"admin-ran"})
+    assert len(alerts) == 1
+    assert "没有生效" in alerts[0] and "4月没有31日" in alerts[0] and "plan-2024.yaml" in alerts[0]
+    assert h.pending_at_exit[0][0] == "2024-05/remind/xuanchuanzhou"
+
+
+def test_nothing_depends_on_the_servers_time_zone(
+    sources: Sources, store: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+
+        async def scenario() -> Harness:
+            async with Harness(sources, store, at("2024-05-10T12:00")) as h:
+                return h
+
+        h = asyncio.run(scenario())
+        key, when = h.pending_at_exit[0]
+        assert (key, when) == ("2024-05/remind/xuanchuanzhou", at("2024-05-19T10:00"))
+        assert when.utcoffset() == timedelta(hours=8)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
