@@ -242,7 +242,12 @@ def _cross_check(
                 members = (
                     [by_id[ref]]
                     if ref in by_id
-                    else [u for u in units.units if u.kind in set_by_id[ref].kinds or u.id in set_by_id[ref].units]
+                    else [
+                        u
+                        for u in units.units
+                        if (u.kind in set_by_id[ref].kinds or u.id in set_by_id[ref].units)
+                        and u.id not in set_by_id[ref].except_units  # as Campaign.members resolves it
+                    ]
                 )
                 if not members:
                     at(doc, loc, ref, "这个单位集合里一个单位也没有", "在 units.yaml 里给它加成员")

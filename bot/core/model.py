@@ -12,7 +12,16 @@ from datetime import date, time, timedelta
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
@@ -235,11 +244,14 @@ class Event(Frozen):
     end: PlanDate | None = None
     theme: str = ""
 
-    @model_validator(mode="after")
-    def _ordered(self) -> Event:
-        if self.end is not None and self.end < self.start:
-            raise ValueError(f"结束日期 {self.end} 早于开始日期 {self.start}")
-        return self
+    @field_validator("end")
+    @classmethod
+    def _ordered(cls, end: date | None, info: ValidationInfo) -> date | None:
+        # On `end`, not the whole event, so the error names the place and value a clerk has to fix.
+        start = info.data.get("start")  # absent if start itself was invalid (reported on its own)
+        if end is not None and start is not None and end < start:
+            raise ValueError(f"结束日期 {end} 早于开始日期 {start}")
+        return end
 
 
 class Proof(Frozen):

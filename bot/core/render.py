@@ -6,7 +6,7 @@ variable is an error at `check` time, never a blank in a villager's group.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -73,9 +73,16 @@ class Renderer:
     """Renders a planned job for one target. Raises TemplateError naming the template and line."""
 
     def __init__(self, templates: Mapping[str, str], campaign: Campaign) -> None:
+        sources = dict(templates)
+
+        def source(name: str) -> tuple[str, str, Callable[[], bool]] | None:
+            # The name is also the file name Jinja compiles under (DictLoader gives "<template>"), so a runtime error's
+            # traceback has a "<name>.j2" frame and `_line_of` can find the line.
+            return (sources[name], name, lambda: True) if name in sources else None
+
         # Sandboxed: the templates are edited by town staff, not developers.
         self._env = ImmutableSandboxedEnvironment(
-            loader=jinja2.DictLoader(dict(templates)),
+            loader=jinja2.FunctionLoader(source),
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,

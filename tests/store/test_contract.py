@@ -237,9 +237,7 @@ def test_stale_claims_and_resolution(store: SqlStore) -> None:
     store.mark_failed(_claim(store, "job", "unit-failed"), T0, "boom")
 
     cutoff = T0 + timedelta(minutes=10)
-    assert [(r.target, r.status) for r in store.stale_claims(cutoff)] == [
-        ("unit-old", DeliveryStatus.SENDING)
-    ]
+    assert [(r.target, r.status) for r in store.stale_claims(cutoff)] == [("unit-old", DeliveryStatus.SENDING)]
     assert store.stale_claims(T0) == []  # strictly older than
 
     assert store.resolve_stale("job", "unit-old", cutoff, "runner died; maybe sent")

@@ -1,0 +1,128 @@
+"""Fixtures for every test: a private copy of the 金溪 files, and a guard that fails any test reaching past loopback."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import shutil
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import OperationalError
+
+from bot.config.campaign import Sources
+from bot.store.sql import normalize_url
+
+ROOT = Path(__file__).resolve().parents[1]
+LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
+DEFAULT_POSTGRES_URL = "postgresql://127.0.0.1:5432/test"
+
+
+@pytest.fixture
+def jinxi(tmp_path: Path) -> Sources:
+    """A copy of `schedules/jinxi` and `messages` under tmp_path: edit it freely, the repository stays as it is."""
+    schedules = tmp_path / "schedules" / "jinxi"
+    messages = tmp_path / "messages"
+    shutil.copytree(ROOT / "schedules" / "jinxi", schedules)
+    shutil.copytree(ROOT / "messages", messages)
+    return Sources(schedules, messages)
+
+
+def is_loopback(address: Any) -> bool:
+    """True for unix sockets and for 127.0.0.0/8, ::1 and localhost; False for everything else."""
+    if isinstance(address, str | bytes):  # AF_UNIX path (or abstract name)
+        return True
+    if not isinstance(address, tuple) or not address:
+        return False
+    host = address[0]
+    if isinstance(host, bytes):
+        host = host.decode()
+    if not isinstance(host, str):
+        return False
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        ip = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False  # any other host name would need DNS: that is the network already
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_loopback
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail (not raise OSError, which code may catch and retry) on any connection to a non-loopback address."""
+    real_connect = socket.socket.connect
+    real_connect_ex = socket.socket.connect_ex
+    real_create_connection = socket.create_connection
+
+    def refuse(address: Any) -> None:
+        pytest.fail(f"test tried to reach the network: {address!r} (only loopback is allowed in tests)")
+
+    def connect(self: socket.socket, address: Any) -> None:
+        if not is_loopback(address):
+            refuse(address)
+        real_connect(self, address)
+
+    def connect_ex(self: socket.socket, address: Any) -> int:
+        if not is_loopback(address):
+            refuse(address)
+        return real_connect_ex(self, address)
+
+    def create_connection(address: Any, *args: Any, **kwargs: Any) -> socket.socket:
+        # Checked before the name lookup, which would itself go out to DNS.
+        if not is_loopback(address):
+            refuse(address)
+        return real_create_connection(address, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    monkeypatch.setattr(socket, "create_connection", create_connection)
+
+
+# --- PostgreSQL: a fresh schema per test on the server named by BOT_TEST_POSTGRES_URL -----------------------
+
+
+def _admin_engine_url() -> URL:
+    return normalize_url(os.environ.get("BOT_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL))
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> URL:
+    """The server's URL, or a skip if it does not answer within a few seconds."""
+    url = _admin_engine_url()
+    engine = create_engine(url, connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except OperationalError as exc:
+        reason = f"PostgreSQL not reachable at {url.render_as_string()} (set BOT_TEST_POSTGRES_URL): {exc}"
+        if os.environ.get("BOT_REQUIRE_POSTGRES") == "1":
+            pytest.fail(reason)  # CI must prove the store on PostgreSQL, not skip it
+        pytest.skip(reason)
+    finally:
+        engine.dispose()
+    return url
+
+
+@pytest.fixture
+def postgres_schema_url(postgres_url: URL) -> Iterator[str]:
+    """A URL whose connections see only a new, empty schema; the schema is dropped afterwards."""
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        url = postgres_url.update_query_dict({"options": f"-csearch_path={schema}"})
+        yield url.render_as_string(hide_password=False)
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    finally:
+        admin.dispose()

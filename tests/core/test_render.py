@@ -1,0 +1,194 @@
+"""Messages: Chinese dates and times, strict templates (errors name file and line), wording per group."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.config.campaign import LoadedCampaign, Sources, load
+from bot.core.planner import PlannedJob, Target
+from bot.core.render import ProofFacts, Renderer, TemplateError, cn_date, cn_list, cn_range, cn_time, format_instant
+from bot.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture(scope="module")
+def loaded() -> LoadedCampaign:
+    return load(Sources(ROOT / "schedules" / "jinxi", ROOT / "messages"))
+
+
+def job(loaded: LoadedCampaign, key: str) -> PlannedJob:
+    return loaded.plan.by_key()[key]
+
+
+def target(j: PlannedJob, target_id: str) -> Target:
+    return next(t for t in j.targets if t.id == target_id)
+
+
+def render(loaded: LoadedCampaign, key: str, target_id: str, facts: ProofFacts | None = None) -> str:
+    j = job(loaded, key)
+    return loaded.renderer.render(j, target(j, target_id), facts or ProofFacts())
+
+
+# --- filters ---------------------------------------------------------------------------------------------------
+
+
+def test_cn_date() -> None:
+    assert cn_date(date(2024, 5, 20)) == "5月20日（周一）"
+    assert cn_date(date(2024, 12, 1)) == "12月1日（周日）"
+    assert cn_date(datetime(2024, 5, 28, 18, tzinfo=SHANGHAI)) == "5月28日（周二）"
+
+
+@pytest.mark.parametrize(
+    ("hour", "minute", "said"),
+    [
+        (9, 0, "上午9点"),
+        (10, 30, "上午10点30分"),
+        (12, 0, "中午12点"),
+        (15, 30, "下午3点30分"),
+        (18, 0, "晚上6点"),
+        (20, 5, "晚上8点5分"),
+        (5, 0, "凌晨5点"),
+    ],
+)
+def test_cn_time(hour: int, minute: int, said: str) -> None:
+    assert cn_time(datetime(2024, 5, 20, hour, minute, tzinfo=SHANGHAI)) == said
+
+
+def test_cn_range_list_and_instant() -> None:
+    assert cn_range(date(2024, 5, 20), date(2024, 5, 26)) == "5月20日（周一）至5月26日（周日）"
+    assert cn_range(date(2024, 6, 1), None) == "6月1日（周六）"
+    assert cn_range(date(2024, 6, 1), date(2024, 6, 1)) == "6月1日（周六）"
+    assert cn_list(["长春村", "杉岭村"]) == "长春村、杉岭村"
+    assert format_instant(datetime(2024, 5, 28, 18, tzinfo=SHANGHAI)) == "5月28日（周二）晚上6点"
+
+
+# --- strict templates --------------------------------------------------------------------------------------------
+
+
+def test_unknown_variable_is_a_config_error_naming_the_template_and_line(jinxi: Sources) -> None:
+    chase = jinxi.messages / "chase.j2"
+    lines = chase.read_text(encoding="utf-8").splitlines()
+    lines.insert(2, "请联系{{ contact_phone }}。")
+    chase.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load(jinxi)
+    (problem,) = info.value.problems
+    assert problem.file == chase
+    assert problem.line == 3
+    assert "contact_phone" in problem.message
+    assert problem.value == "2024-01/chase"  # the first job that hit it
+    assert f"{chase}:3" in str(info.value)
+
+
+def test_unknown_attribute_in_a_loop_reports_its_line(jinxi: Sources) -> None:
+    summary = jinxi.messages / "summary.j2"
+    text = summary.read_text(encoding="utf-8")
+    summary.write_text(text.replace("活动：{{ a.title }}", "活动：{{ a.titel }}"), encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load(jinxi)
+    (problem,) = info.value.problems
+    assert problem.file == summary
+    assert problem.line == 4
+    assert "titel" in problem.message
+
+
+def test_template_syntax_error_names_the_template_and_line(jinxi: Sources) -> None:
+    remind = jinxi.messages / "remind.j2"
+    remind.write_text(remind.read_text(encoding="utf-8") + "多写了一行\n{% if %}\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load(jinxi)
+    (problem,) = info.value.problems
+    assert problem.file == remind
+    assert problem.line == 13
+    assert "语法" in problem.message
+
+
+def test_missing_template_is_a_config_error(jinxi: Sources) -> None:
+    (jinxi.messages / "summary.j2").unlink()
+    with pytest.raises(ConfigError) as info:
+        load(jinxi)
+    assert [p.file for p in info.value.problems] == [jinxi.messages / "summary.j2"]
+
+
+def test_renderer_raises_template_error_with_line(loaded: LoadedCampaign) -> None:
+    renderer = Renderer({"announce.j2": "第一行\n第二行{{ activity.nope }}\n"}, loaded.campaign)
+    j = job(loaded, "2024-05/announce")
+    with pytest.raises(TemplateError) as info:
+        renderer.render(j, j.targets[0], ProofFacts())
+    assert (info.value.template, info.value.line) == ("announce.j2", 2)
+
+
+def test_templates_are_sandboxed(loaded: LoadedCampaign) -> None:
+    renderer = Renderer({"x.j2": "{{ town.__class__.__mro__ }}"}, loaded.campaign)
+    with pytest.raises(TemplateError):
+        renderer.render_named("x", {})
+
+
+# --- the real messages -----------------------------------------------------------------------------------------
+
+
+def test_summary_lists_missing_units_then_says_all_submitted(loaded: LoadedCampaign) -> None:
+    may = job(loaded, "2024-05/announce").activity
+    assert may is not None
+    responsible = [u.id for u in loaded.campaign.responsible_units(may)]
+    some = ProofFacts({"2024-05": frozenset(set(responsible) - {"changchun", "ent-shunda"})})
+    text = render(loaded, "2024-05/summary", "jinxi-office", some)
+    assert "【2024年5月垃圾分类宣传工作汇总】" in text
+    assert "责任单位 16 个，已交材料 14 个，未交 2 个。" in text
+    assert "未交：长春村、金溪镇顺达物流站。" in text
+    assert "请督促未交单位尽快补交。" in text
+    assert "全部单位都已提交" not in text
+    assert "材料截止时间：5月28日（周二）晚上6点。" in text
+
+    everyone = ProofFacts({"2024-05": frozenset(responsible)})
+    done = render(loaded, "2024-05/summary", "jinxi-office", everyone)
+    assert "全部单位都已提交。" in done
+    assert "未交：" not in done and "督促" not in done
+
+    nothing = render(loaded, "2024-05/summary", "jinxi-office")
+    assert "已交材料 0 个，未交 16 个" in nothing
+
+
+def test_villagers_and_work_groups_get_different_wording(loaded: LoadedCampaign) -> None:
+    public = render(loaded, "2024-05/announce", "changchun-villagers")
+    work = render(loaded, "2024-05/announce", "changchun-work")
+    assert public.startswith("【金溪镇垃圾分类宣传】村民朋友们好！")
+    assert "今年的主题是“践行新时尚 分类志愿行”。" in public
+    assert "5月20日（周一）至5月26日（周日）" in public
+    assert "责任单位" not in public and "照片" not in public
+    assert work.startswith("【5月垃圾分类宣传工作安排】\n长春村：")
+    assert "责任单位：各村（社区）、镇级各部门、相关民营企业。" in work
+    assert "请在5月28日（周二）晚上6点前把宣传周活动照片发到本群，照片不少于2张。" in work
+    assert "朋友们" not in work
+
+
+def test_communities_say_jumin_and_villages_say_cunmin(loaded: LoadedCampaign) -> None:
+    for key in ("2024-05/announce", "2024-05/remind/xuanchuanzhou"):
+        community = render(loaded, key, "jinxi-shequ-villagers")
+        village = render(loaded, key, "shanling-villagers")
+        assert "居民朋友们" in community and "村民" not in community
+        assert "村民朋友们" in village and "居民" not in village
+
+
+def test_remind_wording(loaded: LoadedCampaign) -> None:
+    public = render(loaded, "2024-05/remind/xuanchuanzhou", "changchun-villagers")
+    work = render(loaded, "2024-05/remind/xuanchuanzhou", "changchun-work")
+    assert "5月20日（周一）起是第二届全国城市生活垃圾分类宣传周，到5月26日（周日）结束。" in public
+    assert work.startswith("【提醒】长春村：5月20日（周一）起是第二届全国城市生活垃圾分类宣传周（至5月26日（周日））")
+    single_day = render(loaded, "2024-06/remind/liuyi", "changchun-villagers")
+    assert "6月1日（周六）是六一儿童节。" in single_day and "结束" not in single_day
+
+
+def test_proof_request_uses_the_activity_minimum_photos(loaded: LoadedCampaign) -> None:
+    april = render(loaded, "2024-04/proof_request", "changchun-work")
+    assert "照片不少于3张" in april  # plan: min_photos 3 in April
+    assert "宣传图片、居民签字、宣传资料（垃圾分类告知书、承诺书、宣传手册）" in april
+    may = render(loaded, "2024-05/proof_request", "changchun-work")
+    assert "照片不少于2张" in may  # town default
+    assert "\n\n\n" not in may and not may.endswith("\n")

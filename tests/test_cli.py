@@ -1,0 +1,239 @@
+"""The `laba` command through click's CliRunner, on a copy of the 金溪 files, with data under tmp_path."""
+
+from __future__ import annotations
+
+import json
+import socket
+from datetime import datetime
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner, Result
+
+from bot.cli import main
+from bot.config.campaign import Sources
+
+KINDS = {"announce", "remind", "proof_request", "chase", "summary"}
+
+
+@pytest.fixture
+def env(jinxi: Sources, tmp_path: Path) -> dict[str, str]:
+    return {
+        "BOT_DATA_DIR": str(tmp_path / "data"),
+        "BOT_DATABASE_URL": f"sqlite:///{tmp_path / 'data' / 'laba.db'}",
+        "BOT_SCHEDULES_DIR": str(jinxi.schedules),
+        "BOT_MESSAGES_DIR": str(jinxi.messages),
+        "BOT_CHANNEL": "outbox",
+    }
+
+
+def laba(env: dict[str, str], *args: str) -> Result:
+    return CliRunner().invoke(main, list(args), env=env)
+
+
+def outbox_files(env: dict[str, str]) -> list[Path]:
+    folder = Path(env["BOT_DATA_DIR"]) / "outbox"
+    return sorted(p for p in folder.rglob("*.txt") if not p.name.startswith(".tmp-")) if folder.exists() else []
+
+
+def line_of(path: Path, needle: str) -> int:
+    return next(i for i, ln in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if needle in ln)
+
+
+# --- check ------------------------------------------------------------------------------------------------------
+
+
+def test_check_passes_on_the_real_files(env: dict[str, str]) -> None:
+    result = laba(env, "check")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("✓ 金溪镇：17 个单位，25 个群")
+    assert "52 个发送任务" in result.stdout
+    assert result.stderr == ""
+
+
+def test_check_exits_2_listing_every_problem(env: dict[str, str], jinxi: Sources) -> None:
+    plan = jinxi.schedules / "plan-2024.yaml"
+    text = plan.read_text(encoding="utf-8")
+    text = text.replace("    responsible: [villages, departments]\n", "    responsibel: [villages, departments]\n")
+    text = text.replace("        start: 5月20日\n", "        start: 4月31日\n")
+    plan.write_text(text, encoding="utf-8")
+    result = laba(env, "check")
+    assert result.exit_code == 2
+    assert "✓" not in result.stdout
+    assert "发现 3 处错误" in result.stderr
+    assert f"{plan}:{line_of(plan, 'start: 4月31日')} activities[4].events[0].start" in result.stderr
+    assert "4月没有31日" in result.stderr and "'4月31日'" in result.stderr
+    assert f"{plan}:{line_of(plan, 'responsibel')} activities[3].responsibel" in result.stderr
+    assert "activities[3].responsible" in result.stderr
+
+
+def test_check_reports_a_broken_template_with_its_line(env: dict[str, str], jinxi: Sources) -> None:
+    chase = jinxi.messages / "chase.j2"
+    chase.write_text(chase.read_text(encoding="utf-8") + "{{ deadline }}\n", encoding="utf-8")
+    result = laba(env, "check")
+    assert result.exit_code == 2
+    assert f"{chase}:5" in result.stderr and "deadline" in result.stderr
+
+
+def test_missing_folder_is_exit_2_not_a_traceback(env: dict[str, str], tmp_path: Path) -> None:
+    result = laba({**env, "BOT_SCHEDULES_DIR": str(tmp_path / "nowhere")}, "check")
+    assert result.exit_code == 2
+    assert str(tmp_path / "nowhere") in result.stderr
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+# --- plan and preview ----------------------------------------------------------------------------------------
+
+
+def test_plan_json(env: dict[str, str]) -> None:
+    result = laba(env, "plan", "--from", "2024-05-01", "--to", "2024-05-31", "--json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert [r["key"] for r in rows] == [
+        "2024-05/announce",
+        "2024-05/proof_request",
+        "2024-05/remind/xuanchuanzhou",
+        "2024-05/chase",
+        "2024-06/remind/liuyi",
+        "2024-05/summary",
+    ]
+    for row in rows:
+        assert {"key", "at", "kind", "activity", "targets", "text"} <= set(row)
+        assert row["at"].endswith("+08:00")
+        assert isinstance(row["targets"], list) and row["targets"]
+        assert all(isinstance(t, str) for t in row["targets"])
+        assert row["text"].strip()
+    instants = [datetime.fromisoformat(r["at"]) for r in rows]
+    assert instants == sorted(instants)
+    assert instants[0].isoformat() == "2024-05-06T09:00:00+08:00"
+    assert instants[-1].isoformat() == "2024-05-31T16:00:00+08:00"  # --to is inclusive
+    assert {r["kind"] for r in rows} == KINDS
+    assert rows[0]["activity"] == "2024-05" and rows[-1]["targets"] == ["jinxi-office"]
+    assert rows[0]["text"].startswith("【金溪镇垃圾分类宣传】居民朋友们好！")  # the first target is 金溪社区
+
+
+def test_plan_text(env: dict[str, str]) -> None:
+    result = laba(env, "plan", "--from", "2024-05-01", "--to", "2024-05-31")
+    assert result.exit_code == 0, result.output
+    assert "2024年5月6日（周一）" in result.stdout
+    assert "2024-05/remind/xuanchuanzhou" in result.stdout
+    assert "共 6 个任务" in result.stdout
+
+
+def test_preview_prints_every_targets_text(env: dict[str, str]) -> None:
+    result = laba(env, "preview", "2024-05/remind/xuanchuanzhou")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "共 23 个收件方" in out
+    assert out.count("\n──── ") == 23
+    assert "──── 长春村村民群（changchun-villagers）────" in out
+    assert "──── 金溪镇顺达物流站垃圾分类联络群（ent-shunda-work）────" in out
+    assert out.count("村民朋友们，5月20日（周一）起是第二届全国城市生活垃圾分类宣传周") == 6
+    assert out.count("居民朋友们，5月20日（周一）起") == 1
+    assert out.count("【提醒】") == 16
+
+
+def test_preview_unknown_key_exits_with_a_hint(env: dict[str, str]) -> None:
+    result = laba(env, "preview", "nonsense")
+    assert result.exit_code == 2
+    assert "没有任务 'nonsense'" in result.stderr and "laba plan" in result.stderr
+
+    near = laba(env, "preview", "2024-05/nonsense")
+    assert near.exit_code == 2
+    assert "2024-05/announce" in near.stderr and "2024-05/summary" in near.stderr
+
+
+# --- simulate and send -----------------------------------------------------------------------------------------
+
+
+def test_simulate_sends_once_and_a_second_run_sends_nothing(env: dict[str, str]) -> None:
+    first = laba(env, "simulate", "--from", "2024-05-01", "--to", "2024-05-31", "--json")
+    assert first.exit_code == 0, first.output
+    deliveries = json.loads(first.stdout)["deliveries"]
+    assert len(deliveries) == 23 + 16 + 23 + 16 + 10 + 1
+    assert {d["status"] for d in deliveries} == {"sent"}
+    assert [d["at"] for d in deliveries] == sorted(d["at"] for d in deliveries)
+    files = outbox_files(env)
+    assert len(files) == len(deliveries)
+    outbox = Path(env["BOT_DATA_DIR"]) / "outbox"
+    assert {outbox / d["detail"].removeprefix("outbox:") for d in deliveries} == set(files)
+    office = next(d for d in deliveries if d["key"] == "2024-05/summary")
+    summary_text = (outbox / office["detail"].removeprefix("outbox:")).read_text(encoding="utf-8")
+    assert "金溪镇垃圾分类工作专班群" in summary_text and "【2024年5月垃圾分类宣传工作汇总】" in summary_text
+
+    second = laba(env, "simulate", "--from", "2024-05-01", "--to", "2024-05-31", "--json")
+    assert second.exit_code == 0, second.output
+    again = json.loads(second.stdout)["deliveries"]
+    assert [(d["key"], d["target"]) for d in again] == [(d["key"], d["target"]) for d in deliveries]
+    assert {d["status"] for d in again} == {"skipped"}
+    assert outbox_files(env) == files
+
+
+def test_simulate_log(env: dict[str, str]) -> None:
+    result = laba(env, "simulate", "--from", "2024-05-06", "--to", "2024-05-06")
+    assert result.exit_code == 0, result.output
+    assert "2024-05/announce" in result.stdout and "2024-05/proof_request" in result.stdout
+    assert "本次发送 39 条" in result.stdout
+    assert len(outbox_files(env)) == 39
+
+
+def test_send_writes_one_outbox_file(env: dict[str, str]) -> None:
+    result = laba(env, "send", "--to", "changchun-villagers", "测试")
+    assert result.exit_code == 0, result.output
+    assert "已发送到 长春村村民群" in result.stdout
+    (file,) = outbox_files(env)
+    body = file.read_text(encoding="utf-8")
+    assert "changchun-villagers" in body and body.rstrip().endswith("测试")
+
+
+def test_send_by_group_name_and_to_unknown(env: dict[str, str]) -> None:
+    assert laba(env, "send", "--to", "杉岭村村民群🌲", "你好").exit_code == 0
+    assert len(outbox_files(env)) == 1
+    result = laba(env, "send", "--to", "nobody", "你好")
+    assert result.exit_code == 2
+    assert "nobody" in result.stderr and "changchun-villagers" in result.stderr
+    assert len(outbox_files(env)) == 1
+
+
+# --- help ------------------------------------------------------------------------------------------------------
+
+
+def test_every_command_and_option_has_help(env: dict[str, str]) -> None:
+    assert main.help and main.commands
+    top = laba(env, "--help")
+    assert top.exit_code == 0
+    for name, command in main.commands.items():
+        assert command.help and command.help.strip(), f"{name} has no docstring"
+        for param in command.params:
+            if isinstance(param, click.Option):
+                assert param.help, f"{name} {param.opts} has no help"
+        result = laba(env, name, "--help")
+        assert result.exit_code == 0, name
+        assert command.help.split("\n")[0][:40] in " ".join(result.stdout.split()), name
+        assert name in top.stdout
+
+
+# --- the suite's network guard (tests/conftest.py) ---------------------------------------------------------------
+
+
+def test_guard_fails_a_test_that_reaches_the_internet() -> None:
+    with pytest.raises(pytest.fail.Exception, match="network"):
+        socket.create_connection(("192.0.2.1", 80), timeout=0.5)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(0.5)
+        with pytest.raises(pytest.fail.Exception, match="network"):
+            s.connect(("192.0.2.1", 80))
+        with pytest.raises(pytest.fail.Exception, match="network"):
+            s.connect_ex(("example.com", 80))
+
+
+def test_guard_lets_loopback_through() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        port = server.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            pass
+        with socket.create_connection(("localhost", port), timeout=5):
+            pass

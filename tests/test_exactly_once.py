@@ -1,0 +1,61 @@
+"""Two runners, one database: every (job, target) goes out exactly once between them.
+
+Both are real `laba simulate` processes over the whole 2024 plan, started together against the same database
+(PostgreSQL, and an SQLite file), each with its own outbox folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _runner(tmp_path: Path, name: str, url: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "BOT_DATA_DIR": str(tmp_path / name), "BOT_DATABASE_URL": url, "BOT_CHANNEL": "outbox"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", "simulate", "--from", "2024-01-01", "--to", "2024-12-31", "--json"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def shared_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "postgres":
+        url: str = request.getfixturevalue("postgres_schema_url")
+        return url
+    return f"sqlite:///{tmp_path / 'shared.db'}"
+
+
+def test_two_runners_never_send_the_same_message_twice(tmp_path: Path, shared_url: str) -> None:
+    runners = {name: _runner(tmp_path, name, shared_url) for name in ("a", "b")}
+    results = {}
+    for name, proc in runners.items():
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+        results[name] = json.loads(out)["deliveries"]
+
+    plan = subprocess.run(
+        [sys.executable, "-m", "bot", "plan", "--json"], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    expected = {(job["key"], target) for job in json.loads(plan.stdout) for target in job["targets"]}
+    sent = {name: {(d["key"], d["target"]) for d in rows if d["status"] == "sent"} for name, rows in results.items()}
+
+    assert sent["a"].isdisjoint(sent["b"])
+    assert sent["a"] | sent["b"] == expected
+    assert len(expected) == 612
+    for name in ("a", "b"):
+        files = list((tmp_path / name / "outbox").rglob("*.txt"))
+        assert len(files) == len(sent[name])
+        # Every delivery either of them reports is accounted for: sent by it, or left to the other.
+        assert {(d["key"], d["target"]) for d in results[name]} == expected
