@@ -17,6 +17,7 @@ from bot.channels.outbox import OutboxChannel
 from bot.clock import Clock, RealTimeClock, VirtualClock
 from bot.config.campaign import LoadedCampaign, Sources, load
 from bot.errors import ConfigError, Problem
+from bot.inbound import InboundRouter
 from bot.pipeline import Outcome, Pipeline
 from bot.scheduler import CampaignHolder, CampaignScheduler
 from bot.settings import CHANNELS, Settings
@@ -45,6 +46,7 @@ class App:
     channel: Channel
     pipeline: Pipeline
     clock: Clock
+    router: InboundRouter
 
     @property
     def loaded(self) -> LoadedCampaign:
@@ -67,7 +69,7 @@ def build(
         store.close()
         raise
     pipeline = Pipeline(holder.get, store, channel, clock, runner_id())
-    return App(holder, store, channel, pipeline, clock)
+    return App(holder, store, channel, pipeline, clock, InboundRouter())
 
 
 async def simulate(app: App, clock: VirtualClock, start: datetime, end: datetime) -> list[Outcome]:
@@ -104,6 +106,5 @@ async def run_daemon(app: App, clock: RealTimeClock, stop: asyncio.Event, reload
 
 
 async def _listen(app: App) -> None:
-    # Replies are only logged for now; proof intake and admin commands hook in here.
     async for message in app.channel.inbound():
-        log.info("heard from %s in %s: %s", message.sender_name, message.room or "private", message.text)
+        await app.router.dispatch(message)

@@ -70,6 +70,22 @@ class Pipeline:
     retry: RetryPolicy = RetryPolicy()
     sleep: Sleep = asyncio.sleep
     deferred_alerts: list[tuple[str, str, Mapping[str, Any]]] = field(default_factory=list)
+    # Set while sending is allowed; an admin's #暂停 clears it. Jobs that fire meanwhile wait, they are not missed.
+    _open: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        self._open.set()
+
+    @property
+    def held(self) -> bool:
+        return not self._open.is_set()
+
+    def hold(self) -> None:
+        """Stop sending planned messages until `resume` (alerts to the admins still go out)."""
+        self._open.clear()
+
+    def resume(self) -> None:
+        self._open.set()
 
     def facts_for(self, job: PlannedJob) -> ProofFacts:
         loaded = self.current()
@@ -90,7 +106,6 @@ class Pipeline:
         return outcomes
 
     async def _deliver(self, job: PlannedJob, target: Target, facts: ProofFacts) -> Outcome:
-        now = self.clock.now()
         if job.kind is JobKind.CHASE and job.activity and target.unit in facts.of(job.activity.id):
             return self._settle(job, target, DeliveryStatus.SKIPPED, "该单位已提交材料，不再催交")
         try:
@@ -99,7 +114,10 @@ class Pipeline:
             # check/reload render every job before a plan goes live, so this is a bug, not a clerk's typo.
             log.exception("render failed for %s → %s", job.key, target.id)
             return await self._fail_unclaimed(job, target, f"模板渲染失败: {exc}")
-        claim = self.store.claim(job.key, target.id, job.at, now, self.runner)
+        if self.held:
+            log.info("sending is held: %s → %s waits", job.key, target.id)
+            await self._open.wait()
+        claim = self.store.claim(job.key, target.id, job.at, self.clock.now(), self.runner)
         if claim is None:
             return self._existing(job, target)
         error = ""

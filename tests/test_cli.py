@@ -237,3 +237,12 @@ def test_guard_lets_loopback_through() -> None:
             pass
         with socket.create_connection(("localhost", port), timeout=5):
             pass
+
+
+def test_outbox_shows_mentions_of_the_units_contacts(tmp_path: Path) -> None:
+    env = {"BOT_DATA_DIR": str(tmp_path / "data"), "BOT_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
+    result = CliRunner().invoke(main, ["simulate", "--from", "2024-05-06", "--to", "2024-05-06"], env=env)
+    assert result.exit_code == 0, result.output
+    texts = [p.read_text(encoding="utf-8") for p in (tmp_path / "data" / "outbox").rglob("*changchun-work*.txt")]
+    request = [t for t in texts if "请交5月活动佐证材料" in t]
+    assert len(request) == 1 and "@李德华\u2005【请交5月活动佐证材料】长春村" in request[0]

@@ -131,3 +131,29 @@ def test_alerts_wait_for_the_end_of_quiet_hours(loaded: LoadedCampaign, store: S
     asyncio.run(pipeline.flush_alerts())
     asyncio.run(pipeline.flush_alerts())
     assert sorted(m.target.id for m in channel.sent) == ["admin-ran", "admin-tan"]
+
+
+def test_held_sending_waits_and_resumes_without_losing_a_message(loaded: LoadedCampaign, store: SqlStore) -> None:
+    job = loaded.plan.by_key()["2024-05/summary"]
+    channel = MemoryChannel()
+    pipeline = make_pipeline(loaded, store, channel, job.at)
+    pipeline.hold()
+
+    async def scenario() -> list[DeliveryStatus]:
+        running = asyncio.create_task(pipeline.run_job(job))
+        for _ in range(5):
+            await asyncio.sleep(0)  # let the job reach the hold
+        assert channel.sent == [] and store.get(job.key, "jinxi-office") is None
+        pipeline.resume()
+        return [o.status for o in await running]
+
+    assert asyncio.run(scenario()) == [DeliveryStatus.SENT]
+    assert len(channel.sent) == 1
+
+
+def test_proof_requests_mention_the_units_contacts(loaded: LoadedCampaign) -> None:
+    job = loaded.plan.by_key()["2024-05/proof_request"]
+    target = next(t for t in job.targets if t.id == "changchun-work")
+    assert [(m.name, m.wechat) for m in target.mentions] == [("李德华", "lidehua-changchun")]
+    announce = loaded.plan.by_key()["2024-05/announce"]
+    assert all(t.mentions == () for t in announce.targets)

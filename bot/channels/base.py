@@ -5,20 +5,51 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from pathlib import Path
+from typing import Literal, Protocol
 
 from bot.core.planner import Target
 
 
 @dataclass(frozen=True)
-class InboundMessage:
-    """Something a person said to the bot, in a group (`room`) or privately (`room` is None)."""
+class OutgoingFile:
+    """A file to send. `name` is what recipients see; give it a real extension (the network infers the type)."""
 
+    path: Path
+    name: str
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file that came in with a message, already fetched from the network."""
+
+    name: str
+    data: bytes
+    mime: str = ""
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """Something a person said to the bot, in a group or privately.
+
+    `group` is the town's group id when the room is one of the configured groups (else None); `room_id` is the
+    network's own id of the room (None in a private chat). `sender` is the network's contact id; `sender_wechat`
+    the WeChat id or alias when the network tells it, to match against the town's files.
+    """
+
+    message_id: str
     sender: str
     sender_name: str
-    room: str | None
     text: str
     received_at: datetime
+    kind: Literal["text", "image", "file", "other"] = "text"
+    group: str | None = None
+    room_id: str | None = None
+    room_name: str = ""
+    sender_wechat: str = ""
+    mentions: tuple[str, ...] = ()
+    mentions_bot: bool = False
+    attachments: tuple[Attachment, ...] = ()
 
 
 class Channel(Protocol):
@@ -29,11 +60,16 @@ class Channel(Protocol):
         ...
 
     async def send_text(self, target: Target, text: str) -> str:
-        """Hand `text` to the network for `target`; returns the network's message id.
+        """Hand `text` to the network for `target` (with @mentions of `target.mentions` in a group); returns the
+        network's message id.
 
         Raises `bot.errors.DeliveryError` if the network refused it (`permanent=True` when a retry can't help).
         Must not retry by itself: retries are the pipeline's, so each attempt is counted and recorded.
         """
+        ...
+
+    async def send_file(self, target: Target, file: OutgoingFile) -> str:
+        """Like `send_text`, for a file."""
         ...
 
     def inbound(self) -> AsyncIterator[InboundMessage]:
@@ -41,3 +77,8 @@ class Channel(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+def mention_prefix(target: Target) -> str:
+    """The visible @names for channels without native mentions (the outbox, logs)."""
+    return "".join(f"@{m.name}\u2005" for m in target.mentions)

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-from bot.channels.base import InboundMessage
+from bot.channels.base import InboundMessage, OutgoingFile
 from bot.core.planner import Target
 from bot.errors import DeliveryError
 
@@ -16,6 +16,7 @@ class SentMessage:
     target: Target
     text: str
     message_id: str
+    file: OutgoingFile | None = None
 
 
 @dataclass
@@ -31,13 +32,19 @@ class MemoryChannel:
         return None
 
     async def send_text(self, target: Target, text: str) -> str:
+        return self._record(target, text, None)
+
+    async def send_file(self, target: Target, file: OutgoingFile) -> str:
+        return self._record(target, "", file)
+
+    def _record(self, target: Target, text: str, file: OutgoingFile | None) -> str:
         if target.id in self.refuse:
             raise DeliveryError(f"{target.id} refuses messages", permanent=True)
         if self.fail_next > 0:
             self.fail_next -= 1
             raise DeliveryError("transient failure (MemoryChannel.fail_next)")
         message_id = f"mem-{len(self.sent) + 1}"
-        self.sent.append(SentMessage(target, text, message_id))
+        self.sent.append(SentMessage(target, text, message_id, file))
         return message_id
 
     def receive(self, message: InboundMessage) -> None:

@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
-from bot.channels.base import InboundMessage
+from bot.channels.base import InboundMessage, OutgoingFile, mention_prefix
 from bot.core.planner import Target
 from bot.errors import DeliveryError
 
@@ -37,25 +37,42 @@ class OutboxChannel:
         self._folder.mkdir(parents=True, exist_ok=True)
 
     async def send_text(self, target: Target, text: str) -> str:
+        text = mention_prefix(target) + text
+        header = f"收件: {target.name} ({target.kind}:{target.id})\n时间: {self._now().isoformat()}\n\n"
+        message_id = self._write(target, ".txt", (header + text + "\n").encode("utf-8"))
+        self._say(target, text.splitlines()[0] if text else "")
+        return message_id
+
+    async def send_file(self, target: Target, file: OutgoingFile) -> str:
+        try:
+            data = file.path.read_bytes()
+        except OSError as exc:
+            raise DeliveryError(f"读不到要发送的文件 {file.path}: {exc}", permanent=True) from exc
+        suffix = _UNSAFE.sub("_", file.path.suffix or ".bin")
+        message_id = self._write(target, suffix, data)
+        self._say(target, f"[文件] {file.name}")
+        return message_id
+
+    def _write(self, target: Target, suffix: str, data: bytes) -> str:
         now = self._now()
         day = self._folder / now.strftime("%Y-%m-%d")
         self._seq += 1
         # Ids only: a file name is never built from a group's display name or a user's text.
-        name = f"{now:%H%M%S}-{_UNSAFE.sub('_', target.id)}-{os.getpid()}-{self._seq:04d}.txt"
-        body = f"收件: {target.name} ({target.kind}:{target.id})\n时间: {now.isoformat()}\n\n{text}\n"
+        name = f"{now:%H%M%S}-{_UNSAFE.sub('_', target.id)}-{os.getpid()}-{self._seq:04d}{suffix}"
         try:
             day.mkdir(parents=True, exist_ok=True)
             # Written whole or not at all: a half-written message must never look delivered.
-            fd, tmp = tempfile.mkstemp(dir=day, prefix=".tmp-", suffix=".txt")
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(body)
+            fd, tmp = tempfile.mkstemp(dir=day, prefix=".tmp-", suffix=suffix)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
             os.replace(tmp, day / name)
         except OSError as exc:
             raise DeliveryError(f"写不进发件箱 {day}: {exc}") from exc
-        if self._echo is not None:
-            first = text.splitlines()[0] if text else ""
-            print(f"[发件箱] {now:%m-%d %H:%M} → {target.name}: {first}", file=self._echo)
         return f"outbox:{day.name}/{name}"
+
+    def _say(self, target: Target, line: str) -> None:
+        if self._echo is not None:
+            print(f"[发件箱] {self._now():%m-%d %H:%M} → {target.name}: {line}", file=self._echo)
 
     async def inbound(self) -> AsyncIterator[InboundMessage]:
         # The outbox only sends; replies arrive through a real channel (WeChat).

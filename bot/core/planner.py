@@ -31,7 +31,11 @@ from bot.core.workdays import WorkCalendar
 
 @dataclass(frozen=True)
 class Target:
-    """Where one delivery goes: a WeChat group or a person, by stable id. `unit` is who it speaks for."""
+    """Where one delivery goes: a WeChat group or a person, by stable id. `unit` is who it speaks for.
+
+    `wechat` is how a person is found on the network (WeChat id or alias from the town's files); `mentions` are the
+    people to @ in a group message (the channel builds the visible "@name" the network's way).
+    """
 
     id: str
     name: str
@@ -39,6 +43,8 @@ class Target:
     group_kind: GroupKind | None = None
     unit: str | None = None
     unit_name: str = ""
+    wechat: str = ""
+    mentions: tuple[Target, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -75,12 +81,19 @@ def group_target(group: Group, unit: Unit) -> Target:
 
 
 def person_target(person: Person, unit: Unit | None = None) -> Target:
-    return Target(person.id, person.name, "person", None, unit.id if unit else None, unit.name if unit else "")
+    return Target(
+        person.id, person.name, "person", None, unit.id if unit else None, unit.name if unit else "", person.wechat
+    )
 
 
-def unit_targets(unit: Unit) -> tuple[Target, ...]:
-    """Where a unit is asked for things: its work groups, or its contacts if it has no work group."""
-    work = tuple(group_target(g, unit) for g in unit.groups if g.kind is GroupKind.WORK)
+def unit_targets(unit: Unit, *, mention_contacts: bool = False) -> tuple[Target, ...]:
+    """Where a unit is asked for things: its work groups (optionally @-ing its contacts), or else its contacts."""
+    mentions = tuple(person_target(c, unit) for c in unit.contacts) if mention_contacts else ()
+    work = tuple(
+        Target(g.id, g.name, "group", g.kind, unit.id, unit.name, mentions=mentions)
+        for g in unit.groups
+        if g.kind is GroupKind.WORK
+    )
     return work or tuple(person_target(c, unit) for c in unit.contacts)
 
 
@@ -153,7 +166,8 @@ def _plan_year(campaign: Campaign, plan: PlanFile, timing: _Timing) -> Iterable[
         y, m = plan.year, act.month
         public = _public_targets(campaign, act)
         units = campaign.responsible_units(act)
-        asked = tuple(t for u in units for t in unit_targets(u))
+        # Requests and chases @ the unit's contacts: they are the ones who must act.
+        asked = tuple(t for u in units for t in unit_targets(u, mention_contacts=True))
         due = _due(act, y, m, timing)
         announce = timing.on_day(y, m, rules.announce)
         yield PlannedJob(f"{act.id}/announce", JobKind.ANNOUNCE, announce, public, act, y, m, due=due)

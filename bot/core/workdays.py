@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -29,10 +30,8 @@ class WorkCalendar:
             return False
         if day in self.overrides.extra_workdays:
             return True
-        try:
-            return bool(chinese_calendar.is_workday(day))
-        except NotImplementedError:
-            return day.weekday() < 5
+        statutory = _statutory_workday(day)
+        return day.weekday() < 5 if statutory is None else statutory
 
     def settle(self, day: date, policy: WorkdayPolicy) -> date:
         """Move `day` onto a workday: `next` forwards, `previous` backwards, `any` leaves it."""
@@ -45,6 +44,15 @@ class WorkCalendar:
                 return day
             day += step
         raise ValueError(f"no workday within 31 days of {day}: check calendar.extra_holidays")
+
+
+@functools.cache
+def _statutory_workday(day: date) -> bool | None:
+    """The statutory answer, or None for a year the table doesn't know. Cached: the table is scanned per call."""
+    try:
+        return bool(chinese_calendar.is_workday(day))
+    except NotImplementedError:
+        return None
 
 
 def weekday_cn(day: date) -> str:
