@@ -1,4 +1,4 @@
-"""The `laba` command (also `python -m bot`): a thin layer over `bot.app`. Exit 2 on bad input, with every problem."""
+"""The campaign commands: check, plan, preview, run, simulate, send."""
 
 from __future__ import annotations
 
@@ -7,106 +7,34 @@ import json
 import logging
 import signal
 import sys
-from collections.abc import Callable
-from datetime import date, datetime, time, timedelta
-from functools import wraps
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 import click
 
-from bot.app import App, build, run_daemon, simulate
-from bot.clock import TOWN_ZONE, ShiftedClock, SystemClock, VirtualClock
+from bot.app import App, run_daemon, simulate
+from bot.cli.base import (
+    STATUS_CN,
+    build_app,
+    channel_option,
+    handle_errors,
+    main,
+    messages_option,
+    parse_instant,
+    schedules_option,
+)
+from bot.clock import ShiftedClock, SystemClock, VirtualClock
 from bot.config.campaign import Sources, load
-from bot.core.planner import PlannedJob, Target, admin_targets
-from bot.core.render import cn_date
-from bot.errors import ConfigError
+from bot.core.planner import PlannedJob, Target, admin_targets, group_target, person_target
+from bot.core.render import ProofFacts, cn_date
 from bot.pipeline import Outcome, job_label
-from bot.settings import CHANNELS, Settings
 from bot.store.base import DeliveryStatus
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-STATUS_CN = {
-    DeliveryStatus.SENT: "已发送",
-    DeliveryStatus.FAILED: "失败",
-    DeliveryStatus.MISSED: "错过",
-    DeliveryStatus.SKIPPED: "跳过",
-    DeliveryStatus.SENDING: "发送中",
-    DeliveryStatus.UNCONFIRMED: "未确认",
-}
-
-
-def _instant(value: str, *, end_of_day: bool = False) -> datetime:
-    """2024-05-20, 2024-05-20T09:00 or with an offset; naive values are in the town's zone."""
-    try:
-        if len(value) == 10:
-            d = date.fromisoformat(value)
-            start = datetime.combine(d, time(0), tzinfo=TOWN_ZONE)
-            return start + timedelta(days=1) if end_of_day else start
-        dt = datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} 不是日期或时间；写 2024-05-20 或 2024-05-20T09:00") from None
-    return dt.replace(tzinfo=TOWN_ZONE) if dt.tzinfo is None else dt.astimezone(TOWN_ZONE)
-
-
-def _handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
-    @wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return fn(*args, **kwargs)
-        except ConfigError as exc:
-            click.echo(f"发现 {len(exc.problems)} 处错误：", err=True)
-            for problem in exc.problems:
-                click.echo(f"  ✗ {problem}", err=True)
-            sys.exit(2)
-
-    return wrapper
-
-
-schedules_option = click.option(
-    "--schedules",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("schedules/jinxi"),
-    show_default=True,
-    envvar="BOT_SCHEDULES_DIR",
-    help="The town's folder: town.yaml, units.yaml, plan-YYYY.yaml.",
-)
-messages_option = click.option(
-    "--messages",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("messages"),
-    show_default=True,
-    envvar="BOT_MESSAGES_DIR",
-    help="The message templates folder (*.j2).",
-)
-channel_option = click.option(
-    "--channel",
-    type=click.Choice(CHANNELS),
-    default=None,
-    help="How messages go out (default: BOT_CHANNEL, else outbox: files under BOT_DATA_DIR/outbox).",
-)
-
-
-@click.group()
-@click.option("-v", "--verbose", is_flag=True, help="Log more (info level).")
-def main(verbose: bool) -> None:
-    """laba (大喇叭): runs a town's garbage-sorting publicity campaign by itself.
-
-    Data: BOT_DATA_DIR (default ./data) and BOT_DATABASE_URL (default a SQLite file in it; postgresql://... works).
-    """
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
 
 
 @main.command()
 @schedules_option
 @messages_option
-@_handle_errors
+@handle_errors
 def check(schedules: Path, messages: Path) -> None:
     """Validate the town's files and render every message; exit 2 listing every problem."""
     loaded = load(Sources(schedules, messages))
@@ -142,15 +70,13 @@ def _job_json(job: PlannedJob, text: str) -> dict[str, Any]:
 @click.option("--from", "from_", help="First day (2024-05-01) or instant.")
 @click.option("--to", help="Last day, inclusive (2024-05-31), or instant (exclusive).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
-@_handle_errors
+@handle_errors
 def plan(schedules: Path, messages: Path, from_: str | None, to: str | None, as_json: bool) -> None:
     """List the planned jobs in time order (the same jobs the daemon runs)."""
     loaded = load(Sources(schedules, messages))
-    start = _instant(from_) if from_ else None
-    end = _instant(to, end_of_day=True) if to else None
+    start = parse_instant(from_) if from_ else None
+    end = parse_instant(to, end_of_day=True) if to else None
     jobs = loaded.plan.between(start, end)
-    from bot.core.render import ProofFacts
-
     rows = [_job_json(j, loaded.renderer.render(j, j.targets[0], ProofFacts())) for j in jobs]
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
@@ -174,7 +100,7 @@ def plan(schedules: Path, messages: Path, from_: str | None, to: str | None, as_
 @schedules_option
 @messages_option
 @click.argument("key")
-@_handle_errors
+@handle_errors
 def preview(schedules: Path, messages: Path, key: str) -> None:
     """Show the message each target of job KEY gets (KEY as printed by `laba plan`)."""
     loaded = load(Sources(schedules, messages))
@@ -183,16 +109,10 @@ def preview(schedules: Path, messages: Path, key: str) -> None:
         near = [k for k in loaded.plan.by_key() if k.startswith(key.split("/")[0])][:8]
         hint = f"这个月的任务有：{'、'.join(near)}" if near else "用 laba plan 查看任务编号"
         raise click.UsageError(f"没有任务 {key!r}。{hint}")
-    from bot.core.render import ProofFacts
-
     click.echo(f"{job_label(job)}　{job.at.year}年{cn_date(job.at)} {job.at:%H:%M}　共 {len(job.targets)} 个收件方")
     for target in job.targets:
         click.echo(f"\n──── {target.name}（{target.id}）────")
         click.echo(loaded.renderer.render(job, target, ProofFacts()))
-
-
-def _build(schedules: Path, messages: Path, channel: str | None, clock: Any, echo: Any = sys.stdout) -> App:
-    return build(Sources(schedules, messages), Settings.from_env(channel=channel), clock, echo=echo)
 
 
 @main.command()
@@ -201,11 +121,11 @@ def _build(schedules: Path, messages: Path, channel: str | None, clock: Any, ech
 @channel_option
 @click.option("--now", "now_", help="Start the clock at this instant (e.g. 2024-05-19T08:00) and tick on in real time.")
 @click.option("--reload-seconds", default=5.0, show_default=True, help="How often to look for edited files.")
-@_handle_errors
+@handle_errors
 def run(schedules: Path, messages: Path, channel: str | None, now_: str | None, reload_seconds: float) -> None:
     """Run the daemon: send each job at its time, pick up edits, until Ctrl-C."""
-    clock = ShiftedClock(_instant(now_)) if now_ else SystemClock()
-    app = _build(schedules, messages, channel, clock)
+    clock = ShiftedClock(parse_instant(now_)) if now_ else SystemClock()
+    app = build_app(schedules, messages, channel, clock)
     # The daemon says what it does (jobs sent, late, missed, reloads); APScheduler's own chatter only with -v.
     logging.getLogger("bot").setLevel(logging.INFO)
     click.echo(
@@ -243,12 +163,12 @@ def _outcome_json(o: Outcome) -> dict[str, Any]:
 @click.option("--from", "from_", required=True, help="First day (2024-05-01).")
 @click.option("--to", required=True, help="Last day, inclusive (2024-05-31).")
 @click.option("--json", "as_json", is_flag=True, help='Print {"deliveries": [...]} as JSON.')
-@_handle_errors
+@handle_errors
 def simulate_command(schedules: Path, messages: Path, channel: str | None, from_: str, to: str, as_json: bool) -> None:
     """Run the real pipeline over a date range on a virtual clock, recording as the daemon would."""
-    start, end = _instant(from_), _instant(to, end_of_day=True)
+    start, end = parse_instant(from_), parse_instant(to, end_of_day=True)
     clock = VirtualClock(start)
-    app = _build(schedules, messages, channel, clock, echo=sys.stderr if as_json else sys.stdout)
+    app = build_app(schedules, messages, channel, clock, echo=sys.stderr if as_json else sys.stdout)
     try:
         outcomes = asyncio.run(simulate(app, clock, start, end))
     finally:
@@ -295,11 +215,11 @@ def _print_log(app: App, outcomes: list[Outcome]) -> None:
 @channel_option
 @click.option("--to", "to", required=True, help="A group id (changchun-villagers), a group's name, or a person id.")
 @click.argument("text")
-@_handle_errors
+@handle_errors
 def send(schedules: Path, messages: Path, channel: str | None, to: str, text: str) -> None:
     """Send TEXT to one group or person now."""
     clock = SystemClock()
-    app = _build(schedules, messages, channel, clock)
+    app = build_app(schedules, messages, channel, clock)
     try:
         target = _find_target(app, to)
         outcome = asyncio.run(_send_one(app, target, text, f"send/{clock.now():%Y%m%dT%H%M%S.%f}"))
@@ -320,8 +240,6 @@ async def _send_one(app: App, target: Target, text: str, key: str) -> Outcome:
 
 
 def _find_target(app: App, wanted: str) -> Target:
-    from bot.core.planner import group_target, person_target
-
     c = app.loaded.campaign
     for unit in c.units:
         for g in unit.groups:

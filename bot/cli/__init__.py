@@ -1,0 +1,9 @@
+"""The `laba` command (also `python -m bot`): a thin layer over `bot.app`. Exit 2 on bad input, with every problem.
+
+Each module registers its commands on the one `main` group.
+"""
+
+from bot.cli import campaign as campaign
+from bot.cli.base import main
+
+__all__ = ["main"]
