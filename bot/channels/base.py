@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from bot.core.planner import Target
+from bot.health import HealthLine
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,10 @@ class Channel(Protocol):
 
     def inbound(self) -> AsyncIterator[InboundMessage]:
         """Messages from people, as they arrive. Ends when the channel is closed."""
+        ...
+
+    async def health(self) -> list[HealthLine]:
+        """Whether messages can go out now, and why not; never raises."""
         ...
 
     async def close(self) -> None: ...

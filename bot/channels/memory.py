@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from bot.channels.base import InboundMessage, OutgoingFile
 from bot.core.planner import Target
 from bot.errors import DeliveryError
+from bot.health import HealthLine
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,9 @@ class MemoryChannel:
     async def inbound(self) -> AsyncIterator[InboundMessage]:
         while (msg := await self._queue.get()) is not None:
             yield msg
+
+    async def health(self) -> list[HealthLine]:
+        return [HealthLine("内存渠道", True, f"已记录 {len(self.sent)} 条")]
 
     async def close(self) -> None:
         self._queue.put_nowait(None)

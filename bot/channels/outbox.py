@@ -19,6 +19,7 @@ from typing import TextIO
 from bot.channels.base import InboundMessage, OutgoingFile, mention_prefix
 from bot.core.planner import Target
 from bot.errors import DeliveryError
+from bot.health import HealthLine
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
@@ -79,6 +80,15 @@ class OutboxChannel:
         await self._closed.wait()
         return
         yield  # pragma: no cover  (makes this an async generator)
+
+    async def health(self) -> list[HealthLine]:
+        try:
+            self._folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=self._folder, prefix=".health-"):
+                pass
+        except OSError as exc:
+            return [HealthLine("发件箱", False, f"{self._folder} 不可写：{exc}")]
+        return [HealthLine("发件箱", True, f"消息写入 {self._folder}（未连接微信，需人工转发）")]
 
     async def close(self) -> None:
         self._closed.set()

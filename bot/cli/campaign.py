@@ -27,6 +27,7 @@ from bot.clock import ShiftedClock, SystemClock, VirtualClock
 from bot.config.campaign import Sources, load
 from bot.core.planner import PlannedJob, Target, admin_targets, group_target, person_target
 from bot.core.render import ProofFacts, cn_date
+from bot.health import HealthLine
 from bot.pipeline import Outcome, job_label
 from bot.store.base import DeliveryStatus
 
@@ -34,9 +35,13 @@ from bot.store.base import DeliveryStatus
 @main.command()
 @schedules_option
 @messages_option
+@channel_option
+@click.option("--online", is_flag=True, help="Also connect to the network services (channel, TTS) and report on them.")
 @handle_errors
-def check(schedules: Path, messages: Path) -> None:
-    """Validate the town's files and render every message; exit 2 listing every problem."""
+def check(schedules: Path, messages: Path, channel: str | None, online: bool) -> None:
+    """Validate the town's files and render every message; exit 2 listing every problem.
+
+    With --online, also report whether each network service is reachable (exit 1 if one is not)."""
     loaded = load(Sources(schedules, messages))
     c = loaded.campaign
     targets = sum(len(j.targets) for j in loaded.plan.jobs)
@@ -48,6 +53,28 @@ def check(schedules: Path, messages: Path) -> None:
     )
     for warning in loaded.plan.warnings:
         click.echo(f"  ! {warning}")
+    if not online:
+        return
+    app = build_app(schedules, messages, channel, SystemClock())
+    try:
+        lines = asyncio.run(_online_health(app))
+    finally:
+        app.close()
+    for line in lines:
+        click.echo(str(line))
+    if not all(line.ok for line in lines):
+        sys.exit(1)
+
+
+async def _online_health(app: App) -> list[HealthLine]:
+    try:
+        await asyncio.wait_for(app.channel.start(), timeout=30)
+    except Exception as exc:  # the report is the point: any failure to connect is a line in it
+        return [HealthLine(app.channel.name, False, f"连接失败：{exc}")]
+    try:
+        return await app.channel.health()
+    finally:
+        await app.channel.close()
 
 
 def _job_json(job: PlannedJob, text: str) -> dict[str, Any]:
