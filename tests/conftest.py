@@ -126,3 +126,13 @@ def postgres_schema_url(postgres_url: URL) -> Iterator[str]:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     finally:
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A URL to an empty database of each backend."""
+    if request.param == "postgres":
+        url: str = request.getfixturevalue("postgres_schema_url")
+        return url
+    # A folder that does not exist yet: the store must create it.
+    return f"sqlite:///{tmp_path / 'data' / 'laba.db'}"

@@ -12,8 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -29,16 +27,8 @@ def _runner(tmp_path: Path, name: str, url: str) -> subprocess.Popen[str]:
     )
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def shared_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "postgres":
-        url: str = request.getfixturevalue("postgres_schema_url")
-        return url
-    return f"sqlite:///{tmp_path / 'shared.db'}"
-
-
-def test_two_runners_never_send_the_same_message_twice(tmp_path: Path, shared_url: str) -> None:
-    runners = {name: _runner(tmp_path, name, shared_url) for name in ("a", "b")}
+def test_two_runners_never_send_the_same_message_twice(tmp_path: Path, store_url: str) -> None:
+    runners = {name: _runner(tmp_path, name, store_url) for name in ("a", "b")}
     results = {}
     for name, proc in runners.items():
         out, err = proc.communicate(timeout=300)

@@ -4,7 +4,6 @@ named by BOT_TEST_POSTGRES_URL (skipped, with the reason, when that server canno
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,16 +11,6 @@ import pytest
 from bot.store.sql import SqlStore, open_store
 
 ZONE = ZoneInfo("Asia/Shanghai")
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A URL to an empty database of each backend."""
-    if request.param == "postgres":
-        url: str = request.getfixturevalue("postgres_schema_url")
-        return url
-    # A folder that does not exist yet: the store must create it.
-    return f"sqlite:///{tmp_path / 'data' / 'laba.db'}"
 
 
 @pytest.fixture
