@@ -6,6 +6,7 @@ All files are read and every problem is collected before anything is returned: a
 
 from __future__ import annotations
 
+import difflib
 from collections import Counter
 from collections.abc import Iterable
 from datetime import time
@@ -124,6 +125,8 @@ def load_campaign(folder: Path) -> Campaign:
         plan = _validate(doc, PlanFile, {"year": year if isinstance(year, int) else None})
         if isinstance(plan, list):
             problems.extend(plan)
+            if isinstance(units, UnitsFile):
+                problems.extend(_raw_responsible_refs(doc, units))
         else:
             plans.append((doc, plan))
     for result in (town, units):
@@ -146,6 +149,35 @@ def load_campaign(folder: Path) -> Campaign:
         unit_sets=units.unit_sets,
         plans=tuple(p for _, p in sorted(plans, key=lambda dp: dp[1].year)),
     )
+
+
+def _ref_hint(ref: str, refs: set[str]) -> str:
+    close = difflib.get_close_matches(ref, sorted(refs), n=1)
+    listing = f"可用的有：{'、'.join(sorted(refs))}"
+    return f"是不是 {close[0]}？{listing}" if close else listing
+
+
+def _raw_responsible_refs(doc: YamlDoc, units: UnitsFile) -> list[Problem]:
+    """Unknown units in a plan that failed validation elsewhere: reported now, not after the next fix."""
+    refs = {u.id for u in units.units} | {s.id for s in units.unit_sets}
+    out = []
+    activities = doc.data.get("activities") if isinstance(doc.data, dict) else None
+    for i, act in enumerate(activities if isinstance(activities, list) else []):
+        responsible = act.get("responsible") if isinstance(act, dict) else None
+        for j, ref in enumerate(responsible if isinstance(responsible, list) else []):
+            if isinstance(ref, str) and ref not in refs:
+                loc: Loc = ("activities", i, "responsible", j)
+                out.append(
+                    Problem(
+                        doc.path,
+                        place(loc),
+                        ref,
+                        "没有这个单位或单位集合",
+                        _ref_hint(ref, refs),
+                        doc.line_of(loc),
+                    )
+                )
+    return out
 
 
 def _dupes(items: Iterable[tuple[str, Loc]]) -> list[tuple[str, Loc]]:
@@ -237,7 +269,7 @@ def _cross_check(
             for j, ref in enumerate(act.responsible):
                 loc = ("activities", i, "responsible", j)
                 if ref not in refs:
-                    at(doc, loc, ref, "没有这个单位或单位集合", f"可用的有：{'、'.join(sorted(refs))}")
+                    at(doc, loc, ref, "没有这个单位或单位集合", _ref_hint(ref, refs))
                     continue
                 members = (
                     [by_id[ref]]

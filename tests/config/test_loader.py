@@ -316,3 +316,16 @@ def test_cross_file_problems_are_reported_together(town: Path, units: Path, plan
         ("town.yaml", "office_group", "changchun-villagers"),
         ("units.yaml", "unit_sets[1].units[0]", "nobody"),
     ]
+
+
+def test_a_schema_error_does_not_hide_unknown_units_in_the_same_file(jinxi: Sources) -> None:
+    plan = jinxi.schedules / "plan-2024.yaml"
+    text = plan.read_text(encoding="utf-8").replace("start: 5月20日", "start: 4月31日")
+    plan.write_text(text.replace("[jinxi-school, wenhuazhan, xiangjian]", "[jinxi-school, wenhuazhan, xiangjain]"), "utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_campaign(jinxi.schedules)
+    places = {(p.place, p.value) for p in caught.value.problems}
+    assert ("activities[4].events[0].start", "4月31日") in places
+    assert ("activities[5].responsible[2]", "xiangjain") in places
+    typo = next(p for p in caught.value.problems if p.value == "xiangjain")
+    assert typo.hint.startswith("是不是 xiangjian？") and typo.line is not None
