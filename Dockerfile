@@ -30,6 +30,10 @@ RUN python -m zipfile -l /wheels/laba-*.whl > /tmp/laba-wheel.txt \
     && grep -q 'bot/store/migrations/script\.py\.mako' /tmp/laba-wheel.txt \
     && grep -q 'bot/store/migrations/versions/.*\.py' /tmp/laba-wheel.txt \
     || { echo "the laba wheel lacks bot/store/migrations (see [tool.setuptools.package-data])" >&2; exit 1; }
+# Likewise the Wechaty CA (TLS to the gateway) and the sandbox page.
+RUN grep -q 'bot/channels/wechaty/certs/wechaty-ca\.pem' /tmp/laba-wheel.txt \
+    && grep -q 'bot/sandbox\.html' /tmp/laba-wheel.txt \
+    || { echo "the laba wheel lacks the Wechaty CA or the sandbox page (see [tool.setuptools.package-data])" >&2; exit 1; }
 
 # --- runtime ---------------------------------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
@@ -41,8 +45,9 @@ ENV PYTHONUNBUFFERED=1 \
     BOT_DATA_DIR=/data
 
 # The zone database: zoneinfo (Asia/Shanghai, whatever TZ the container has) and the log timestamps if TZ is set.
+# espeak-ng: the offline voice of the loudspeaker clips when edge-tts fails (ffmpeg comes in the imageio-ffmpeg wheel).
 RUN apt-get update \
-    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends tzdata \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends tzdata espeak-ng \
     && rm -rf /var/lib/apt/lists/*
 
 # Installed offline from the builder's wheels; the wheels themselves never become a layer.

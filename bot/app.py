@@ -8,19 +8,27 @@ import os
 import socket
 import sys
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TextIO
+from typing import Any, TextIO
 
+from bot import proof
+from bot.admin import AdminCommands
+from bot.audio.base import TtsEngine
+from bot.audio.edge import EdgeTts
+from bot.audio.offline import OfflineTts
+from bot.audio.studio import Studio
 from bot.channels.base import Channel
 from bot.channels.outbox import OutboxChannel
 from bot.clock import Clock, RealTimeClock, VirtualClock
 from bot.config.campaign import LoadedCampaign, Sources, load
+from bot.core.planner import admin_targets
 from bot.errors import ConfigError, Problem
 from bot.inbound import InboundRouter
 from bot.pipeline import Outcome, Pipeline
 from bot.scheduler import CampaignHolder, CampaignScheduler
-from bot.settings import CHANNELS, Settings
+from bot.settings import CHANNELS, TTS_ENGINES, Settings
 from bot.store.base import Store
 from bot.store.sql import open_store
 
@@ -31,12 +39,47 @@ def runner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-def make_channel(settings: Settings, clock: Clock, echo: TextIO | None = sys.stdout) -> Channel:
+def make_channel(
+    settings: Settings,
+    clock: Clock,
+    echo: TextIO | None = sys.stdout,
+    *,
+    groups: Callable[[], Mapping[str, str]] = dict,
+    store: Store | None = None,
+) -> Channel:
+    """The channel `settings.channel` names. `groups` gives the configured groups (id -> WeChat topic) and `store`
+    keeps their resolved room ids (channels that address groups by name need them). Raises ConfigError."""
     if settings.channel == "outbox":
         return OutboxChannel(settings.outbox_dir, clock.now, echo)
+    if settings.channel == "wechaty":
+        from bot.channels.wechaty import WechatyChannel, WechatySettings
+        from bot.store.rooms import RoomDirectory
+
+        return WechatyChannel(
+            WechatySettings.from_env(qr_dir=settings.data_dir),
+            groups=groups,
+            rooms=RoomDirectory.for_store("wechaty", store),
+            now=clock.now,
+            echo=echo,
+        )
     raise ConfigError(
         [Problem("BOT_CHANNEL", "", settings.channel, "不认识的发送渠道", f"可用的有：{'、'.join(CHANNELS)}")]
     )
+
+
+def make_studio(settings: Settings, engine: str | None = None) -> Studio | None:
+    """The loudspeaker clip producer: edge-tts with the offline voice as fallback, or the offline voice alone;
+    None for `none` (broadcast jobs then send the script to read aloud). Raises ConfigError for an unknown engine."""
+    engine = engine or settings.tts_engine
+    if engine not in TTS_ENGINES:
+        raise ConfigError(
+            [Problem("BOT_TTS_ENGINE", "", engine, "不认识的语音引擎", f"可用的有：{'、'.join(TTS_ENGINES)}")]
+        )
+    if engine == "none":
+        return None
+    offline = OfflineTts()
+    engines: list[TtsEngine] = [EdgeTts(settings.edge_tts_url), offline] if engine == "edge" else [offline]
+    return Studio(settings.audio_dir, engines)
 
 
 @dataclass
@@ -64,12 +107,49 @@ def build(
     holder = CampaignHolder(loaded)
     store = open_store(settings.database_url, clock.zone)
     try:
-        channel = channel or make_channel(settings, clock, echo)
+        channel = channel or make_channel(
+            settings, clock, echo, groups=lambda: configured_groups(holder.get()), store=store
+        )
     except ConfigError:
         store.close()
         raise
-    pipeline = Pipeline(holder.get, store, channel, clock, runner_id())
-    return App(holder, store, channel, pipeline, clock, InboundRouter())
+    try:
+        producer = make_studio(settings)
+    except ConfigError:
+        store.close()
+        raise
+    pipeline = Pipeline(holder.get, store, channel, clock, runner_id(), producer=producer)
+    wire_channel_alerts(channel, pipeline, OutboxChannel(settings.outbox_dir, clock.now, sys.stderr))
+    router = InboundRouter(
+        [AdminCommands(holder.get, pipeline), *proof.handlers(holder.get, pipeline, store, settings.data_dir)]
+    )
+    return App(holder, store, channel, pipeline, clock, router)
+
+
+def configured_groups(loaded: LoadedCampaign) -> dict[str, str]:
+    """Every configured group: id -> name (its WeChat topic)."""
+    return {g.id: g.name for u in loaded.campaign.units for g in u.groups}
+
+
+def wire_channel_alerts(channel: Channel, pipeline: Pipeline, fallback: Channel) -> None:
+    """Let a channel tell the admins about itself (logout, long outage, throttling). While WeChat can't deliver,
+    the alert is also written to `fallback` (the outbox) and the log: whatever still works."""
+    from bot.channels.wechaty import WechatyChannel
+
+    if not isinstance(channel, WechatyChannel) or channel.alert_sink is not None:
+        return
+    wechat = channel
+
+    async def sink(template: str, key: str, variables: Mapping[str, Any]) -> None:
+        if not wechat.online or template == "alert_wechat_throttled":
+            loaded = pipeline.current()
+            text = loaded.renderer.render_named(template, variables)
+            log.error("%s", text)
+            for admin in admin_targets(loaded.campaign):
+                await fallback.send_text(admin, text)
+        await pipeline.alert(template, key, variables)
+
+    channel.alert_sink = sink
 
 
 async def simulate(app: App, clock: VirtualClock, start: datetime, end: datetime) -> list[Outcome]:
@@ -93,6 +173,9 @@ async def run_daemon(app: App, clock: RealTimeClock, stop: asyncio.Event, reload
     await app.channel.start()
     scheduler = CampaignScheduler(app.holder, app.pipeline, clock, load, reload_seconds=reload_seconds)
     await scheduler.start()
+    for handler in app.router.handlers:
+        if isinstance(handler, AdminCommands):
+            handler.pending = scheduler.pending
     pending = scheduler.pending()
     log.info("running: %d jobs waiting; next: %s", len(pending), pending[0] if pending else "none")
     listener = asyncio.create_task(_listen(app))

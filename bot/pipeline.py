@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.channels.base import Channel
+from bot.audio.base import AudioError, Clip, ClipProducer
+from bot.audio.studio import clip_request
+from bot.channels.base import Channel, OutgoingFile
 from bot.clock import Clock
 from bot.config.campaign import LoadedCampaign
 from bot.core.model import JobKind
 from bot.core.planner import PlannedJob, Target, admin_targets
-from bot.core.render import ProofFacts, TemplateError
+from bot.core.render import ProofFacts, TemplateError, job_context, required_photos
 from bot.errors import DeliveryError
 from bot.store.base import DeliveryStatus, Store
 
@@ -55,6 +57,7 @@ def job_label(job: PlannedJob) -> str:
         JobKind.PROOF_REQUEST: "请交佐证材料",
         JobKind.CHASE: "催交材料",
         JobKind.SUMMARY: "月度汇总",
+        JobKind.BROADCAST: "广播音频",
     }
     what = job.event.name if job.event else (job.activity.title if job.activity else "")
     return f"{job.month}月{names[job.kind]}：{what}"
@@ -70,6 +73,8 @@ class Pipeline:
     retry: RetryPolicy = RetryPolicy()
     sleep: Sleep = asyncio.sleep
     deferred_alerts: list[tuple[str, str, Mapping[str, Any]]] = field(default_factory=list)
+    # Makes the loudspeaker clips of broadcast jobs; without one, operators get the script to read aloud.
+    producer: ClipProducer | None = None
     # Set while sending is allowed; an admin's #暂停 clears it. Jobs that fire meanwhile wait, they are not missed.
     _open: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -95,7 +100,7 @@ class Pipeline:
             ]
         else:
             acts = [job.activity] if job.activity else []
-        return ProofFacts({a.id: self.store.units_with_proof(a.id) for a in acts})
+        return ProofFacts({a.id: self.store.units_with_proof(a.id, required_photos(loaded.campaign, a)) for a in acts})
 
     async def run_job(self, job: PlannedJob) -> list[Outcome]:
         """Deliver `job` to each of its targets, in order. Safe to call again: settled pairs are left alone."""
@@ -120,10 +125,18 @@ class Pipeline:
         claim = self.store.claim(job.key, target.id, job.at, self.clock.now(), self.runner)
         if claim is None:
             return self._existing(job, target)
+
+        async def send_message() -> str:
+            return await self.channel.send_text(target, text)
+
+        send: Callable[[], Awaitable[str]] = send_message
+        note = ""
+        if job.broadcast is not None:
+            send, note = await self._broadcast(job, target, facts)
         error = ""
         for attempt in range(1, self.retry.attempts + 1):
             try:
-                message_id = await self.channel.send_text(target, text)
+                message_id = note + await send()
             except DeliveryError as exc:
                 error = str(exc)
                 log.warning("send %s → %s failed (attempt %d): %s", job.key, target.id, attempt, error)
@@ -141,6 +154,79 @@ class Pipeline:
             {"attempts": self.retry.attempts, "label": job_label(job), "target": target.name, "error": error},
         )
         return Outcome(job.key, target.id, target.name, job.at, DeliveryStatus.FAILED, error)
+
+    async def _broadcast(
+        self, job: PlannedJob, target: Target, facts: ProofFacts
+    ) -> tuple[Callable[[], Awaitable[str]], str]:
+        """Produce one operator's clip (after the claim: only the claimant works). Returns how to send it and a note
+        for the record. The clip goes as a file, then the play sheet as text; if production fails, the play sheet
+        carries the script to read aloud, the admins get the script too, and the note records the failure."""
+        loaded = self.current()
+        script = loaded.renderer.script(job, target, facts)
+        clip: Clip | None = None
+        error = "没有开启广播音频制作"  # BOT_TTS_ENGINE=none: a choice, not a failure, so no alert
+        if self.producer is not None:
+            try:
+                clip = await self.producer.produce(clip_request(loaded, job, target, script))
+            except AudioError as exc:
+                error = str(exc)
+        sheet = {"title": clip.title, "file": clip.path.name, "seconds": round(clip.seconds)} if clip else None
+        ctx = {**job_context(loaded.campaign, job, target, facts), "script": script, "clip": sheet}
+        text = loaded.renderer.render_named(job.kind.value, {**ctx, "error": "" if clip else error})
+
+        async def send_text() -> str:
+            return await self.channel.send_text(target, text)
+
+        if clip is None and self.producer is None:
+            return send_text, f"{error}，改发广播稿："
+        if clip is None:
+            log.error("no clip for %s → %s, sending the script instead: %s", job.key, target.id, error)
+            await self.alert(
+                "alert_audio_failed",
+                f"alert/audio_failed/{job.key}/{target.id}",
+                {"label": job_label(job), "target": target.name, "error": error, "script": script},
+            )
+            return send_text, f"音频制作失败，改发广播稿（{error}）："
+        if clip.fallback:
+            await self._tell_fallback(job, clip)
+        file_id = ""
+
+        async def send_clip() -> str:
+            nonlocal file_id
+            if not file_id:  # a retry after the play sheet failed must not send the clip twice
+                file_id = await self.channel.send_file(target, OutgoingFile(clip.path, clip.path.name))
+                log.info("clip %s → %s (%s)", clip.path.name, target.name, file_id)
+            return await send_text()
+
+        return send_clip, ""
+
+    async def _tell_fallback(self, job: PlannedJob, clip: Clip) -> None:
+        # Once a day is enough: while edge-tts is down every clip falls back.
+        await self.alert(
+            "alert_tts_fallback",
+            f"alert/tts_fallback/{self.clock.now():%Y-%m-%d}",
+            {"engine": clip.engine, "error": clip.fallback, "label": job_label(job)},
+        )
+
+    async def prepare(self, job: PlannedJob) -> list[Clip]:
+        """Produce a broadcast job's clips ahead of delivery (into the producer's cache); sends nothing, claims
+        nothing. A failure here is logged and tried again at delivery, which falls back to the script."""
+        if job.broadcast is None or self.producer is None:
+            return []
+        loaded = self.current()
+        facts = self.facts_for(job)
+        clips = []
+        for target in job.targets:
+            script = loaded.renderer.script(job, target, facts)
+            try:
+                clip = await self.producer.produce(clip_request(loaded, job, target, script))
+            except AudioError as exc:
+                log.warning("could not produce %s → %s ahead: %s", job.key, target.id, exc)
+                continue
+            if clip.fallback:
+                await self._tell_fallback(job, clip)
+            clips.append(clip)
+        return clips
 
     async def _fail_unclaimed(self, job: PlannedJob, target: Target, error: str) -> Outcome:
         claim = self.store.claim(job.key, target.id, job.at, self.clock.now(), self.runner)

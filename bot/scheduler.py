@@ -33,6 +33,7 @@ from bot.pipeline import Pipeline
 log = logging.getLogger(__name__)
 
 RELOAD_JOB = "laba:reload"
+PREPARE = "prepare:"  # id prefix of the step that produces a broadcast job's clips ahead of delivery
 ALERTS_JOB = "laba:alerts"
 
 
@@ -141,7 +142,7 @@ class CampaignScheduler:
         now = self.clock.now()
         keys = {j.key for j in plan.jobs}
         for job in self._scheduler.get_jobs():
-            if job.id not in (RELOAD_JOB, ALERTS_JOB) and job.id not in keys:
+            if job.id not in (RELOAD_JOB, ALERTS_JOB) and job.id.removeprefix(PREPARE) not in keys:
                 job.remove()
                 self._fire_at.pop(job.id, None)
                 log.info("removed from the plan: %s", job.id)
@@ -177,6 +178,19 @@ class CampaignScheduler:
         for job in plan.jobs:
             if job.at > now:
                 self._add(job.key, job.at)
+            if job.broadcast is not None and job.broadcast.produce_at > now and job.at > now:
+                self._scheduler.add_job(
+                    self._prepare,
+                    DateTrigger(run_date=self.clock.to_real(job.broadcast.produce_at), timezone=self.clock.zone),
+                    args=[job.key],
+                    id=PREPARE + job.key,
+                    name=PREPARE + job.key,
+                    replace_existing=True,
+                    # Producing late is still useful until the delivery itself, which produces on demand anyway.
+                    misfire_grace_time=max(1, int((job.at - job.broadcast.produce_at).total_seconds())),
+                    coalesce=True,
+                    max_instances=1,
+                )
         self._known = keys
 
     def _add(self, key: str, at: datetime) -> None:
@@ -208,7 +222,19 @@ class CampaignScheduler:
             for callback in self._done_callbacks:
                 callback(key)
 
+    async def _prepare(self, key: str) -> None:
+        job = self.holder.job(key)
+        if job is None:
+            return
+        try:
+            clips = await self.pipeline.prepare(job)
+            log.info("prepared %d clips for %s", len(clips), key)
+        except Exception:
+            log.exception("preparing %s crashed; its delivery will produce the clips", key)
+
     def _on_missed(self, event: JobExecutionEvent) -> None:
+        if event.job_id.startswith(PREPARE):
+            return
         job = self.holder.job(event.job_id)
         if job is None:
             return

@@ -82,6 +82,15 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
             refuse(address)
         return real_create_connection(address, *args, **kwargs)
 
+    real_getaddrinfo = socket.getaddrinfo
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        # A name lookup of any other host is the network already (DNS), even before a connection is tried.
+        if host not in (None, "", b"", "0.0.0.0", "::") and not is_loopback((host, 0)):
+            refuse((host, *args[:1]))
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     monkeypatch.setattr(socket.socket, "connect", connect)
     monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
     monkeypatch.setattr(socket, "create_connection", create_connection)

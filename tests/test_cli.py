@@ -14,7 +14,7 @@ from click.testing import CliRunner, Result
 from bot.cli import main
 from bot.config.campaign import Sources
 
-KINDS = {"announce", "remind", "proof_request", "chase", "summary"}
+KINDS = {"announce", "remind", "proof_request", "chase", "summary", "broadcast"}
 
 
 @pytest.fixture
@@ -25,6 +25,9 @@ def env(jinxi: Sources, tmp_path: Path) -> dict[str, str]:
         "BOT_SCHEDULES_DIR": str(jinxi.schedules),
         "BOT_MESSAGES_DIR": str(jinxi.messages),
         "BOT_CHANNEL": "outbox",
+        # Loudspeaker clips with the offline voice, into tmp_path: no edge-tts service in tests.
+        "BOT_TTS_ENGINE": "offline",
+        "BOT_AUDIO_DIR": str(tmp_path / "audio_out"),
     }
 
 
@@ -48,7 +51,7 @@ def test_check_passes_on_the_real_files(env: dict[str, str]) -> None:
     result = laba(env, "check")
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("✓ 金溪镇：17 个单位，25 个群")
-    assert "52 个发送任务" in result.stdout
+    assert "68 个发送任务（724 条消息）" in result.stdout
     assert result.stderr == ""
 
 
@@ -91,10 +94,13 @@ def test_plan_json(env: dict[str, str]) -> None:
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
     assert [r["key"] for r in rows] == [
+        "2024-05/broadcast",
         "2024-05/announce",
         "2024-05/proof_request",
+        "2024-05/broadcast/xuanchuanzhou",
         "2024-05/remind/xuanchuanzhou",
         "2024-05/chase",
+        "2024-06/broadcast/liuyi",
         "2024-06/remind/liuyi",
         "2024-05/summary",
     ]
@@ -106,11 +112,18 @@ def test_plan_json(env: dict[str, str]) -> None:
         assert row["text"].strip()
     instants = [datetime.fromisoformat(r["at"]) for r in rows]
     assert instants == sorted(instants)
-    assert instants[0].isoformat() == "2024-05-06T09:00:00+08:00"
+    assert instants[0].isoformat() == "2024-05-05T10:00:00+08:00"
     assert instants[-1].isoformat() == "2024-05-31T16:00:00+08:00"  # --to is inclusive
     assert {r["kind"] for r in rows} == KINDS
-    assert rows[0]["activity"] == "2024-05" and rows[-1]["targets"] == ["jinxi-office"]
-    assert rows[0]["text"].startswith("【金溪镇垃圾分类宣传】居民朋友们好！")  # the first target is 金溪社区
+    assert rows[1]["activity"] == "2024-05" and rows[-1]["targets"] == ["jinxi-office"]
+    assert rows[1]["text"].startswith("【金溪镇垃圾分类宣传】居民朋友们好！")  # the first target is 金溪社区
+    # A broadcast job goes to each village's operator; its text is the play sheet with the script.
+    broadcast = rows[0]
+    assert broadcast["kind"] == "broadcast" and len(broadcast["targets"]) == 7
+    assert broadcast["targets"][1] == "changchun-gb"
+    assert broadcast["broadcast"]["produce_at"] == "2024-05-03T07:30:00+08:00"
+    assert broadcast["broadcast"]["plays"][0] == "2024-05-06T07:30:00+08:00"
+    assert "金溪社区的居民朋友们，大家好！" in broadcast["text"]
 
 
 def test_plan_text(env: dict[str, str]) -> None:
@@ -118,7 +131,7 @@ def test_plan_text(env: dict[str, str]) -> None:
     assert result.exit_code == 0, result.output
     assert "2024年5月6日（周一）" in result.stdout
     assert "2024-05/remind/xuanchuanzhou" in result.stdout
-    assert "共 6 个任务" in result.stdout
+    assert "共 9 个任务" in result.stdout
 
 
 def test_preview_prints_every_targets_text(env: dict[str, str]) -> None:
@@ -151,13 +164,16 @@ def test_simulate_sends_once_and_a_second_run_sends_nothing(env: dict[str, str])
     first = laba(env, "simulate", "--from", "2024-05-01", "--to", "2024-05-31", "--json")
     assert first.exit_code == 0, first.output
     deliveries = json.loads(first.stdout)["deliveries"]
-    assert len(deliveries) == 23 + 16 + 23 + 16 + 10 + 1
+    # announce, proof_request, remind, chase, June's remind, summary; 3 loudspeaker clips for 7 operators each.
+    assert len(deliveries) == 23 + 16 + 23 + 16 + 10 + 1 + 3 * 7
     assert {d["status"] for d in deliveries} == {"sent"}
     assert [d["at"] for d in deliveries] == sorted(d["at"] for d in deliveries)
     files = outbox_files(env)
     assert len(files) == len(deliveries)
     outbox = Path(env["BOT_DATA_DIR"]) / "outbox"
     assert {outbox / d["detail"].removeprefix("outbox:") for d in deliveries} == set(files)
+    assert len(list(outbox.rglob("*.mp3"))) == 3 * 7  # each operator's clips, beside the play sheets
+    assert len(list((Path(env["BOT_AUDIO_DIR"]) / "2024-05").glob("*.m3u"))) == 7
     office = next(d for d in deliveries if d["key"] == "2024-05/summary")
     summary_text = (outbox / office["detail"].removeprefix("outbox:")).read_text(encoding="utf-8")
     assert "金溪镇垃圾分类工作专班群" in summary_text and "【2024年5月垃圾分类宣传工作汇总】" in summary_text

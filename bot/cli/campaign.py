@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from bot.app import App, run_daemon, simulate
+from bot.cli.audio import tts_health
 from bot.cli.base import (
     STATUS_CN,
     build_app,
@@ -29,6 +30,7 @@ from bot.core.planner import PlannedJob, Target, admin_targets, group_target, pe
 from bot.core.render import ProofFacts, cn_date
 from bot.health import HealthLine
 from bot.pipeline import Outcome, job_label
+from bot.settings import Settings
 from bot.store.base import DeliveryStatus
 
 
@@ -60,6 +62,7 @@ def check(schedules: Path, messages: Path, channel: str | None, online: bool) ->
         lines = asyncio.run(_online_health(app))
     finally:
         app.close()
+    lines.append(asyncio.run(tts_health(Settings.from_env())))
     for line in lines:
         click.echo(str(line))
     if not all(line.ok for line in lines):
@@ -88,6 +91,16 @@ def _job_json(job: PlannedJob, text: str) -> dict[str, Any]:
         "targets": [t.id for t in job.targets],
         "target_names": [t.name for t in job.targets],
         "text": text,
+        "broadcast": (
+            {
+                "produce_at": job.broadcast.produce_at.isoformat(),
+                "plays": [p.isoformat() for p in job.broadcast.plays],
+                "repeats": job.broadcast.repeats,
+                "voice": job.broadcast.voice.name,
+            }
+            if job.broadcast
+            else None
+        ),
     }
 
 

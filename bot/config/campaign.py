@@ -26,7 +26,7 @@ class Sources:
     def fingerprint(self) -> tuple[tuple[str, int, int], ...]:
         """Names, sizes and mtimes of every file that `load` reads: a change means reload."""
         out = []
-        for folder in (self.schedules, self.messages):
+        for folder in (self.schedules, self.messages, self.messages / "broadcast"):
             if folder.is_dir():
                 for p in sorted(folder.iterdir()):
                     if p.is_file() and p.suffix in (".yaml", ".yml", ".j2"):
@@ -82,6 +82,11 @@ def _render_everything(folder: Path, campaign: Campaign, plan: Plan, renderer: R
         "alert_plan_error": {"problems": ["示例"]},
         "alert_unconfirmed": {"deliveries": [{"label": "示例", "target": "示例群"}]},
         "alert_failed": {"attempts": 3, "label": "示例", "target": "示例群", "error": "示例"},
+        "alert_audio_failed": {"label": "示例", "target": "示例广播员", "error": "示例", "script": "示例广播稿。"},
+        "alert_tts_fallback": {"engine": "espeak-ng", "error": "示例", "label": "示例"},
+        "alert_wechat_logout": {"account": "大喇叭", "reason": "已在其他设备登录"},
+        "alert_wechat_down": {"minutes": 10, "endpoint": "127.0.0.1:8788", "error": "Connection refused"},
+        "alert_wechat_throttled": {"notice": "发送消息过于频繁", "pause_minutes": 10},
     }
     for name, variables in samples.items():
         attempt(name, lambda n=name, v=variables: renderer.render_named(n, v))

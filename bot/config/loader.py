@@ -256,6 +256,15 @@ def _cross_check(
                 f"发送时间落在免打扰时段 {quiet.start:%H:%M}—{quiet.end:%H:%M} 内",
                 "改到白天，或调整 rules.quiet_hours",
             )
+    deliver = town.rules.broadcast.deliver_time
+    if quiet.contains(deliver):
+        at(
+            town_doc,
+            ("rules", "broadcast", "deliver_time"),
+            deliver.strftime("%H:%M"),
+            f"发给广播员的时间落在免打扰时段 {quiet.start:%H:%M}—{quiet.end:%H:%M} 内",
+            "改到白天，或调整 rules.quiet_hours（播放时间 play_times 不受免打扰限制）",
+        )
 
     refs = {u.id for u in units.units} | {s.id for s in units.unit_sets}
     by_id = {u.id: u for u in units.units}

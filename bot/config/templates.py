@@ -21,6 +21,12 @@ def read_templates(folder: Path) -> dict[str, str]:
             out[path.name] = path.read_text(encoding="utf-8")
         except UnicodeDecodeError as exc:
             problems.append(Problem(path, "", exc.reason, "模板不是 UTF-8 编码", "用 UTF-8 保存"))
+    # Loudspeaker scripts live one folder down and are named by their path: "broadcast/announce.j2".
+    for path in sorted((folder / "broadcast").glob("*.j2")):
+        try:
+            out[f"broadcast/{path.name}"] = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            problems.append(Problem(path, "", exc.reason, "模板不是 UTF-8 编码", "用 UTF-8 保存"))
     for name in REQUIRED_TEMPLATES:
         if f"{name}.j2" not in out:
             problems.append(

@@ -95,6 +95,7 @@ class JobKind(StrEnum):
     PROOF_REQUEST = "proof_request"
     CHASE = "chase"
     SUMMARY = "summary"
+    BROADCAST = "broadcast"  # a loudspeaker clip (MP3) and its play sheet to each village's broadcast operator
 
 
 class UnitKind(StrEnum):
@@ -157,6 +158,57 @@ class BeforeRule(Frozen):
     workday: WorkdayPolicy = "any"
 
 
+def _signed(pattern: str, example: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if not re.fullmatch(pattern, value):
+            raise ValueError(f"要带正负号，例如 {example}（写 +0% 而不是 0%），实际是 {value!r}")
+        return value
+
+    return AfterValidator(check)
+
+
+Percent = Annotated[str, _signed(r"[+-]\d{1,3}%", '"-10%"')]
+Hertz = Annotated[str, _signed(r"[+-]\d{1,3}Hz", '"+0Hz"')]
+
+
+class VoiceOverride(Frozen):
+    """An activity's own voice settings (plan file, `broadcast:`); unset fields keep the town's."""
+
+    voice: str | None = None
+    rate: Percent | None = None
+    volume: Percent | None = None
+    pitch: Hertz | None = None
+    repeats: int | None = Field(default=None, ge=1, le=5)
+
+
+class BroadcastRule(Frozen):
+    """Loudspeaker clips: when operators play them, how they sound, when laba makes and delivers them."""
+
+    play_times: tuple[ClockTime, ...] = Field(default=(time(7, 30), time(18, 30)), min_length=1)
+    play_days: int = Field(default=3, ge=1, le=31)
+    repeats: int = Field(default=2, ge=1, le=5)
+    pause_seconds: float = Field(default=2.0, ge=0, le=10)
+    produce_days_before: int = Field(default=3, ge=1, le=30)
+    deliver_days_before: int = Field(default=1, ge=1, le=30)
+    deliver_time: ClockTime = time(10, 0)
+    voice: str = "zh-CN-XiaoxiaoNeural"
+    rate: Percent = "-10%"
+    volume: Percent = "+0%"
+    pitch: Hertz = "+0Hz"
+    loudness_lufs: float = Field(default=-16.0, ge=-31, le=-10)
+    true_peak_dbtp: float = Field(default=-1.5, ge=-9, le=0)
+    bitrate_kbps: Literal[48, 56, 64, 80, 96, 112, 128] = 64
+
+    @model_validator(mode="after")
+    def _ordered(self) -> BroadcastRule:
+        if self.produce_days_before <= self.deliver_days_before:
+            raise ValueError(
+                f"produce_days_before（{self.produce_days_before}）要大于 deliver_days_before"
+                f"（{self.deliver_days_before}）：先做好音频再发给广播员"
+            )
+        return self
+
+
 class Rules(Frozen):
     quiet_hours: QuietHours = QuietHours()
     misfire_grace: Duration = timedelta(hours=1)
@@ -167,6 +219,9 @@ class Rules(Frozen):
     chase: BeforeRule = BeforeRule(days_before=3, time=time(10, 0), workday="previous")
     summary: DayRule = DayRule(day="last", time=time(16, 0), workday="previous")
     min_photos: int = Field(default=2, ge=0, le=50)
+    # Photos are still taken into the ledger this long after the proof due time (late ones count, the clerk sees when).
+    proof_grace: Duration = timedelta(hours=72)
+    broadcast: BroadcastRule = BroadcastRule()
 
 
 class CalendarOverrides(Frozen):
@@ -269,6 +324,7 @@ class Activity(Frozen):
     responsible: tuple[Slug, ...] = Field(min_length=1)
     events: tuple[Event, ...] = ()
     proof: Proof = Proof()
+    broadcast: VoiceOverride = VoiceOverride()
 
 
 class PlanFile(Frozen):

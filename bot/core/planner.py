@@ -48,6 +48,30 @@ class Target:
 
 
 @dataclass(frozen=True)
+class Voice:
+    """How a clip is spoken: an edge-tts voice name and its signed prosody settings ("-10%", "+0Hz")."""
+
+    name: str = "zh-CN-XiaoxiaoNeural"
+    rate: str = "-10%"
+    volume: str = "+0%"
+    pitch: str = "+0Hz"
+
+
+@dataclass(frozen=True)
+class Broadcast:
+    """A broadcast job's clip: its script template (`messages/broadcast/<script>.j2`), voice and play times.
+
+    The clip is produced at `produce_at` (ahead, so a failing TTS service leaves days to react) and delivered at the
+    job's `at`; operators play it at each of `plays`, the message said `repeats` times each play."""
+
+    script: str
+    plays: tuple[datetime, ...]
+    produce_at: datetime
+    voice: Voice
+    repeats: int
+
+
+@dataclass(frozen=True)
 class PlannedJob:
     key: str
     kind: JobKind
@@ -58,6 +82,7 @@ class PlannedJob:
     month: int
     event: Event | None = None
     due: datetime | None = None  # proof due time for proof_request, chase and summary
+    broadcast: Broadcast | None = None  # for broadcast jobs only
 
     @property
     def activity_id(self) -> str | None:
@@ -104,6 +129,11 @@ def admin_targets(campaign: Campaign) -> tuple[Target, ...]:
 def office_target(campaign: Campaign) -> Target:
     group, unit = campaign.group(campaign.office_group)
     return group_target(group, unit)
+
+
+def operator_targets(campaign: Campaign) -> tuple[Target, ...]:
+    """Each unit's broadcast operator (广播员), in units.yaml order; units without one have no loudspeaker clip."""
+    return tuple(person_target(u.broadcast_operator, u) for u in campaign.units if u.broadcast_operator)
 
 
 def _public_targets(campaign: Campaign, activity: Activity) -> tuple[Target, ...]:
@@ -179,6 +209,13 @@ def _plan_year(campaign: Campaign, plan: PlanFile, timing: _Timing) -> Iterable[
         chase_at = timing.before(due.date(), rules.chase)
         if chase_at > request_at:
             yield PlannedJob(f"{act.id}/chase", JobKind.CHASE, chase_at, asked, act, y, m, due=due)
+        operators = operator_targets(campaign)
+        if operators:
+            # The activity's clip plays from the announcement's day; an event's from its reminder's day.
+            yield _broadcast(f"{act.id}/broadcast", "announce", announce.date(), operators, act, None, due, timing)
+            for ev in act.events:
+                first = ev.start - timedelta(days=rules.remind.days_before)
+                yield _broadcast(f"{act.id}/broadcast/{ev.id}", "remind", first, operators, act, ev, due, timing)
     office = (office_target(campaign),)
     for month, acts in sorted(months.items()):
         at = timing.on_day(plan.year, month, rules.summary)
@@ -193,6 +230,28 @@ def _plan_year(campaign: Campaign, plan: PlanFile, timing: _Timing) -> Iterable[
             month,
             due=max(_due(a, plan.year, month, timing) for a in acts),
         )
+
+
+def _broadcast(
+    key: str,
+    script: str,
+    first_day: date,
+    operators: tuple[Target, ...],
+    act: Activity,
+    event: Event | None,
+    due: datetime,
+    timing: _Timing,
+) -> PlannedJob:
+    rule, own = timing.rules.broadcast, act.broadcast
+    plays = tuple(
+        timing.at(first_day + timedelta(days=d), t) for d in range(rule.play_days) for t in sorted(rule.play_times)
+    )
+    voice = Voice(own.voice or rule.voice, own.rate or rule.rate, own.volume or rule.volume, own.pitch or rule.pitch)
+    deliver_at = timing.at(first_day - timedelta(days=rule.deliver_days_before), rule.deliver_time)
+    produce_at = plays[0] - timedelta(days=rule.produce_days_before)
+    clip = Broadcast(script, plays, produce_at, voice, own.repeats or rule.repeats)
+    year, month = (event.start.year, event.start.month) if event else (first_day.year, act.month)
+    return PlannedJob(key, JobKind.BROADCAST, deliver_at, operators, act, year, month, event, due, clip)
 
 
 def _due(act: Activity, year: int, month: int, timing: _Timing) -> datetime:

@@ -16,6 +16,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from bot.core.model import Activity, Campaign, Event, GroupKind, JobKind, UnitKind
 from bot.core.planner import PlannedJob, Target, activities_of_month
+from bot.core.spoken import number_cn, say, say_date, say_time
 from bot.core.workdays import weekday_cn
 
 
@@ -65,8 +66,20 @@ class TemplateError(Exception):
         self.message = message
 
 
-ALERT_TEMPLATES = ("alert_missed", "alert_plan_error", "alert_unconfirmed", "alert_failed")
-REQUIRED_TEMPLATES = tuple(k.value for k in JobKind) + ALERT_TEMPLATES
+ALERT_TEMPLATES = (
+    "alert_missed",
+    "alert_plan_error",
+    "alert_unconfirmed",
+    "alert_failed",
+    "alert_audio_failed",
+    "alert_tts_fallback",
+    "alert_wechat_logout",
+    "alert_wechat_down",
+    "alert_wechat_throttled",
+)
+# Loudspeaker scripts, written for the ear: `messages/broadcast/<name>.j2`, one per kind of broadcast clip.
+BROADCAST_SCRIPTS = ("broadcast/announce", "broadcast/remind")
+REQUIRED_TEMPLATES = tuple(k.value for k in JobKind) + ALERT_TEMPLATES + BROADCAST_SCRIPTS
 
 
 class Renderer:
@@ -90,6 +103,8 @@ class Renderer:
             autoescape=False,
         )
         self._env.filters.update(cn_date=cn_date, cn_time=cn_time, cn_list=cn_list, cn_range=cn_range)
+        # For loudspeaker scripts: numbers and dates as words.
+        self._env.filters.update(say=say, say_date=say_date, say_time=say_time, say_number=number_cn)
         self._campaign = campaign
         self._compiled: dict[str, jinja2.Template] = {}
 
@@ -117,7 +132,17 @@ class Renderer:
         return _tidy(text)
 
     def render(self, job: PlannedJob, target: Target, facts: ProofFacts) -> str:
-        return self.render_named(job.kind.value, job_context(self._campaign, job, target, facts))
+        """The job's message for `target`. For a broadcast job, the play sheet with the script to read aloud."""
+        ctx = job_context(self._campaign, job, target, facts)
+        if job.broadcast is not None:
+            ctx = {**ctx, "script": self.script(job, target, facts), "clip": None, "error": ""}
+        return self.render_named(job.kind.value, ctx)
+
+    def script(self, job: PlannedJob, target: Target, facts: ProofFacts) -> str:
+        """A broadcast job's loudspeaker script for `target` (its village), from `broadcast/<script>.j2`."""
+        if job.broadcast is None:
+            raise ValueError(f"job must be a broadcast job, got: {job.key}")
+        return self.render_named(f"broadcast/{job.broadcast.script}", job_context(self._campaign, job, target, facts))
 
 
 def _line_of(exc: BaseException) -> int | None:
@@ -139,10 +164,15 @@ def _tidy(text: str) -> str:
     return "\n".join(out)
 
 
+def required_photos(campaign: Campaign, act: Activity) -> int:
+    """The activity's minimum photo count: its own, else the town's rule."""
+    return act.proof.min_photos if act.proof.min_photos is not None else campaign.rules.min_photos
+
+
 def activity_view(campaign: Campaign, act: Activity, facts: ProofFacts) -> dict[str, Any]:
     units = campaign.responsible_units(act)
     done = facts.of(act.id)
-    min_photos = act.proof.min_photos if act.proof.min_photos is not None else campaign.rules.min_photos
+    min_photos = required_photos(campaign, act)
     return {
         "id": act.id,
         "month": act.month,
@@ -186,6 +216,9 @@ def job_context(campaign: Campaign, job: PlannedJob, target: Target, facts: Proo
         "activity": activity_view(campaign, job.activity, facts) if job.activity else None,
         "event": event_view(job.event) if job.event else None,
     }
+    if job.broadcast is not None:
+        ctx["plays"] = list(job.broadcast.plays)
+        ctx["repeats"] = job.broadcast.repeats
     if job.kind is JobKind.SUMMARY:
         ctx["activities"] = [
             activity_view(campaign, a, facts) for a in activities_of_month(campaign, job.year, job.month)

@@ -84,8 +84,10 @@ class Store(Protocol):
 
     def record_proof(self, activity_id: str, unit_id: str, received_at: datetime, note: str = "") -> None: ...
 
-    def units_with_proof(self, activity_id: str) -> frozenset[str]:
-        """Units that have submitted proof for the activity (the chase asks this to find who is missing)."""
+    def units_with_proof(self, activity_id: str, min_photos: int = 1) -> frozenset[str]:
+        """Units that have submitted proof for the activity (the chase asks this to find who is missing): those with
+        a `record_proof` record, and those with at least `min_photos` (at least 1) accepted, non-duplicate photos
+        in the evidence ledger."""
         ...
 
     def close(self) -> None: ...

@@ -415,11 +415,15 @@ class SqlStore:
         with self._write() as conn:
             conn.execute(proofs.insert().values(**values))
 
-    def units_with_proof(self, activity_id: str) -> frozenset[str]:
+    def units_with_proof(self, activity_id: str, min_photos: int = 1) -> frozenset[str]:
+        # Evidence builds on this module (its tables share `metadata`), hence the late import.
+        from bot.store.evidence import counted_units
+
         with self._read() as conn:
-            units = conn.execute(
-                select(proofs.c.unit_id).where(proofs.c.activity_id == activity_id).distinct()
-            ).scalars()
+            units = set(
+                conn.execute(select(proofs.c.unit_id).where(proofs.c.activity_id == activity_id).distinct()).scalars()
+            )
+            units |= counted_units(conn, activity_id, min_photos)
             return frozenset(units)
 
     # -- lifecycle -------------------------------------------------------------------------------------------

@@ -321,7 +321,9 @@ def test_cross_file_problems_are_reported_together(town: Path, units: Path, plan
 def test_a_schema_error_does_not_hide_unknown_units_in_the_same_file(jinxi: Sources) -> None:
     plan = jinxi.schedules / "plan-2024.yaml"
     text = plan.read_text(encoding="utf-8").replace("start: 5月20日", "start: 4月31日")
-    plan.write_text(text.replace("[jinxi-school, wenhuazhan, xiangjian]", "[jinxi-school, wenhuazhan, xiangjain]"), "utf-8")
+    plan.write_text(
+        text.replace("[jinxi-school, wenhuazhan, xiangjian]", "[jinxi-school, wenhuazhan, xiangjain]"), "utf-8"
+    )
     with pytest.raises(ConfigError) as caught:
         load_campaign(jinxi.schedules)
     places = {(p.place, p.value) for p in caught.value.problems}

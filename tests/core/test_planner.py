@@ -86,13 +86,18 @@ def ids(job: PlannedJob) -> list[str]:
 def test_may_2024(plan: Plan) -> None:
     may = plan.between(at("2024-05-01 00:00"), at("2024-06-01 00:00"))
     assert [(j.key, j.kind, j.at) for j in may] == [
+        # The loudspeaker clip reaches the operators the day before it first plays (with the announcement).
+        ("2024-05/broadcast", JobKind.BROADCAST, at("2024-05-05 10:00")),
         # 5月1日–5日 劳动节: the 1st rolls forward to Monday the 6th.
         ("2024-05/announce", JobKind.ANNOUNCE, at("2024-05-06 09:00")),
         ("2024-05/proof_request", JobKind.PROOF_REQUEST, at("2024-05-06 10:00")),
+        # the event's clip first plays with the reminder (19日), so it is delivered on the 18th.
+        ("2024-05/broadcast/xuanchuanzhou", JobKind.BROADCAST, at("2024-05-18 10:00")),
         # the day before 宣传周 (20日) is a Sunday; remind's workday policy is `any`.
         ("2024-05/remind/xuanchuanzhou", JobKind.REMIND, at("2024-05-19 10:00")),
         # due 5月28日 18:00; 3 days before is Saturday the 25th, which rolls back to Friday the 24th.
         ("2024-05/chase", JobKind.CHASE, at("2024-05-24 10:00")),
+        ("2024-06/broadcast/liuyi", JobKind.BROADCAST, at("2024-05-30 10:00")),
         # 六一 is a Saturday: June's reminder goes out the day before, still in May.
         ("2024-06/remind/liuyi", JobKind.REMIND, at("2024-05-31 10:00")),
         ("2024-05/summary", JobKind.SUMMARY, at("2024-05-31 16:00")),
@@ -164,7 +169,7 @@ def test_every_activity_gets_announce_and_proof_request_and_each_event_one_remin
 
 
 def test_every_2024_job_is_outside_quiet_hours_in_town_time_and_in_order(real: Campaign, plan: Plan) -> None:
-    assert len(plan.jobs) == 52
+    assert len(plan.jobs) == 52 + 16  # and a broadcast job per activity (12) and per dated event (4)
     quiet = real.rules.quiet_hours
     for job in plan.jobs:
         assert job.at.isoformat().endswith("+08:00")
@@ -358,7 +363,9 @@ def test_inserting_an_activity_or_event_changes_no_other_key(jinxi: Sources) -> 
         "2024-06-extra/announce",
         "2024-06-extra/proof_request",
         "2024-06-extra/chase",
+        "2024-06-extra/broadcast",
         "2024-06/remind/ertong",
+        "2024-06/broadcast/ertong",
     }
     assert set(before) <= set(after)
     for key, job in before.items():
@@ -392,9 +399,10 @@ def test_plan_does_not_depend_on_the_process_time_zone(jinxi: Sources, tmp_path:
         outputs.append(done.stdout)
     assert outputs[0] == outputs[1] == outputs[2]
     rows = json.loads(outputs[0])
-    assert len(rows) == 52
+    assert len(rows) == 68
     assert all(r["at"].endswith("+08:00") for r in rows)
-    assert rows[0]["key"] == "2024-01/announce" and rows[0]["at"] == "2024-01-02T09:00:00+08:00"
+    assert rows[0]["key"] == "2024-01/broadcast" and rows[0]["at"] == "2024-01-01T10:00:00+08:00"
+    assert rows[1]["key"] == "2024-01/announce" and rows[1]["at"] == "2024-01-02T09:00:00+08:00"
 
 
 # --- years the statutory table doesn't know ------------------------------------------------------------------

@@ -1,0 +1,222 @@
+"""The ledger commands: `report` (HTML / XLSX, a month or a year) and `ledger ...` (list, corrections, bindings,
+the change log). Corrections made here are logged like the admins' chat commands, under the name given by --by."""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from bot.app import App
+from bot.cli.base import build_app, handle_errors, main, messages_option, schedules_option
+from bot.clock import SystemClock
+from bot.proof import evidence_dir
+from bot.proof.admin import LedgerActions, Result
+from bot.proof.intake import ProofIntake
+from bot.proof.ledger import EVIDENCE_STATUS_CN, month_ledger, year_ledger
+from bot.proof.report import Thumbnails, month_html, month_xlsx, year_html, year_xlsx
+from bot.settings import Settings
+from bot.store.evidence import FLAG_CN, BindingStatus, EvidenceStore
+from bot.store.sql import SqlStore
+
+
+@dataclass
+class LedgerContext:
+    app: App
+    evidence: EvidenceStore
+    actions: LedgerActions
+    data_dir: Path
+
+
+@contextmanager
+def _ledger(schedules: Path, messages: Path) -> Iterator[LedgerContext]:
+    settings = Settings.from_env()
+    app = build_app(schedules, messages, None, SystemClock(), echo=None)
+    try:
+        if not isinstance(app.store, SqlStore):
+            raise click.ClickException("the ledger needs the SQL store")
+        evidence = EvidenceStore(app.store, evidence_dir(settings.data_dir))
+        intake = ProofIntake(app.holder.get, app.pipeline, evidence)
+        yield LedgerContext(app, evidence, LedgerActions(app.holder.get, intake), settings.data_dir)
+    finally:
+        app.close()
+
+
+def _month(value: str) -> tuple[int, int]:
+    m = re.fullmatch(r"(\d{4})-(\d{1,2})", value.strip())
+    if m is None or not 1 <= int(m[2]) <= 12:
+        raise click.BadParameter(f"{value!r} 不是月份；写 2024-05")
+    return int(m[1]), int(m[2])
+
+
+@main.command()
+@schedules_option
+@messages_option
+@click.option("--month", "month_", help="The month, e.g. 2024-05.")
+@click.option("--year", "year_", type=int, help="A whole year across months, e.g. 2024 (instead of --month).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["html", "xlsx"]),
+    default="html",
+    show_default=True,
+    help="html: a page with thumbnails (opens in any browser, prints); xlsx: a workbook with the photos embedded.",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Where to write (default: under BOT_DATA_DIR/reports).",
+)
+@handle_errors
+def report(schedules: Path, messages: Path, month_: str | None, year_: int | None, fmt: str, out: Path | None) -> None:
+    """Write the ledger (台账) for a month or a year: HTML with thumbnails, or XLSX with the photos embedded."""
+    if (month_ is None) == (year_ is None):
+        raise click.UsageError("写 --month 2024-05 或 --year 2024（二选一）")
+    with _ledger(schedules, messages) as ctx:
+        loaded = ctx.app.loaded
+        town = loaded.campaign.town.name
+        now = ctx.app.clock.now()
+        thumbs = Thumbnails(ctx.evidence.files)
+        if month_ is not None:
+            year, month = _month(month_)
+            ledger = month_ledger(loaded, ctx.app.store, ctx.evidence, year, month)
+            name = f"ledger-{year}-{month:02d}.{fmt}"
+        else:
+            assert year_ is not None
+            ledger = year_ledger(loaded, ctx.app.store, ctx.evidence, year_)
+            name = f"ledger-{year_}.{fmt}"
+        target = out or ctx.data_dir / "reports" / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if fmt == "html":
+            page = month_html(ledger, town, thumbs, now) if month_ else year_html(ledger, town, now)
+            target.write_text(page, encoding="utf-8")
+        elif month_:
+            month_xlsx(ledger, town, thumbs, target)
+        else:
+            year_xlsx(ledger, town, target)
+    for a in ledger.activities:
+        click.echo(
+            f"{a.window.label}：已提交 {a.count('submitted')}，待核对 {a.count('flagged')}，未提交 {a.count('missing')}"
+            + (f"（{'、'.join(a.names('missing'))}）" if a.count("missing") else "")
+        )
+    click.echo(f"已写入 {target}")
+
+
+@main.group()
+def ledger() -> None:
+    """The proof ledger (台账): list what units sent, correct it, approve bindings, read the change log."""
+
+
+@ledger.command(name="list")
+@schedules_option
+@messages_option
+@click.option("--month", "month_", required=True, help="The month, e.g. 2024-05.")
+@handle_errors
+def list_(schedules: Path, messages: Path, month_: str) -> None:
+    """Every item filed for the month's activities (and unfiled ones received that month), with numbers."""
+    year, month = _month(month_)
+    with _ledger(schedules, messages) as ctx:
+        led = month_ledger(ctx.app.loaded, ctx.app.store, ctx.evidence, year, month)
+    for a in led.activities:
+        click.echo(f"\n{a.window.label}（至少 {a.window.min_photos} 张）")
+        for row in a.rows:
+            click.echo(f"  {row.unit.name}：{row.status_cn}，有效照片 {row.counted} 张")
+            for i in row.items:
+                flags = "、".join(FLAG_CN[f] for f in i.flags)
+                state = EVIDENCE_STATUS_CN[i.status] + (f"（{i.reason}）" if i.reason else "")
+                click.echo(
+                    f"    编号 {i.id}  {i.kind}  {i.received_at:%m-%d %H:%M}  {i.sender_name}  {state}"
+                    + (f"  {flags}" if flags else "")
+                )
+    if led.unfiled:
+        click.echo("\n未归档")
+        for i in led.unfiled:
+            click.echo(f"  编号 {i.id}  {i.received_at:%m-%d %H:%M}  {i.sender_name}  {EVIDENCE_STATUS_CN[i.status]}")
+
+
+def _finish(result: Result) -> None:
+    click.echo(result.text)
+    if not result.ok:
+        sys.exit(1)
+
+
+by_option = click.option("--by", "actor", required=True, help="Who makes the change (goes into the log).")
+
+
+@ledger.command()
+@schedules_option
+@messages_option
+@click.argument("evidence_id", type=int)
+@click.option("--reason", default="", help="Why (told to nobody; kept in the log).")
+@by_option
+@handle_errors
+def reject(schedules: Path, messages: Path, evidence_id: int, reason: str, actor: str) -> None:
+    """Reject item EVIDENCE_ID (like #驳回 in chat): it stays in the ledger, no longer counts."""
+    with _ledger(schedules, messages) as ctx:
+        result = ctx.actions.reject(evidence_id, reason, actor, ctx.app.clock.now())
+    _finish(result)
+
+
+@ledger.command()
+@schedules_option
+@messages_option
+@click.argument("evidence_id", type=int)
+@click.option("--unit", default="", help="The unit it belongs to (id or name).")
+@click.option("--activity", default="", help="The activity (id such as 2024-05, or words: 5月, 敲门).")
+@by_option
+@handle_errors
+def reassign(schedules: Path, messages: Path, evidence_id: int, unit: str, activity: str, actor: str) -> None:
+    """Move item EVIDENCE_ID to another unit and/or activity (like #改派 in chat)."""
+    with _ledger(schedules, messages) as ctx:
+        result = ctx.actions.reassign(evidence_id, f"{unit} {activity}".strip(), actor, ctx.app.clock.now())
+    _finish(result)
+
+
+@ledger.command()
+@schedules_option
+@messages_option
+@handle_errors
+def bindings(schedules: Path, messages: Path) -> None:
+    """List binding requests (#绑定) and their state."""
+    with _ledger(schedules, messages) as ctx:
+        rows = ctx.evidence.bindings()
+        names = {u.id: u.name for u in ctx.app.loaded.campaign.units}
+    state = {BindingStatus.PENDING: "待确认", BindingStatus.APPROVED: "已批准", BindingStatus.REJECTED: "已拒绝"}
+    for b in rows:
+        who = f"{b.sender_name}（{b.sender_wechat or b.sender}）"
+        decided = f"，{b.decided_by} {b.decided_at:%m-%d %H:%M}" if b.decided_at else ""
+        click.echo(f"{b.id}  {who} → {names.get(b.unit_id, b.unit_id)}  {state[b.status]}{decided}")
+    if not rows:
+        click.echo("没有绑定申请。")
+
+
+@ledger.command()
+@schedules_option
+@messages_option
+@click.argument("binding_id", type=int)
+@click.option("--deny", is_flag=True, help="Refuse instead of approving.")
+@by_option
+@handle_errors
+def approve(schedules: Path, messages: Path, binding_id: int, deny: bool, actor: str) -> None:
+    """Approve (or with --deny refuse) binding request BINDING_ID, like #批准 / #拒绝 in chat."""
+    with _ledger(schedules, messages) as ctx:
+        result, _ = ctx.actions.decide(binding_id, not deny, actor, ctx.app.clock.now())
+    _finish(result)
+
+
+@ledger.command(name="log")
+@schedules_option
+@messages_option
+@click.option("--id", "evidence_id", type=int, help="Only the changes of this item.")
+@handle_errors
+def log_(schedules: Path, messages: Path, evidence_id: int | None) -> None:
+    """Every change to the ledger: when, who, what."""
+    with _ledger(schedules, messages) as ctx:
+        entries = ctx.evidence.history(f"evidence:{evidence_id}" if evidence_id is not None else None)
+    for e in entries:
+        click.echo(f"{e.at:%Y-%m-%d %H:%M}  {e.actor}  {e.action}  {e.subject}  {e.detail}")

@@ -1,0 +1,120 @@
+"""The WeChat commands: groups (configured groups and their resolved room ids) and sandbox (the bot against a
+simulated WeChat, with a web page)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bot.app import App
+from bot.cli.base import (
+    build_app,
+    channel_option,
+    handle_errors,
+    main,
+    messages_option,
+    parse_instant,
+    schedules_option,
+)
+from bot.clock import SystemClock
+from bot.config.campaign import Sources, load
+
+KIND_CN = {"villagers": "村民群", "work": "工作群", "office": "办公室群"}
+
+
+@main.command()
+@schedules_option
+@messages_option
+@channel_option
+@click.option("--online", is_flag=True, help="Connect to WeChat and show each group's room id, or why it has none.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@handle_errors
+def groups(schedules: Path, messages: Path, channel: str | None, online: bool, as_json: bool) -> None:
+    """List the configured groups: id, name (the WeChat group's topic), kind and unit.
+
+    With --online (and --channel wechaty), also the room id each resolves to, or why not; exit 1 if one is missing."""
+    loaded = load(Sources(schedules, messages))
+    rows: list[dict[str, Any]] = [
+        {"id": g.id, "name": g.name, "kind": g.kind.value, "unit": u.id, "unit_name": u.name}
+        for u in loaded.campaign.units
+        for g in u.groups
+    ]
+    if online:
+        app = build_app(schedules, messages, channel, SystemClock(), echo=sys.stderr)
+        try:
+            report = asyncio.run(_room_report(app))
+        finally:
+            app.close()
+        for row in rows:
+            row["room_id"], row["problem"] = report.get(row["id"], (None, "未知"))
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        for row in rows:
+            line = f"{row['id']:<28} {row['name']}（{KIND_CN.get(row['kind'], row['kind'])}，{row['unit_name']}）"
+            if online:
+                line += f"\n{'':<28} → {row['room_id']}" if row["room_id"] else f"\n{'':<28} ✗ {row['problem']}"
+            click.echo(line)
+        click.echo(f"\n共 {len(rows)} 个群。")
+    if online and any(not row["room_id"] for row in rows):
+        sys.exit(1)
+
+
+async def _room_report(app: App) -> dict[str, tuple[str | None, str]]:
+    from bot.channels.wechaty import WechatyChannel
+
+    if not isinstance(app.channel, WechatyChannel):
+        why = f"当前渠道（{app.channel.name}）不连接微信，没有群 id；用 --channel wechaty"
+        return {g.id: (None, why) for u in app.loaded.campaign.units for g in u.groups}
+    try:
+        await app.channel.start()
+        return app.channel.room_report()
+    finally:
+        await app.channel.close()
+
+
+@main.command()
+@schedules_option
+@messages_option
+@click.option("--now", "now_", default="2024-05-19T09:59", show_default=True, help="Where the simulated clock starts.")
+@click.option("--port", default=8765, show_default=True, help="The page's port on 127.0.0.1 (0: any free port).")
+@click.option(
+    "--data",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Where the sandbox keeps its database and files (default: a new temporary folder each time).",
+)
+@handle_errors
+def sandbox(schedules: Path, messages: Path, now_: str, port: int, data: Path | None) -> None:
+    """Run the bot against a simulated WeChat, with a web page on 127.0.0.1 to watch each group and talk to it.
+
+    The clock stands still until you press "跳到下一项任务" on the page: it moves to the next planned job and runs
+    it through the real pipeline. Post text and photos as any member of a group. Ctrl-C stops."""
+    from bot.sandbox import Sandbox
+
+    folder = data or Path(tempfile.mkdtemp(prefix="laba-sandbox-"))
+    box = Sandbox(Sources(schedules, messages), folder, parse_instant(now_), port=port)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        url = await box.start()
+        click.echo(f"大喇叭沙盒已启动：{url}")
+        click.echo(f"（模拟时间 {box.clock.now():%Y-%m-%d %H:%M}；数据在 {folder}；按 Ctrl-C 停止）")
+        sys.stdout.flush()
+        try:
+            await stop.wait()
+        finally:
+            await box.close()
+
+    asyncio.run(run())
+    click.echo("沙盒已停止。")

@@ -1,0 +1,194 @@
+"""The ledger's admin commands in chat: `#批准` / `#拒绝` a binding, `#驳回` / `#改派` a submission.
+
+Only the town's admins (town.yaml `admins`, matched by WeChat id) may use them; anyone else gets a polite no.
+Each command is answered once where it was sent (keyed by the inbound message id), and acted on once: a message
+delivered twice finds its answer already recorded and does nothing. Every change goes to the ledger's log with the
+admin's name and the time (see `bot.store.evidence`). The same operations back the CLI (`laba ledger ...`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.channels.base import InboundMessage
+from bot.config.campaign import LoadedCampaign
+from bot.core.model import Person
+from bot.core.planner import Target
+from bot.pipeline import Pipeline
+from bot.proof.intake import ProofIntake, exif_flags, find_unit, sender_is, strip_mentions
+from bot.proof.windows import open_for, pick
+from bot.store.evidence import Binding, BindingStatus, Evidence, EvidenceStatus
+
+COMMAND = re.compile(r"^\s*[#＃]\s*(批准|同意|拒绝|驳回|改派)\s*(.*)$", re.S)
+
+
+@dataclass(frozen=True)
+class Result:
+    ok: bool
+    text: str
+
+
+class LedgerActions:
+    """The corrections themselves, for chat and CLI alike. Each returns what to tell the admin."""
+
+    def __init__(self, current: Callable[[], LoadedCampaign], intake: ProofIntake) -> None:
+        self._current = current
+        self.intake = intake
+        self.evidence = intake.evidence
+
+    def decide(self, binding_id: int | None, approve: bool, actor: str, at: datetime) -> tuple[Result, Binding | None]:
+        if binding_id is None:
+            pending = self.evidence.bindings(BindingStatus.PENDING)
+            if len(pending) != 1:
+                listing = "；".join(f"{b.id}：{b.sender_name}→{self._unit_name(b.unit_id)}" for b in pending)
+                if not pending:
+                    return Result(False, "现在没有待确认的绑定申请。"), None
+                said = f"现在有 {len(pending)} 个待确认的绑定申请（{listing}），请写编号，例如 #批准 3"
+                return Result(False, said), None
+            binding_id = pending[0].id
+        try:
+            binding, changed = self.evidence.decide_binding(binding_id, approve=approve, actor=actor, at=at)
+        except KeyError:
+            return Result(False, f"没有编号 {binding_id} 的绑定申请。"), None
+        unit = self._unit_name(binding.unit_id)
+        if not changed:
+            done = {BindingStatus.APPROVED: "已批准", BindingStatus.REJECTED: "已拒绝"}.get(binding.status, "")
+            said = f"绑定申请 {binding.id}（{binding.sender_name}→{unit}）之前已经{done}，没有改动。"
+            return Result(False, said), binding
+        if not approve:
+            return Result(True, f"已拒绝 {binding.sender_name} 绑定到{unit}（申请 {binding.id}）。"), binding
+        filed = self._file_pending(binding, actor, at)
+        text = f"已批准：{binding.sender_name} 以后发的照片记到{unit}（申请 {binding.id}）。"
+        if filed:
+            text += f"之前暂存的 {len(filed)} 张照片已记到{unit}。"
+        return Result(True, text), binding
+
+    def _file_pending(self, binding: Binding, actor: str, at: datetime) -> list[Evidence]:
+        out = []
+        windows = self.intake.windows()
+        for item in self.evidence.pending(binding.sender):
+            if item.unit_id not in (None, binding.unit_id):
+                continue
+            open_then = open_for(windows, binding.unit_id, item.received_at)
+            chosen = pick(open_then, item.text) or (open_then[0] if len(open_then) == 1 else None)
+            out.append(
+                self.evidence.file(
+                    item.id,
+                    activity_id=chosen.activity.id if chosen else None,
+                    unit_id=binding.unit_id,
+                    actor=actor,
+                    at=at,
+                    why=f"绑定 {binding.id} 批准后归档",
+                    flags=exif_flags(item.flags, item.exif_at, chosen),
+                )
+            )
+        return out
+
+    def reject(self, evidence_id: int, reason: str, actor: str, at: datetime) -> Result:
+        item = self.evidence.get(evidence_id)
+        if item is None:
+            return Result(False, f"没有编号 {evidence_id} 的材料。")
+        if item.status is EvidenceStatus.REJECTED:
+            return Result(False, f"编号 {evidence_id} 之前已经驳回了。")
+        self.evidence.reject(evidence_id, actor=actor, at=at, reason=reason or "管理员驳回")
+        why = f"，原因：{reason}" if reason else ""
+        return Result(True, f"已驳回编号 {evidence_id}（{self._where(item)}）{why}。")
+
+    def reassign(self, evidence_id: int, words: str, actor: str, at: datetime) -> Result:
+        item = self.evidence.get(evidence_id)
+        if item is None:
+            return Result(False, f"没有编号 {evidence_id} 的材料。")
+        campaign = self._current().campaign
+        unit_id = None
+        activity_id = None
+        rest = []
+        for token in words.split():
+            unit = find_unit(campaign, token)
+            if unit is not None and unit_id is None:
+                unit_id = unit.id
+            else:
+                rest.append(token)
+        if rest:
+            chosen = pick(self.intake.windows(), " ".join(rest))
+            if chosen is None:
+                said = f"看不出“{' '.join(rest)}”是哪个单位或哪项活动。例如：#改派 {evidence_id} 长春村 5月"
+                return Result(False, said)
+            activity_id = chosen.activity.id
+        if unit_id is None and activity_id is None:
+            return Result(False, f"要改到哪个单位或活动？例如：#改派 {evidence_id} 长春村 或 #改派 {evidence_id} 5月")
+        before = self._where(item)
+        window = next((w for w in self.intake.windows() if w.activity.id == (activity_id or item.activity_id)), None)
+        flags = exif_flags(item.flags, item.exif_at, window)
+        updated = self.evidence.reassign(
+            evidence_id, unit_id=unit_id, activity_id=activity_id, actor=actor, at=at, flags=flags
+        )
+        return Result(True, f"已把编号 {evidence_id} 从 {before} 改到 {self._where(updated)}。")
+
+    def _unit_name(self, unit_id: str | None) -> str:
+        if unit_id is None:
+            return "未定单位"
+        try:
+            return self._current().campaign.unit(unit_id).name
+        except KeyError:
+            return unit_id
+
+    def _where(self, item: Evidence) -> str:
+        label = "未定活动"
+        for w in self.intake.windows():
+            if w.activity.id == item.activity_id:
+                label = w.label
+        return f"{self._unit_name(item.unit_id)} {label}"
+
+
+class ProofAdmin:
+    """An `InboundHandler` for the ledger's admin commands; other commands pass through to later handlers."""
+
+    def __init__(self, current: Callable[[], LoadedCampaign], pipeline: Pipeline, actions: LedgerActions) -> None:
+        self._current = current
+        self._pipeline = pipeline
+        self.actions = actions
+
+    def admin_of(self, message: InboundMessage) -> Person | None:
+        return next((a for a in self._current().campaign.admins if sender_is(a.wechat, message)), None)
+
+    async def handle(self, message: InboundMessage) -> bool:
+        if message.kind != "text":
+            return False
+        m = COMMAND.match(strip_mentions(message.text))
+        if m is None:
+            return False
+        if not self.actions.intake.accepts_room(message):
+            return False  # never in a villagers' group: the ledger is the office's business
+        target = self.actions.intake.reply_target(message)
+        if target is None:
+            return False
+        key = f"proof/admin/{message.message_id}"
+        if self._pipeline.store.get(key, target.id) is not None:
+            return True  # answered before: this is the same message delivered again
+        admin = self.admin_of(message)
+        if admin is None:
+            await self._say(target, key, f"{message.sender_name}，#{m.group(1)} 只有镇里的管理员可以用。")
+            return True
+        verb, args = m.group(1), m.group(2).strip()
+        result = self.run(verb, args, admin.name, message.received_at)
+        await self._say(target, key, result.text)
+        return True
+
+    def run(self, verb: str, args: str, actor: str, at: datetime) -> Result:
+        number = re.match(r"^(\d+)\s*(.*)$", args, re.S)
+        if verb in ("批准", "同意", "拒绝"):
+            binding_id = int(number.group(1)) if number else None
+            return self.actions.decide(binding_id, verb != "拒绝", actor, at)[0]
+        if number is None:
+            example = f"#{verb} 12 " + ("照片不清楚" if verb == "驳回" else "长春村")
+            return Result(False, f"请写材料编号（回执里的“编号”），例如：{example}")
+        evidence_id, rest = int(number.group(1)), number.group(2).strip()
+        if verb == "驳回":
+            return self.actions.reject(evidence_id, rest, actor, at)
+        return self.actions.reassign(evidence_id, rest, actor, at)
+
+    async def _say(self, target: Target, key: str, text: str) -> None:
+        await self._pipeline.send_now(target, text, key)

@@ -1,0 +1,374 @@
+"""Proof intake: photos and notes from units' contacts become ledger records, each acknowledged once.
+
+An `InboundHandler` (see `bot.inbound`). For each message it decides, in this order:
+
+1. `#绑定 <单位>` from anyone: a pending binding, told to the admins (approved with `#批准`, see `bot.proof.admin`).
+2. Photos (image or file attachments) in a configured work or office group, or in a private chat, while at least
+   one activity's window is open: the sender is attributed to a unit (the town's contacts by WeChat id, then
+   approved bindings); the activity is the only one open for that unit, else the one the caption points at, else
+   the one the sender's last photos went to (within `carry_over`), else the bot asks and keeps the photos pending.
+   Each attachment is verified (`bot.proof.images`); refused ones are recorded with the reason; kept ones are
+   checked for exact and near duplicates and for an EXIF time outside the activity's window (flags, not refusals).
+3. Text from an attributed sender that names an open activity: files their pending photos under it, and is kept
+   as a note when it talks about proof (照片、材料、签字 …).
+
+Everything else (villagers' groups, unknown rooms, chat outside any window) is left to later handlers.
+
+Idempotent per inbound message: records are keyed by (message id, attachment index) and the one reply by the
+message id (`Pipeline.send_now`), so a message delivered twice is filed and answered once.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Final
+
+from bot.channels.base import Attachment, InboundMessage
+from bot.config.campaign import LoadedCampaign
+from bot.core.model import Campaign, GroupKind, Unit
+from bot.core.planner import Target, group_target, person_target
+from bot.pipeline import Pipeline
+from bot.proof.images import ImageRefused, Limits, verify
+from bot.proof.windows import ActivityWindow, open_for, pick, windows
+from bot.store.evidence import (
+    Evidence,
+    EvidenceStatus,
+    EvidenceStore,
+    Flag,
+    NewEvidence,
+)
+
+log = logging.getLogger(__name__)
+
+BIND = re.compile(r"^\s*[#＃]\s*绑定\s*(.*)$")
+PROOF_WORDS: Final = ("照片", "图片", "材料", "佐证", "签字", "台账", "资料", "说明", "记录", "提交")
+
+
+@dataclass(frozen=True)
+class IntakeSettings:
+    limits: Limits = field(default_factory=Limits)
+    near_distance: int = 6  # perceptual-hash bits that may differ for two photos to count as the same picture
+    carry_over: timedelta = timedelta(hours=2)  # a sender's burst of photos follows their last choice this long
+
+
+def exif_flags(flags: tuple[Flag, ...], exif_at: datetime | None, window: ActivityWindow | None) -> tuple[Flag, ...]:
+    """`flags` with EXIF_OUTSIDE set or cleared for the item's (new) activity window."""
+    kept = tuple(f for f in flags if f is not Flag.EXIF_OUTSIDE)
+    if window is not None and exif_at is not None and not window.taken_in(exif_at):
+        return (*kept, Flag.EXIF_OUTSIDE)
+    return kept
+
+
+def strip_mentions(text: str) -> str:
+    """ "@大喇叭 #绑定 长春村" → "#绑定 长春村": a command may follow @-s (a name, then U+2005 or a space)."""
+    return re.sub(r"^(\s*@[^\s\u2005]+[\s\u2005]+)+", "", text)
+
+
+def sender_is(person_wechat: str, message: InboundMessage) -> bool:
+    return bool(person_wechat) and person_wechat in (message.sender_wechat, message.sender)
+
+
+def find_unit(campaign: Campaign, words: str) -> Unit | None:
+    """A unit by id or name as a person types it: 长春村, 长春, changchun. None if unknown or ambiguous."""
+    w = words.strip()
+    if not w:
+        return None
+    for u in campaign.units:
+        if w in (u.id, u.name):
+            return u
+    near = [u for u in campaign.units if u.name.startswith(w) or w.startswith(u.name)]
+    return near[0] if len(near) == 1 else None
+
+
+@dataclass
+class Replies:
+    lines: list[str] = field(default_factory=list)
+
+    def add(self, line: str) -> None:
+        self.lines.append(line)
+
+
+class ProofIntake:
+    def __init__(
+        self,
+        current: Callable[[], LoadedCampaign],
+        pipeline: Pipeline,
+        evidence: EvidenceStore,
+        settings: IntakeSettings = IntakeSettings(),
+    ) -> None:
+        self._current = current
+        self._pipeline = pipeline
+        self.evidence = evidence
+        self.settings = settings
+        self._windows_for: tuple[int, tuple[ActivityWindow, ...]] | None = None
+
+    # -- what the handler knows about the town -------------------------------------------------------------
+
+    def windows(self) -> tuple[ActivityWindow, ...]:
+        loaded = self._current()
+        # Recomputed only when the daemon swapped in a reloaded plan.
+        if self._windows_for is None or self._windows_for[0] != id(loaded):
+            self._windows_for = (id(loaded), windows(loaded.campaign, loaded.plan))
+        return self._windows_for[1]
+
+    def unit_of(self, message: InboundMessage) -> Unit | None:
+        """The unit the sender speaks for: a contact in units.yaml, else an approved binding."""
+        campaign = self._current().campaign
+        for u in campaign.units:
+            if any(sender_is(c.wechat, message) for c in u.contacts):
+                return u
+        unit_id = self.evidence.approved_unit(message.sender, message.sender_wechat)
+        if unit_id is not None:
+            try:
+                return campaign.unit(unit_id)
+            except KeyError:
+                log.warning("binding of %s names unit %s, which is no longer in units.yaml", message.sender, unit_id)
+        return None
+
+    def reply_target(self, message: InboundMessage) -> Target | None:
+        campaign = self._current().campaign
+        if message.group is not None:
+            try:
+                group, unit = campaign.group(message.group)
+            except KeyError:
+                return None
+            return group_target(group, unit)
+        if message.room_id is not None:
+            return None  # a room the town's files don't know: not ours to answer in
+        return Target(message.sender, message.sender_name, "person", wechat=message.sender_wechat or message.sender)
+
+    def accepts_room(self, message: InboundMessage) -> bool:
+        """A private chat, or a configured group that is not a villagers' group."""
+        if message.group is None:
+            return message.room_id is None
+        try:
+            group, _ = self._current().campaign.group(message.group)
+        except KeyError:
+            return False
+        return group.kind is not GroupKind.VILLAGERS
+
+    # -- the handler ---------------------------------------------------------------------------------------
+
+    async def handle(self, message: InboundMessage) -> bool:
+        if not self.accepts_room(message):
+            return False
+        target = self.reply_target(message)
+        if target is None:
+            return False
+        bind = BIND.match(strip_mentions(message.text)) if message.kind == "text" else None
+        if bind:
+            await self._bind(message, target, bind.group(1))
+            return True
+        if message.attachments or message.kind in ("image", "file"):
+            return await self._photos(message, target)
+        if (
+            message.kind == "text"
+            and message.text.strip()
+            and not strip_mentions(message.text).lstrip().startswith(("#", "＃"))
+        ):
+            return await self._text(message, target)
+        return False
+
+    async def _reply(self, message: InboundMessage, target: Target, lines: list[str]) -> None:
+        if lines:
+            await self._pipeline.send_now(target, "\n".join(lines), f"proof/reply/{message.message_id}")
+
+    # -- #绑定 ---------------------------------------------------------------------------------------------
+
+    async def _bind(self, message: InboundMessage, target: Target, words: str) -> None:
+        campaign = self._current().campaign
+        unit = find_unit(campaign, words)
+        if unit is None:
+            example = campaign.units[0].name
+            await self._reply(message, target, [f"没有找到单位“{words.strip()}”。请写全称，例如：#绑定 {example}"])
+            return
+        current = self.unit_of(message)
+        if current is not None and current.id == unit.id:
+            said = f"{message.sender_name}，您已经是{unit.name}的联系人，直接发照片就行。"
+            await self._reply(message, target, [said])
+            return
+        binding, fresh = self.evidence.request_binding(
+            sender=message.sender,
+            sender_wechat=message.sender_wechat,
+            sender_name=message.sender_name,
+            unit_id=unit.id,
+            message_id=message.message_id,
+            at=message.received_at,
+        )
+        said = f"{message.sender_name}，已申请绑定到{unit.name}，等镇里管理员确认后，您发的照片会记到{unit.name}。"
+        await self._reply(message, target, [said])
+        if fresh or binding.status.value == "pending":
+            text = (
+                f"【台账】{message.sender_name}（微信 {message.sender_wechat or message.sender}）申请绑定到{unit.name}"
+                f"（申请编号 {binding.id}）。\n同意请回复：#批准 {binding.id}\n不同意请回复：#拒绝 {binding.id}"
+            )
+            for admin in campaign.admins:
+                await self._pipeline.send_now(person_target(admin), text, f"proof/bind/{binding.id}")
+
+    # -- photos --------------------------------------------------------------------------------------------
+
+    def choose(self, message: InboundMessage, candidates: list[ActivityWindow]) -> ActivityWindow | None:
+        """Which open activity the message is for (see the module docstring); None means ask."""
+        if len(candidates) == 1:
+            return candidates[0]
+        chosen = pick(candidates, message.text)
+        if chosen is not None:
+            return chosen
+        last = self.evidence.last_filed(message.sender, message.received_at - self.settings.carry_over)
+        if last is not None:
+            for w in candidates:
+                if w.activity.id == last.activity_id:
+                    return w
+        return None
+
+    async def _photos(self, message: InboundMessage, target: Target) -> bool:
+        unit = self.unit_of(message)
+        at = message.received_at
+        candidates = open_for(self.windows(), unit.id if unit else None, at)
+        if not candidates:
+            return False  # outside every window: ordinary chat, not proof
+        chosen = self.choose(message, candidates) if unit is not None else None
+        lines: list[str] = []
+        filed: list[Evidence] = []
+        attachments = message.attachments or (Attachment("", b""),)
+        for part, attachment in enumerate(attachments, start=1):
+            record, count = self._file_one(message, part, attachment, unit, chosen)
+            filed.append(record)
+            lines.append(self.describe(record, unit, count))  # now, so each line has the count as of that photo
+        if unit is None:
+            lines.append(
+                f"{message.sender_name}，我还不知道您是哪个单位的，照片先存着。"
+                f"请发“#绑定 单位名称”（例如 #绑定 {self._current().campaign.units[0].name}），"
+                "管理员确认后就记到该单位。"
+            )
+        elif chosen is None and any(r.status is EvidenceStatus.PENDING for r in filed):
+            options = "、".join(f"“{w.label}”" for w in candidates)
+            example = f"{candidates[0].activity.month}月"
+            lines.append(f"现在有 {len(candidates)} 项活动在收材料：{options}。请回一句是哪项活动的，例如“{example}”。")
+        await self._reply(message, target, lines)
+        return True
+
+    def _file_one(
+        self,
+        message: InboundMessage,
+        part: int,
+        attachment: Attachment,
+        unit: Unit | None,
+        chosen: ActivityWindow | None,
+    ) -> tuple[Evidence, int]:
+        base = NewEvidence(
+            message_id=message.message_id,
+            part=part,
+            kind="photo",
+            sender=message.sender,
+            sender_name=message.sender_name,
+            received_at=message.received_at,
+            status=EvidenceStatus.PENDING,
+            unit_id=unit.id if unit else None,
+            activity_id=chosen.activity.id if chosen and unit else None,
+            group_id=message.group,
+            size=len(attachment.data),
+            text=message.text,
+        )
+        try:
+            image = verify(attachment.data, self.settings.limits, self._pipeline.clock.zone)
+        except ImageRefused as exc:
+            refused = replace(base, kind="file", status=EvidenceStatus.REFUSED, reason=exc.reason)
+            return self.evidence.add(refused)[0], 0
+        self.evidence.files.put(image.sha256, image.extension, attachment.data)
+        flags = exif_flags((), image.exif_at, chosen)
+        status = EvidenceStatus.ACCEPTED if base.unit_id and base.activity_id else EvidenceStatus.PENDING
+        record = replace(
+            base,
+            status=status,
+            exif_at=image.exif_at,
+            sha256=image.sha256,
+            phash=image.phash,
+            ext=image.extension,
+            width=image.width,
+            height=image.height,
+            flags=tuple(flags),
+        )
+        # Duplicates are found inside the filing transaction. A message delivered twice finds its own first copy
+        # there; the first record is then kept as it was.
+        filed, _, count = self.evidence.intake(record, self.settings.near_distance)
+        return filed, count
+
+    def describe(self, record: Evidence, unit: Unit | None, count: int | None = None) -> str:
+        """One line about one filed item, for the sender; `count` is the unit's running count if already known."""
+        if record.status is EvidenceStatus.REFUSED:
+            return f"第 {record.part} 个文件没有收下：{record.reason}。请发照片（jpg、png）。"
+        if record.status is EvidenceStatus.PENDING or unit is None or record.activity_id is None:
+            return f"照片已暂存（编号 {record.id}）。"
+        window = self._window(record.activity_id)
+        label = window.label if window else record.activity_id
+        n = count if count is not None else self.evidence.count(record.activity_id, unit.id)
+        line = f"已收到 {unit.name} {label} 照片 {n} 张（编号 {record.id}）"
+        notes = []
+        if Flag.DUPLICATE in record.flags:
+            notes.append(f"和编号 {record.duplicate_of} 是同一张照片，不重复计数")
+        elif Flag.NEAR_DUPLICATE in record.flags:
+            notes.append(f"和编号 {record.duplicate_of} 的照片几乎一样，不重复计数")
+        if Flag.EXIF_OUTSIDE in record.flags and record.exif_at is not None:
+            notes.append(f"拍摄时间是 {record.exif_at:%Y年%-m月%-d日}，不在活动期间，已标记由镇里核对")
+        if notes:
+            line += "，" + "；".join(notes)
+        if window and n < window.min_photos:
+            line += f"，还差 {window.min_photos - n} 张"
+        return line + "。"
+
+    def _window(self, activity_id: str) -> ActivityWindow | None:
+        return next((w for w in self.windows() if w.activity.id == activity_id), None)
+
+    # -- text ----------------------------------------------------------------------------------------------
+
+    async def _text(self, message: InboundMessage, target: Target) -> bool:
+        unit = self.unit_of(message)
+        if unit is None:
+            return False
+        candidates = open_for(self.windows(), unit.id, message.received_at)
+        if not candidates:
+            return False
+        pending = [r for r in self.evidence.pending(message.sender) if r.unit_id in (None, unit.id)]
+        chosen = pick(candidates, message.text) or (candidates[0] if len(candidates) == 1 and pending else None)
+        if chosen is None:
+            return False
+        about_proof = any(w in message.text for w in PROOF_WORDS)
+        if not pending and not about_proof:
+            return False
+        lines: list[str] = []
+        for r in pending:
+            updated = self.evidence.file(
+                r.id,
+                activity_id=chosen.activity.id,
+                unit_id=unit.id,
+                actor=message.sender_name or message.sender,
+                at=message.received_at,
+                why=f"发送人说明：{message.text[:40]}",
+                flags=exif_flags(r.flags, r.exif_at, chosen),
+            )
+            lines.append(self.describe(updated, unit))
+        if about_proof:
+            note, _ = self.evidence.add(
+                NewEvidence(
+                    message_id=message.message_id,
+                    part=0,
+                    kind="note",
+                    sender=message.sender,
+                    sender_name=message.sender_name,
+                    received_at=message.received_at,
+                    status=EvidenceStatus.ACCEPTED,
+                    activity_id=chosen.activity.id,
+                    unit_id=unit.id,
+                    group_id=message.group,
+                    size=len(message.text.encode()),
+                    text=message.text,
+                )
+            )
+            lines.append(f"已收到 {unit.name} {chosen.label} 文字说明（编号 {note.id}）。")
+        await self._reply(message, target, lines)
+        return True

@@ -1,0 +1,145 @@
+"""Admin commands in chat (#计划 #状态 #暂停 #恢复 #帮助): only admins, answered once where they were asked."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from bot.admin import AdminCommands
+from bot.channels.base import InboundMessage
+from bot.channels.memory import MemoryChannel
+from bot.clock import TOWN_ZONE, VirtualClock
+from bot.config.campaign import LoadedCampaign, Sources, load
+from bot.pipeline import Pipeline, RetryPolicy
+from bot.store.sql import SqlStore, open_store
+
+ROOT = Path(__file__).resolve().parents[1]
+NOW = datetime(2024, 5, 18, 15, 0, tzinfo=TOWN_ZONE)
+
+
+async def _no_sleep(_: float) -> None:
+    return None
+
+
+@pytest.fixture(scope="module")
+def loaded() -> LoadedCampaign:
+    return load(Sources(ROOT / "schedules" / "jinxi", ROOT / "messages"))
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SqlStore]:
+    s = open_store(f"sqlite:///{tmp_path / 'laba.db'}", TOWN_ZONE)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def channel() -> MemoryChannel:
+    return MemoryChannel()
+
+
+@pytest.fixture
+def pipeline(loaded: LoadedCampaign, store: SqlStore, channel: MemoryChannel) -> Pipeline:
+    return Pipeline(lambda: loaded, store, channel, VirtualClock(NOW), "test", RetryPolicy(3, 1.0), _no_sleep)
+
+
+@pytest.fixture
+def admin(loaded: LoadedCampaign, pipeline: Pipeline) -> AdminCommands:
+    return AdminCommands(lambda: loaded, pipeline)
+
+
+def said(
+    text: str, *, wechat: str = "jinxi-ranxy", group: str | None = "jinxi-office", mid: str = "m1"
+) -> InboundMessage:
+    return InboundMessage(
+        message_id=mid,
+        sender=f"wxid-{wechat}",
+        sender_name="冉晓燕" if wechat == "jinxi-ranxy" else "某村民",
+        text=text,
+        received_at=NOW,
+        group=group,
+        room_id="office@chatroom" if group else None,
+        sender_wechat=wechat,
+    )
+
+
+def handle(admin: AdminCommands, message: InboundMessage) -> bool:
+    return asyncio.run(admin.handle(message))
+
+
+def test_pause_and_resume_hold_the_pipeline(admin: AdminCommands, pipeline: Pipeline, channel: MemoryChannel) -> None:
+    assert handle(admin, said("#暂停"))
+    assert pipeline.held
+    assert handle(admin, said("＃恢复", mid="m2"))
+    assert not pipeline.held
+    [paused, resumed] = channel.sent
+    assert paused.target.id == resumed.target.id == "jinxi-office"
+    assert "已暂停" in paused.text and "冉晓燕" in paused.text
+    assert "已恢复" in resumed.text
+
+
+def test_a_command_delivered_twice_is_answered_and_acted_on_once(
+    admin: AdminCommands, pipeline: Pipeline, channel: MemoryChannel
+) -> None:
+    assert handle(admin, said("#暂停"))
+    pipeline.resume()  # someone resumed meanwhile: the duplicate must not pause again
+    assert handle(admin, said("#暂停"))
+    assert not pipeline.held
+    assert len(channel.sent) == 1
+
+
+def test_only_admins(admin: AdminCommands, pipeline: Pipeline, channel: MemoryChannel) -> None:
+    assert handle(admin, said("#暂停", wechat="someone-else"))
+    assert not pipeline.held
+    assert "只有镇里的管理员可以用" in channel.sent[0].text
+
+
+def test_matched_by_contact_id_too(loaded: LoadedCampaign, admin: AdminCommands, pipeline: Pipeline) -> None:
+    message = said("#暂停", wechat="")
+    message = InboundMessage(**{**message.__dict__, "sender": "jinxi-ranxy"})
+    assert handle(admin, message)
+    assert pipeline.held
+
+
+def test_plan_lists_upcoming_jobs(admin: AdminCommands, channel: MemoryChannel) -> None:
+    assert handle(admin, said("@大喇叭\u2005#计划"))
+    text = channel.sent[0].text
+    assert text.startswith("接下来要发的 5 项")
+    assert "5月19日（周日）上午10点 5月活动提醒" in text
+
+
+def test_plan_uses_the_scheduler_when_it_is_there(admin: AdminCommands, channel: MemoryChannel) -> None:
+    admin.pending = lambda: [("2024-05/chase", datetime(2024, 5, 24, 10, tzinfo=TOWN_ZONE))]
+    assert handle(admin, said("#计划"))
+    assert (
+        channel.sent[0].text
+        == "接下来要发的 1 项：\n· 5月24日（周五）上午10点 5月催交材料：全国城市生活垃圾分类宣传周（16 个群或人）"
+    )
+
+
+def test_status_reports_health_and_last_delivery(
+    loaded: LoadedCampaign, admin: AdminCommands, pipeline: Pipeline, channel: MemoryChannel
+) -> None:
+    asyncio.run(pipeline.run_job(loaded.plan.by_key()["2024-05/announce"]))
+    pipeline.hold()
+    assert handle(admin, said("#状态", group=None))
+    reply = channel.sent[-1]
+    assert reply.target.kind == "person" and reply.target.wechat == "jinxi-ranxy"  # asked privately: answered so
+    assert "发送：已暂停" in reply.text
+    assert "✓ 内存渠道" in reply.text
+    assert "5月活动通知" in reply.text and "共已发 23 条" in reply.text
+    assert "下一项：5月19日（周日）上午10点" in reply.text
+
+
+def test_help_and_what_is_not_ours(admin: AdminCommands, channel: MemoryChannel) -> None:
+    assert handle(admin, said("#帮助"))
+    assert "#暂停" in channel.sent[0].text
+    assert not handle(admin, said("#驳回 3 照片不清楚", mid="m2"))  # the ledger's command: for a later handler
+    assert not handle(admin, said("今天开会吗", mid="m3"))
+    unknown_room = InboundMessage(**{**said("#状态", mid="m4").__dict__, "group": None})  # a room not in the files
+    assert not handle(admin, unknown_room)
+    assert len(channel.sent) == 1
