@@ -98,6 +98,13 @@ class App:
     def close(self) -> None:
         self.store.close()
 
+    async def drain(self) -> None:
+        """Before the channel closes: send what inbound handlers hold back (proof acknowledgements waiting for their
+        quiet window) and stop holding anything back."""
+        for handler in self.router.handlers:
+            if isinstance(handler, proof.ProofIntake):
+                await handler.close()
+
 
 def build(
     sources: Sources, settings: Settings, clock: Clock, channel: Channel | None = None, echo: TextIO | None = sys.stdout
@@ -183,6 +190,7 @@ async def run_daemon(app: App, clock: RealTimeClock, stop: asyncio.Event, reload
         await stop.wait()
     finally:
         scheduler.shutdown()
+        await app.drain()
         await app.channel.close()
         listener.cancel()
         await asyncio.gather(listener, return_exceptions=True)

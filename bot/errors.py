@@ -40,8 +40,10 @@ class ConfigError(Exception):
 
 
 class DeliveryError(Exception):
-    """A channel could not hand a message over. `permanent` tells the pipeline not to retry."""
+    """A channel could not hand a message over. `permanent` tells the pipeline not to retry; `uncertain` that the
+    message may have gone out anyway (the connection broke mid-send), so it must never be sent again blindly."""
 
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
+    def __init__(self, message: str, *, permanent: bool = False, uncertain: bool = False) -> None:
         super().__init__(message)
-        self.permanent = permanent
+        self.permanent = permanent or uncertain
+        self.uncertain = uncertain

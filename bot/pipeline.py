@@ -140,6 +140,10 @@ class Pipeline:
             except DeliveryError as exc:
                 error = str(exc)
                 log.warning("send %s → %s failed (attempt %d): %s", job.key, target.id, attempt, error)
+                if exc.uncertain:
+                    self.store.mark_unconfirmed(claim, self.clock.now(), error)
+                    await self.report_unconfirmed([(job_label(job), target.name)])
+                    return Outcome(job.key, target.id, target.name, job.at, DeliveryStatus.UNCONFIRMED, error)
                 if exc.permanent or attempt == self.retry.attempts:
                     break
                 await self.sleep(self.retry.backoff(attempt))
@@ -320,6 +324,9 @@ class Pipeline:
         try:
             message_id = await self.channel.send_text(target, text)
         except DeliveryError as exc:
+            if exc.uncertain:
+                self.store.mark_unconfirmed(claim, self.clock.now(), str(exc))
+                return Outcome(key, target.id, target.name, now, DeliveryStatus.UNCONFIRMED, str(exc))
             self.store.mark_failed(claim, self.clock.now(), str(exc))
             return Outcome(key, target.id, target.name, now, DeliveryStatus.FAILED, str(exc))
         self.store.mark_sent(claim, self.clock.now(), message_id)

@@ -121,6 +121,7 @@ class Sandbox:
     async def close(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+        await self.app.drain()  # proof acknowledgements still in their quiet window go out first
         await self.app.channel.close()
         if self._listener is not None:
             await asyncio.gather(self._listener, return_exceptions=True)

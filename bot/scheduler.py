@@ -28,7 +28,7 @@ from bot.config.campaign import LoadedCampaign, Sources
 from bot.core.model import QuietHours
 from bot.core.planner import Plan, PlannedJob
 from bot.errors import ConfigError
-from bot.pipeline import Pipeline
+from bot.pipeline import Pipeline, job_label
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ class CampaignScheduler:
         resolved = []
         for rec in stale:
             if store.resolve_stale(rec.job_key, rec.target, now, "发送中途程序停止，无法确认是否送达"):
-                resolved.append((rec.job_key, rec.target))
+                resolved.append(self._describe(rec.job_key, rec.target))
         self._scheduler.start()
         await self.pipeline.report_unconfirmed(resolved)
         await self._apply(loaded.plan, startup=True)
@@ -124,6 +124,14 @@ class CampaignScheduler:
             coalesce=True,
             max_instances=1,
         )
+
+    def _describe(self, key: str, target_id: str) -> tuple[str, str]:
+        """(what, to whom) as the admins say it, for a delivery known only by its keys."""
+        job = self.holder.job(key)
+        if job is None:
+            return key, target_id
+        names = {t.id: t.name for t in job.targets}
+        return job_label(job), names.get(target_id, target_id)
 
     def shutdown(self) -> None:
         if self._scheduler.running:

@@ -157,3 +157,23 @@ def test_proof_requests_mention_the_units_contacts(loaded: LoadedCampaign) -> No
     assert [(m.name, m.wechat) for m in target.mentions] == [("李德华", "lidehua-changchun")]
     announce = loaded.plan.by_key()["2024-05/announce"]
     assert all(t.mentions == () for t in announce.targets)
+
+
+def test_a_send_that_broke_midway_is_unconfirmed_reported_and_never_resent(
+    loaded: LoadedCampaign, store: SqlStore
+) -> None:
+    job = loaded.plan.by_key()["2024-05/summary"]
+    channel = MemoryChannel(break_midway={"jinxi-office"})
+    pipeline = make_pipeline(loaded, store, channel, job.at)
+
+    [outcome] = asyncio.run(pipeline.run_job(job))
+    channel.break_midway.clear()
+    [again] = asyncio.run(pipeline.run_job(job))
+
+    assert outcome.status is DeliveryStatus.UNCONFIRMED
+    assert again.status is DeliveryStatus.UNCONFIRMED and not again.fresh
+    assert channel.texts_to("jinxi-office") == []
+    record = store.get(job.key, "jinxi-office")
+    assert record is not None and record.status is DeliveryStatus.UNCONFIRMED and record.attempts == 1
+    alerts = channel.texts_to("admin-ran")
+    assert len(alerts) == 1 and "无法确认" in alerts[0] and "金溪镇垃圾分类工作专班群" in alerts[0]

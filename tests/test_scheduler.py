@@ -162,7 +162,7 @@ def test_stale_claims_become_unconfirmed_and_are_reported_not_resent(sources: So
     record = store.get("2024-05/announce", "changchun-villagers")
     assert record is not None and record.status is DeliveryStatus.UNCONFIRMED
     assert "changchun-villagers" not in {m.target.id for m in h.channel.sent}
-    assert any("无法确认" in t and "changchun-villagers" in t for t in h.sent_to(ADMINS))
+    assert any("无法确认" in t and "5月活动通知" in t and "长春村村民群" in t for t in h.sent_to(ADMINS))
 
 
 def test_an_edit_while_running_reschedules_without_duplicates(sources: Sources, store: SqlStore) -> None:

@@ -26,6 +26,8 @@ class MemoryChannel:
     sent: list[SentMessage] = field(default_factory=list)
     # Target ids that refuse every message, and a count of next sends (to anyone) that fail once each.
     refuse: set[str] = field(default_factory=set)
+    # Target ids whose sends break mid-way: maybe delivered, maybe not (as when a gateway drops the connection).
+    break_midway: set[str] = field(default_factory=set)
     fail_next: int = 0
     _queue: asyncio.Queue[InboundMessage | None] = field(default_factory=asyncio.Queue)
 
@@ -41,6 +43,8 @@ class MemoryChannel:
     def _record(self, target: Target, text: str, file: OutgoingFile | None) -> str:
         if target.id in self.refuse:
             raise DeliveryError(f"{target.id} refuses messages", permanent=True)
+        if target.id in self.break_midway:
+            raise DeliveryError(f"connection to {target.id} broke mid-send", uncertain=True)
         if self.fail_next > 0:
             self.fail_next -= 1
             raise DeliveryError("transient failure (MemoryChannel.fail_next)")

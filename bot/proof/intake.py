@@ -1,4 +1,4 @@
-"""Proof intake: photos and notes from units' contacts become ledger records, each acknowledged once.
+"""Proof intake: photos and notes from units' contacts become ledger records; each burst of photos is acknowledged once.
 
 An `InboundHandler` (see `bot.inbound`). For each message it decides, in this order:
 
@@ -14,15 +14,26 @@ An `InboundHandler` (see `bot.inbound`). For each message it decides, in this or
 
 Everything else (villagers' groups, unknown rooms, chat outside any window) is left to later handlers.
 
-Idempotent per inbound message: records are keyed by (message id, attachment index) and the one reply by the
-message id (`Pipeline.send_now`), so a message delivered twice is filed and answered once.
+Acknowledgements. WeChat sends each photo of a multi-photo post as its own message, so photos are answered per
+burst: the items a sender posts in one room for one unit and activity (refused files included) are held until
+`IntakeSettings.ack_window` passes without another one, then answered in ONE message (what was received, the
+running count, each flagged or refused item on its own line). `flush()` answers all held bursts at once; the
+daemon and the sandbox call `close()` (flush, then answer at once) before the channel closes. A text, `#绑定` or
+other reply to the same sender first flushes that sender's bursts, so answers keep the order of the posts.
+
+Idempotent per inbound message: records are keyed by (message id, attachment index); a burst's acknowledgement is
+sent through `Pipeline.send_now` under `proof/ack/<the burst's first message id>` and other replies under
+`proof/reply/<message id>`. A message delivered again finds its records already filed and joins no burst, so it is
+filed and answered once. (A hard crash inside a burst's window loses that burst's acknowledgement, not its records:
+the ledger shows them.)
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Final
@@ -34,6 +45,7 @@ from bot.core.planner import Target, group_target, person_target
 from bot.pipeline import Pipeline
 from bot.proof.images import ImageRefused, Limits, verify
 from bot.proof.windows import ActivityWindow, open_for, pick, windows
+from bot.store.base import DeliveryStatus
 from bot.store.evidence import (
     Evidence,
     EvidenceStatus,
@@ -53,6 +65,9 @@ class IntakeSettings:
     limits: Limits = field(default_factory=Limits)
     near_distance: int = 6  # perceptual-hash bits that may differ for two photos to count as the same picture
     carry_over: timedelta = timedelta(hours=2)  # a sender's burst of photos follows their last choice this long
+    # One acknowledgement per burst: sent once a sender has posted nothing more for this long (0: every message
+    # answered at once). WeChat delivers a 9-photo post as 9 messages, about a second apart on a village network.
+    ack_window: timedelta = timedelta(seconds=5)
 
 
 def exif_flags(flags: tuple[Flag, ...], exif_at: datetime | None, window: ActivityWindow | None) -> tuple[Flag, ...]:
@@ -84,12 +99,34 @@ def find_unit(campaign: Campaign, words: str) -> Unit | None:
     return near[0] if len(near) == 1 else None
 
 
-@dataclass
-class Replies:
-    lines: list[str] = field(default_factory=list)
+def numbers(ids: Iterable[int]) -> str:
+    """ "3", "3、4", "3～6、9": ascending ids, runs of three or more as a range."""
+    runs: list[list[int]] = []
+    for i in sorted(set(ids)):
+        if runs and i == runs[-1][-1] + 1:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    parts = [f"{r[0]}～{r[-1]}" if len(r) > 2 else "、".join(str(i) for i in r) for r in runs]
+    return "、".join(parts)
 
-    def add(self, line: str) -> None:
-        self.lines.append(line)
+
+# Whose items a burst gathers: (sender, reply target id, unit id, activity id); None while unknown.
+BurstKey = tuple[str, str, str | None, str | None]
+
+
+@dataclass
+class Burst:
+    """Items one sender posted in a row, waiting for their one acknowledgement."""
+
+    key: str  # the acknowledgement's delivery key: proof/ack/<first message id>
+    target: Target
+    sender_name: str
+    unit: Unit | None
+    ask: tuple[ActivityWindow, ...] = ()  # the open activities to ask between when the activity is not known
+    items: list[Evidence] = field(default_factory=list)
+    count: int | None = None  # the unit's running count as of the last accepted photo
+    timer: asyncio.TimerHandle | None = None
 
 
 class ProofIntake:
@@ -105,6 +142,9 @@ class ProofIntake:
         self.evidence = evidence
         self.settings = settings
         self._windows_for: tuple[int, tuple[ActivityWindow, ...]] | None = None
+        self._bursts: dict[BurstKey, Burst] = {}
+        self._sending: set[asyncio.Task[None]] = set()  # acknowledgements whose window closed, on their way
+        self._closing = False
 
     # -- what the handler knows about the town -------------------------------------------------------------
 
@@ -175,7 +215,157 @@ class ProofIntake:
 
     async def _reply(self, message: InboundMessage, target: Target, lines: list[str]) -> None:
         if lines:
+            await self.flush(message.sender)  # the sender's photos are answered before what they said next
             await self._pipeline.send_now(target, "\n".join(lines), f"proof/reply/{message.message_id}")
+
+    # -- acknowledgements, one per burst -------------------------------------------------------------------
+
+    async def flush(self, sender: str | None = None) -> None:
+        """Send the acknowledgements still waiting for their quiet window now (all, or only `sender`'s), and wait
+        for those already on their way."""
+        for bkey in [k for k in self._bursts if sender is None or k[0] == sender]:
+            burst = self._bursts.pop(bkey, None)  # None: its window closed while an earlier one was being sent
+            if burst is None:
+                continue
+            if burst.timer is not None:
+                burst.timer.cancel()
+            await self._acknowledge(burst)
+        while self._sending:
+            await asyncio.gather(*self._sending, return_exceptions=True)
+
+    async def close(self) -> None:
+        """Before the channel closes: flush, and from now on answer every message at once (nothing is held)."""
+        self._closing = True
+        await self.flush()
+
+    @property
+    def waiting(self) -> int:
+        """How many bursts wait for their acknowledgement."""
+        return len(self._bursts)
+
+    async def _hold(
+        self,
+        message: InboundMessage,
+        target: Target,
+        unit: Unit | None,
+        chosen: ActivityWindow | None,
+        candidates: list[ActivityWindow],
+        filed: list[tuple[Evidence, int]],
+    ) -> None:
+        bkey: BurstKey = (message.sender, target.id, unit.id if unit else None, chosen.activity.id if chosen else None)
+        burst = self._bursts.get(bkey)
+        if burst is None:
+            ask = tuple(candidates) if unit is not None and chosen is None else ()
+            burst = Burst(f"proof/ack/{message.message_id}", target, message.sender_name, unit, ask)
+            self._bursts[bkey] = burst
+        for record, count in filed:
+            burst.items.append(record)
+            if record.status is EvidenceStatus.ACCEPTED and record.unit_id and record.activity_id:
+                burst.count = count
+        if burst.timer is not None:
+            burst.timer.cancel()
+            burst.timer = None
+        seconds = self.settings.ack_window.total_seconds()
+        if seconds <= 0 or self._closing:
+            del self._bursts[bkey]
+            await self._acknowledge(burst)
+        else:
+            burst.timer = asyncio.get_running_loop().call_later(seconds, self._window_closed, bkey)
+
+    def _window_closed(self, bkey: BurstKey) -> None:
+        burst = self._bursts.pop(bkey, None)
+        if burst is None:
+            return
+        task = asyncio.get_running_loop().create_task(self._acknowledge(burst))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _acknowledge(self, burst: Burst) -> None:
+        """Send the burst's one message (never raises: a failure is in the delivery record and the log)."""
+        try:
+            lines = self._burst_lines(burst)
+            if lines:
+                outcome = await self._pipeline.send_now(burst.target, "\n".join(lines), burst.key)
+                if outcome.fresh and outcome.status is not DeliveryStatus.SENT:  # failed, or maybe not delivered
+                    log.error(
+                        "acknowledgement %s to %s %s: %s",
+                        burst.key,
+                        burst.target.name,
+                        outcome.status.value,
+                        outcome.detail,
+                    )
+        except Exception:
+            log.exception("acknowledgement %s to %s failed", burst.key, burst.target.name)
+
+    def _burst_lines(self, burst: Burst) -> list[str]:
+        items = burst.items
+        if any(r.status is EvidenceStatus.PENDING for r in items):
+            # Pending photos may have been filed meanwhile (the sender named the activity, a binding was approved):
+            # those were answered then.
+            waiting = EvidenceStatus.PENDING
+            still = {
+                r.id
+                for r in items
+                if r.status is waiting and (now := self.evidence.get(r.id)) and now.status is waiting
+            }
+            items = [r for r in items if r.status is not waiting or r.id in still]
+        lines = self.acknowledge(items, burst.unit, burst.count)
+        pending = [r for r in items if r.status is EvidenceStatus.PENDING]
+        if pending and burst.unit is None:
+            lines.append(
+                f"{burst.sender_name}，我还不知道您是哪个单位的，照片先存着。"
+                f"请发“#绑定 单位名称”（例如 #绑定 {self._current().campaign.units[0].name}），"
+                "管理员确认后就记到该单位。"
+            )
+        elif pending and burst.ask:
+            options = "、".join(f"“{w.label}”" for w in burst.ask)
+            example = f"{burst.ask[0].activity.month}月"
+            lines.append(f"现在有 {len(burst.ask)} 项活动在收材料：{options}。请回一句是哪项活动的，例如“{example}”。")
+        return lines
+
+    def acknowledge(self, items: Sequence[Evidence], unit: Unit | None, count: int | None = None) -> list[str]:
+        """What the sender is told about `items` (a burst, or the photos a text just filed): per activity one line
+        with the photos received and the unit's running count (`count` if already known), a line per flagged
+        photo, a line per refused file (numbered by its place among `items`), a line for the photos kept pending."""
+        lines: list[str] = []
+        filed: dict[str, list[Evidence]] = {}
+        for r in items:
+            if r.status is EvidenceStatus.ACCEPTED and unit is not None and r.activity_id is not None:
+                filed.setdefault(r.activity_id, []).append(r)
+        for activity_id, records in filed.items():
+            assert unit is not None
+            window = self._window(activity_id)
+            label = window.label if window else activity_id
+            n = count if count is not None and len(filed) == 1 else self.evidence.count(activity_id, unit.id)
+            ids = numbers(r.id for r in records)
+            line = f"已收到 {unit.name} {label} 照片 {len(records)} 张（编号 {ids}），累计 {n} 张"
+            if window and n < window.min_photos:
+                line += f"，还差 {window.min_photos - n} 张"
+            lines.append(line + "。")
+            for r in records:
+                notes = []
+                if Flag.DUPLICATE in r.flags:
+                    notes.append(f"和编号 {r.duplicate_of} 是同一张照片，不重复计数")
+                elif Flag.NEAR_DUPLICATE in r.flags:
+                    notes.append(f"和编号 {r.duplicate_of} 的照片几乎一样，不重复计数")
+                if Flag.EXIF_OUTSIDE in r.flags and r.exif_at is not None:
+                    notes.append(f"拍摄时间是 {r.exif_at:%Y年%-m月%-d日}，不在活动期间，已标记由镇里核对")
+                if notes:
+                    lines.append(f"编号 {r.id} " + "；".join(notes) + "。")
+        refused = [(place, r) for place, r in enumerate(items, start=1) if r.status is EvidenceStatus.REFUSED]
+        for place, r in refused:
+            lines.append(f"第 {place} 个文件没有收下：{r.reason}。")
+        if refused:
+            lines[-1] += "请发照片（jpg、png）。"
+        kept = [
+            r
+            for r in items
+            if r.status is EvidenceStatus.PENDING
+            or (r.status is EvidenceStatus.ACCEPTED and (unit is None or r.activity_id is None))
+        ]
+        if kept:
+            lines.append(f"照片 {len(kept)} 张已暂存（编号 {numbers(r.id for r in kept)}）。")
+        return lines
 
     # -- #绑定 ---------------------------------------------------------------------------------------------
 
@@ -232,24 +422,14 @@ class ProofIntake:
         if not candidates:
             return False  # outside every window: ordinary chat, not proof
         chosen = self.choose(message, candidates) if unit is not None else None
-        lines: list[str] = []
-        filed: list[Evidence] = []
+        filed: list[tuple[Evidence, int]] = []
         attachments = message.attachments or (Attachment("", b""),)
         for part, attachment in enumerate(attachments, start=1):
-            record, count = self._file_one(message, part, attachment, unit, chosen)
-            filed.append(record)
-            lines.append(self.describe(record, unit, count))  # now, so each line has the count as of that photo
-        if unit is None:
-            lines.append(
-                f"{message.sender_name}，我还不知道您是哪个单位的，照片先存着。"
-                f"请发“#绑定 单位名称”（例如 #绑定 {self._current().campaign.units[0].name}），"
-                "管理员确认后就记到该单位。"
-            )
-        elif chosen is None and any(r.status is EvidenceStatus.PENDING for r in filed):
-            options = "、".join(f"“{w.label}”" for w in candidates)
-            example = f"{candidates[0].activity.month}月"
-            lines.append(f"现在有 {len(candidates)} 项活动在收材料：{options}。请回一句是哪项活动的，例如“{example}”。")
-        await self._reply(message, target, lines)
+            record, count, fresh = self._file_one(message, part, attachment, unit, chosen)
+            if fresh:  # else a message delivered again: filed and answered with its first delivery
+                filed.append((record, count))
+        if filed:
+            await self._hold(message, target, unit, chosen, candidates, filed)
         return True
 
     def _file_one(
@@ -259,7 +439,8 @@ class ProofIntake:
         attachment: Attachment,
         unit: Unit | None,
         chosen: ActivityWindow | None,
-    ) -> tuple[Evidence, int]:
+    ) -> tuple[Evidence, int, bool]:
+        """File one attachment: (record, the unit's running count after it or 0, whether it is new)."""
         base = NewEvidence(
             message_id=message.message_id,
             part=part,
@@ -278,7 +459,8 @@ class ProofIntake:
             image = verify(attachment.data, self.settings.limits, self._pipeline.clock.zone)
         except ImageRefused as exc:
             refused = replace(base, kind="file", status=EvidenceStatus.REFUSED, reason=exc.reason)
-            return self.evidence.add(refused)[0], 0
+            kept, fresh = self.evidence.add(refused)
+            return kept, 0, fresh
         self.evidence.files.put(image.sha256, image.extension, attachment.data)
         flags = exif_flags((), image.exif_at, chosen)
         status = EvidenceStatus.ACCEPTED if base.unit_id and base.activity_id else EvidenceStatus.PENDING
@@ -295,31 +477,8 @@ class ProofIntake:
         )
         # Duplicates are found inside the filing transaction. A message delivered twice finds its own first copy
         # there; the first record is then kept as it was.
-        filed, _, count = self.evidence.intake(record, self.settings.near_distance)
-        return filed, count
-
-    def describe(self, record: Evidence, unit: Unit | None, count: int | None = None) -> str:
-        """One line about one filed item, for the sender; `count` is the unit's running count if already known."""
-        if record.status is EvidenceStatus.REFUSED:
-            return f"第 {record.part} 个文件没有收下：{record.reason}。请发照片（jpg、png）。"
-        if record.status is EvidenceStatus.PENDING or unit is None or record.activity_id is None:
-            return f"照片已暂存（编号 {record.id}）。"
-        window = self._window(record.activity_id)
-        label = window.label if window else record.activity_id
-        n = count if count is not None else self.evidence.count(record.activity_id, unit.id)
-        line = f"已收到 {unit.name} {label} 照片 {n} 张（编号 {record.id}）"
-        notes = []
-        if Flag.DUPLICATE in record.flags:
-            notes.append(f"和编号 {record.duplicate_of} 是同一张照片，不重复计数")
-        elif Flag.NEAR_DUPLICATE in record.flags:
-            notes.append(f"和编号 {record.duplicate_of} 的照片几乎一样，不重复计数")
-        if Flag.EXIF_OUTSIDE in record.flags and record.exif_at is not None:
-            notes.append(f"拍摄时间是 {record.exif_at:%Y年%-m月%-d日}，不在活动期间，已标记由镇里核对")
-        if notes:
-            line += "，" + "；".join(notes)
-        if window and n < window.min_photos:
-            line += f"，还差 {window.min_photos - n} 张"
-        return line + "。"
+        filed, fresh, count = self.evidence.intake(record, self.settings.near_distance)
+        return filed, count, fresh
 
     def _window(self, activity_id: str) -> ActivityWindow | None:
         return next((w for w in self.windows() if w.activity.id == activity_id), None)
@@ -340,18 +499,20 @@ class ProofIntake:
         about_proof = any(w in message.text for w in PROOF_WORDS)
         if not pending and not about_proof:
             return False
-        lines: list[str] = []
+        updated: list[Evidence] = []
         for r in pending:
-            updated = self.evidence.file(
-                r.id,
-                activity_id=chosen.activity.id,
-                unit_id=unit.id,
-                actor=message.sender_name or message.sender,
-                at=message.received_at,
-                why=f"发送人说明：{message.text[:40]}",
-                flags=exif_flags(r.flags, r.exif_at, chosen),
+            updated.append(
+                self.evidence.file(
+                    r.id,
+                    activity_id=chosen.activity.id,
+                    unit_id=unit.id,
+                    actor=message.sender_name or message.sender,
+                    at=message.received_at,
+                    why=f"发送人说明：{message.text[:40]}",
+                    flags=exif_flags(r.flags, r.exif_at, chosen),
+                )
             )
-            lines.append(self.describe(updated, unit))
+        lines = self.acknowledge(updated, unit)
         if about_proof:
             note, _ = self.evidence.add(
                 NewEvidence(

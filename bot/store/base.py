@@ -57,6 +57,10 @@ class Store(Protocol):
 
     def mark_failed(self, claim: Claim, now: datetime, error: str) -> None: ...
 
+    def mark_unconfirmed(self, claim: Claim, now: datetime, detail: str) -> None:
+        """The send may or may not have gone out: UNCONFIRMED, never claimable again (the admins check by hand)."""
+        ...
+
     def settle(
         self, job_key: str, target: str, status: DeliveryStatus, scheduled_at: datetime, now: datetime, detail: str
     ) -> bool:

@@ -310,6 +310,9 @@ class SqlStore:
         """Record the channel's refusal; the pair becomes claimable again. RuntimeError as for `mark_sent`."""
         self._finish(claim, DeliveryStatus.FAILED, now, error)
 
+    def mark_unconfirmed(self, claim: Claim, now: datetime, detail: str) -> None:
+        self._finish(claim, DeliveryStatus.UNCONFIRMED, now, detail)
+
     def settle(
         self,
         job_key: str,

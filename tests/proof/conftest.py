@@ -126,10 +126,22 @@ class Town:
         return next(h for h in self.router.handlers if isinstance(h, ProofAdmin))
 
     def say(self, msg: InboundMessage) -> list[str]:
-        """Deliver `msg` through the router at its own time; the texts the bot sent in reply."""
+        """Deliver `msg` through the router at its own time, then let its quiet window close (`flush`); the texts
+        the bot sent in reply."""
+        return self.burst(msg)
+
+    def burst(self, *msgs: InboundMessage) -> list[str]:
+        """Deliver `msgs` one after the other (as WeChat delivers a multi-photo post), then let the quiet window
+        close; the texts the bot sent in reply."""
         before = len(self.channel.sent)
-        self.clock.set(msg.received_at)
-        asyncio.run(self.router.dispatch(msg))
+
+        async def go() -> None:
+            for msg in msgs:
+                self.clock.set(msg.received_at)
+                await self.router.dispatch(msg)
+            await self.intake.flush()
+
+        asyncio.run(go())
         return [m.text for m in self.channel.sent[before:]]
 
     def run_jobs(self, start: datetime, end: datetime) -> None:

@@ -18,13 +18,10 @@ ADMIN = "jinxi-ranxy"  # 冉晓燕, admin
 
 def test_a_contacts_photos_are_filed_and_acknowledged_with_the_running_count(town: Town) -> None:
     replies = town.say(message(LI, at(4, 8), photos=(photo(1), photo(2)), group="changchun-work", name="李德华"))
-    assert replies == [
-        "已收到 长春村 4月“敲门行动”入户宣传 照片 1 张（编号 1），还差 2 张。\n"
-        "已收到 长春村 4月“敲门行动”入户宣传 照片 2 张（编号 2），还差 1 张。"
-    ]
+    assert replies == ["已收到 长春村 4月“敲门行动”入户宣传 照片 2 张（编号 1、2），累计 2 张，还差 1 张。"]
     assert town.channel.sent[-1].target.id == "changchun-work"
     [reply] = town.say(message(LI, at(4, 9), photos=(photo(3),), group="changchun-work"))
-    assert reply == "已收到 长春村 4月“敲门行动”入户宣传 照片 3 张（编号 3）。"
+    assert reply == "已收到 长春村 4月“敲门行动”入户宣传 照片 1 张（编号 3），累计 3 张。"
     items = town.intake.evidence.items(["2024-04"])
     assert [(i.unit_id, i.status, i.sender_name) for i in items] == [
         ("changchun", EvidenceStatus.ACCEPTED, "李德华")
@@ -74,9 +71,10 @@ def test_a_private_chat_works_like_the_group(town: Town) -> None:
 def test_non_images_and_oversized_files_are_refused_with_a_reply_and_recorded(town: Town) -> None:
     [reply] = town.say(message(LI, at(4, 8), photos=(b"%PDF-1.7 ...", png_bomb(), photo(1)), group="changchun-work"))
     lines = reply.splitlines()
-    assert lines[0] == "第 1 个文件没有收下：不是能打开的图片。请发照片（jpg、png）。"
-    assert lines[1].startswith("第 2 个文件没有收下：图片像素太多")
-    assert lines[2].startswith("已收到 长春村 4月“敲门行动”入户宣传 照片 1 张")
+    assert lines[0] == "已收到 长春村 4月“敲门行动”入户宣传 照片 1 张（编号 3），累计 1 张，还差 2 张。"
+    assert lines[1] == "第 1 个文件没有收下：不是能打开的图片。"
+    assert lines[2].startswith("第 2 个文件没有收下：图片像素太多") and lines[2].endswith("请发照片（jpg、png）。")
+    assert len(lines) == 3
     items = town.intake.evidence.items()
     assert [(i.status, i.kind) for i in items] == [
         (EvidenceStatus.REFUSED, "file"),
@@ -90,13 +88,13 @@ def test_exact_and_near_duplicates_are_flagged_and_not_counted(town: Town) -> No
     original = photo(1, size=(1200, 900))
     town.say(message(LI, at(4, 8), photos=(original,), group="changchun-work"))
     [again] = town.say(message(LI, at(4, 9), photos=(original,), group="changchun-work"))
-    assert (
-        again
-        == "已收到 长春村 4月“敲门行动”入户宣传 照片 1 张（编号 2），和编号 1 是同一张照片，不重复计数，还差 2 张。"
-    )
+    assert again.splitlines() == [
+        "已收到 长春村 4月“敲门行动”入户宣传 照片 1 张（编号 2），累计 1 张，还差 2 张。",
+        "编号 2 和编号 1 是同一张照片，不重复计数。",
+    ]
     # Another unit sending a resized copy of 长春村's photo.
     [near] = town.say(message(ZHANG, at(4, 10), photos=(resized(original),), group="shanling-work"))
-    assert "和编号 1 的照片几乎一样，不重复计数" in near and "照片 0 张" in near
+    assert "编号 3 和编号 1 的照片几乎一样，不重复计数" in near and "累计 0 张" in near
     flags = [i.flags for i in town.intake.evidence.items()]
     assert flags == [(), (Flag.DUPLICATE,), (Flag.NEAR_DUPLICATE,)]
 
@@ -104,7 +102,7 @@ def test_exact_and_near_duplicates_are_flagged_and_not_counted(town: Town) -> No
 def test_a_photo_taken_outside_the_activity_is_flagged_but_counts(town: Town) -> None:
     old = photo(1, taken=datetime(2023, 4, 2, 9, 0))  # noqa: DTZ001 (EXIF time)
     [reply] = town.say(message(LI, at(4, 8), photos=(old,), group="changchun-work"))
-    assert "照片 1 张" in reply and "拍摄时间是 2023年4月2日，不在活动期间，已标记由镇里核对" in reply
+    assert "累计 1 张" in reply and "编号 1 拍摄时间是 2023年4月2日，不在活动期间，已标记由镇里核对。" in reply
     [item] = town.intake.evidence.items()
     assert item.flags == (Flag.EXIF_OUTSIDE,) and item.counts
     fine = photo(2, taken=datetime(2024, 4, 5, 15, 0))  # noqa: DTZ001
@@ -125,23 +123,20 @@ def _overlapping(jinxi: Sources) -> Sources:
 def test_two_open_activities_a_hint_decides_else_the_bot_asks(jinxi: Sources, tmp_path: Path) -> None:
     for town in make_town(_overlapping(jinxi), tmp_path):
         [hinted] = town.say(message(LI, at(5, 7), text="敲门行动照片", photos=(photo(1),), group="changchun-work"))
-        assert "4月“敲门行动”入户宣传 照片 1 张" in hinted
+        assert "4月“敲门行动”入户宣传 照片 1 张（编号 1），累计 1 张" in hinted
         [month] = town.say(message(ZHANG, at(5, 7), text="5月的", photos=(photo(2),), group="shanling-work"))
         assert "5月全国城市生活垃圾分类宣传周 照片 1 张" in month
         # No hint: the photos wait and the bot asks.
         [asked] = town.say(message(ZHANG, at(5, 8, 9), photos=(photo(3), photo(4)), group="shanling-work"))
-        wait = "照片已暂存（编号 3）。\n照片已暂存（编号 4）。\n现在有 2 项活动在收材料："
+        wait = "照片 2 张已暂存（编号 3、4）。\n现在有 2 项活动在收材料："
         assert asked.startswith(wait) and "请回一句是哪项活动的" in asked
         assert [i.status for i in town.intake.evidence.pending(f"wxid_{ZHANG}")] == [EvidenceStatus.PENDING] * 2
         # The answer files them.
         [filed] = town.say(message(ZHANG, at(5, 8, 9, 5), text="是4月敲门的", group="shanling-work"))
-        assert filed.splitlines() == [
-            "已收到 杉岭村 4月“敲门行动”入户宣传 照片 1 张（编号 3），还差 2 张。",
-            "已收到 杉岭村 4月“敲门行动”入户宣传 照片 2 张（编号 4），还差 1 张。",
-        ]
+        assert filed == "已收到 杉岭村 4月“敲门行动”入户宣传 照片 2 张（编号 3、4），累计 2 张，还差 1 张。"
         # A burst right after follows the sender's last choice.
         [burst] = town.say(message(ZHANG, at(5, 8, 9, 10), photos=(photo(5),), group="shanling-work"))
-        assert "4月“敲门行动”入户宣传 照片 3 张" in burst
+        assert "4月“敲门行动”入户宣传 照片 1 张（编号 5），累计 3 张" in burst
 
 
 def test_a_note_about_proof_is_kept_ordinary_chat_is_not(town: Town) -> None:
@@ -155,7 +150,7 @@ def test_a_note_about_proof_is_kept_ordinary_chat_is_not(town: Town) -> None:
 def test_binding_an_unknown_sender_pending_approval_then_their_photos_count(town: Town) -> None:
     stranger = message("wangxm", at(4, 8), photos=(photo(1),), group="changchun-work", name="王小明")
     [reply] = town.say(stranger)
-    assert "照片已暂存（编号 1）" in reply and "#绑定 单位名称" in reply
+    assert "照片 1 张已暂存（编号 1）" in reply and "#绑定 单位名称" in reply
     replies = town.say(
         message("wangxm", at(4, 8, 10, 5), text="@大喇叭 #绑定 长春", group="changchun-work", name="王小明")
     )
@@ -163,12 +158,12 @@ def test_binding_an_unknown_sender_pending_approval_then_their_photos_count(town
     to_admins = [m for m in town.channel.sent if m.target.id in ("admin-ran", "admin-tan")]
     assert len(to_admins) == 2 and "#批准 1" in to_admins[0].text and "王小明（微信 wangxm）" in to_admins[0].text
     # Not yet approved: still unknown.
-    assert "照片已暂存" in town.say(message("wangxm", at(4, 8, 11), photos=(photo(2),), group="changchun-work"))[0]
+    assert "已暂存" in town.say(message("wangxm", at(4, 8, 11), photos=(photo(2),), group="changchun-work"))[0]
     [approved] = town.say(message(ADMIN, at(4, 8, 14), text="#批准 1"))
     assert approved == "已批准：王小明 以后发的照片记到长春村（申请 1）。之前暂存的 2 张照片已记到长春村。"
     assert town.intake.evidence.count("2024-04", "changchun") == 2
     [after] = town.say(message("wangxm", at(4, 9), photos=(photo(3),), group="changchun-work"))
-    assert after.startswith("已收到 长春村 4月“敲门行动”入户宣传 照片 3 张")
+    assert after.startswith("已收到 长春村 4月“敲门行动”入户宣传 照片 1 张（编号 3），累计 3 张")
     log = [(e.actor, e.action) for e in town.intake.evidence.history("binding:1")]
     assert log == [("王小明", "bind_request"), ("冉晓燕", "bind_approved")]
 
@@ -179,7 +174,7 @@ def test_binding_to_an_unknown_unit_or_a_refusal(town: Town) -> None:
     town.say(message("x", at(4, 8, 11), text="#绑定 杉岭村", group="shanling-work", name="小张"))
     [refused] = town.say(message(ADMIN, at(4, 8, 12), text="#拒绝"))
     assert refused == "已拒绝 小张 绑定到杉岭村（申请 1）。"
-    assert "照片已暂存" in town.say(message("x", at(4, 9), photos=(photo(1),), group="shanling-work"))[0]
+    assert "照片 1 张已暂存" in town.say(message("x", at(4, 9), photos=(photo(1),), group="shanling-work"))[0]
 
 
 def test_only_admins_may_correct_and_each_correction_is_logged(town: Town) -> None:

@@ -22,6 +22,7 @@ def play_on_memory(town: Town) -> None:
 
     async def post(p: scenario.Post) -> None:
         await town.router.dispatch(message(p.wechat, p.at, text=p.text, photos=p.photos, group=p.group, name=p.name))
+        await town.intake.flush()  # the quiet window after a post closes before anything else happens
 
     asyncio.run(scenario.play(town.loaded, run_job, set_clock, post))
 
@@ -38,7 +39,9 @@ def test_a_month_end_to_end_on_the_memory_channel(jinxi: Sources, tmp_path: Path
         # Each unit's replies went to its own group; the refusals were explained.
         pingxi = town.channel.texts_to("pingxi-work")
         assert any("文件太大" in t and "图片像素太多" in t for t in pingxi)
-        assert any("照片 3 张" in t for t in pingxi)
+        assert any("累计 3 张" in t for t in pingxi)
+        # One acknowledgement per post (each post here is one message, its photos attached).
+        assert len([t for t in town.channel.texts_to("changchun-work") if t.startswith("已收到")]) == 1
         # A unit that submitted is never nagged: no chase text in its group.
         assert not any("催交" in t for t in town.channel.texts_to("changchun-work"))
         assert any("催交" in t for t in town.channel.texts_to("taiping-work"))

@@ -82,6 +82,17 @@ def test_claim_after_failure_is_a_retry(store: SqlStore) -> None:
     )
 
 
+def test_an_unconfirmed_send_is_never_claimed_again(store: SqlStore) -> None:
+    claim = store.claim("job", "group", T0, T0, "runner-a")
+    assert claim is not None
+    store.mark_unconfirmed(claim, T0 + timedelta(seconds=3), "connection broke mid-send")
+
+    assert store.claim("job", "group", T0, T0 + timedelta(hours=1), "runner-b") is None
+    record = store.get("job", "group")
+    assert record is not None and record.status is DeliveryStatus.UNCONFIRMED
+    assert record.detail == "connection broke mid-send" and record.runner == "runner-a"
+
+
 def test_marking_a_claim_someone_else_holds_raises(store: SqlStore) -> None:
     first = _claim(store)
     store.mark_failed(first, T0, "boom")

@@ -7,9 +7,9 @@ Contracts:
   reconnect with backoff after a dropped stream, ALREADY_EXISTS or a restarted gateway.
 - Sends go through one serial queue with a random gap, an hourly cap and a pause after WeChat's throttling notice.
   A send waits (bounded) for the gateway to be back rather than failing at once. A send that may have reached
-  the gateway before the connection broke is raised as a *permanent* `DeliveryError` ("可能已发出"): the pipeline
-  records it and tells the admins, and nothing is resent blindly. A send that certainly did not go out is
-  transient (the pipeline retries it).
+  the gateway before the connection broke is raised as an *uncertain* `DeliveryError` ("可能已发出"): the
+  pipeline records it UNCONFIRMED (never claimed again) and tells the admins, so nothing is resent blindly.
+  A send that certainly did not go out is transient (the pipeline retries it).
 - Groups are addressed by room id, resolved from the configured topic (emoji-safe) and kept in a `RoomDirectory`;
   a stored id wins over a topic match, so a renamed group keeps its messages. Refreshed on ROOM_TOPIC and DIRTY.
 - Logout, a long outage and throttling are reported through `alert_sink` (the app wires it to the admins).
@@ -143,6 +143,7 @@ class WechatyChannel:
         self._change = asyncio.Event()
         self._events_seen = 0
         self._watchdog_fired = False
+        self._rpc_in_flight = False
         # Ids of our own recent sends: their echoes are dropped without asking the gateway for the payload.
         self._own: collections.deque[str] = collections.deque(maxlen=512)
         self._own_set: set[str] = set()
@@ -675,8 +676,12 @@ class WechatyChannel:
                 assert stub is not None
                 try:
                     # A timer per send, not grpclib's per-call deadline (that costs a header on every request).
-                    async with asyncio.timeout(RPC_TIMEOUT):
-                        message_id = await call(stub)
+                    self._rpc_in_flight = True
+                    try:
+                        async with asyncio.timeout(RPC_TIMEOUT):
+                            message_id = await call(stub)
+                    finally:
+                        self._rpc_in_flight = False
                 except ConnectionRefusedError:
                     # Nothing reached the gateway: wait for the supervisor to reconnect, then send.
                     self._drop_connection()
@@ -689,7 +694,7 @@ class WechatyChannel:
                     # The request may have reached WeChat: never resend blindly.
                     raise DeliveryError(
                         f"发送途中和微信网关断开（{type(exc).__name__}），可能已发出，为免重复不再自动重发",
-                        permanent=True,
+                        uncertain=True,
                     ) from exc
                 break
             now = time.monotonic()
@@ -759,7 +764,7 @@ class WechatyChannel:
         flight to finish (once: a stranger's message is never held up by more than one send)."""
         if message_id in self._own_set:
             return True
-        if self._send_lock.locked():
+        if self._rpc_in_flight:  # not while a send waits for its pacing gap: that would hold up inbound
             await self._send_finished.wait()
         return message_id in self._own_set
 

@@ -137,6 +137,23 @@ def test_inbound_text_images_and_no_echoes(world: World, loaded: LoadedCampaign)
     world(scenario)
 
 
+def test_a_send_waiting_for_its_gap_does_not_hold_up_inbound(world: World, loaded: LoadedCampaign) -> None:
+    async def scenario(puppet: LoopbackPuppet, channel: WechatyChannel, rooms: dict[str, str], _: Alerts) -> None:
+        await channel.start()
+        target = _group(loaded, "pingxi-villagers")
+        await channel.send_text(target, "第一条")
+        waiting = asyncio.create_task(channel.send_text(target, "第二条"))  # waits out a 60 s gap
+        contact = next(c for c in puppet.contacts.values() if c.weixin == "zhaohong-pingxi")
+        puppet.post_text(contact.id, "#状态", room_id=rooms["pingxi-work"])
+        async with asyncio.timeout(WAIT / 2):
+            assert (await anext(aiter(channel.inbound()))).text == "#状态"
+        assert not waiting.done()
+        waiting.cancel()
+        await asyncio.gather(waiting, return_exceptions=True)
+
+    world(scenario, gap_seconds=(60.0, 60.0))
+
+
 def test_throttling_notice_pauses_sending_and_alerts(world: World) -> None:
     async def scenario(puppet: LoopbackPuppet, channel: WechatyChannel, rooms: dict[str, str], alerts: Alerts) -> None:
         await channel.start()
