@@ -16,8 +16,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import OperationalError
 
-from bot.config.campaign import Sources
-from bot.store.sql import normalize_url
+from bot.clock import TOWN_ZONE
+from bot.config.campaign import LoadedCampaign, Sources, load
+from bot.store.sql import SqlStore, normalize_url, open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
@@ -145,3 +146,18 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return url
     # A folder that does not exist yet: the store must create it.
     return f"sqlite:///{tmp_path / 'data' / 'laba.db'}"
+
+
+# --- the real 金溪 files, loaded once per module, and a fresh SQLite store per test --------------------------------
+
+
+@pytest.fixture(scope="module")
+def loaded() -> LoadedCampaign:
+    return load(Sources(ROOT / "schedules" / "jinxi", ROOT / "messages"))
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SqlStore]:
+    s = open_store(f"sqlite:///{tmp_path / 'laba.db'}", TOWN_ZONE)
+    yield s
+    s.close()

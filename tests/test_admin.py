@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -13,28 +12,13 @@ from bot.admin import AdminCommands
 from bot.channels.base import InboundMessage
 from bot.channels.memory import MemoryChannel
 from bot.clock import TOWN_ZONE, VirtualClock
-from bot.config.campaign import LoadedCampaign, Sources, load
+from bot.config.campaign import LoadedCampaign
 from bot.pipeline import Pipeline, RetryPolicy
-from bot.store.sql import SqlStore, open_store
+from bot.store.sql import SqlStore
+from tests.helpers import no_sleep
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2024, 5, 18, 15, 0, tzinfo=TOWN_ZONE)
-
-
-async def _no_sleep(_: float) -> None:
-    return None
-
-
-@pytest.fixture(scope="module")
-def loaded() -> LoadedCampaign:
-    return load(Sources(ROOT / "schedules" / "jinxi", ROOT / "messages"))
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqlStore]:
-    s = open_store(f"sqlite:///{tmp_path / 'laba.db'}", TOWN_ZONE)
-    yield s
-    s.close()
 
 
 @pytest.fixture
@@ -44,7 +28,7 @@ def channel() -> MemoryChannel:
 
 @pytest.fixture
 def pipeline(loaded: LoadedCampaign, store: SqlStore, channel: MemoryChannel) -> Pipeline:
-    return Pipeline(lambda: loaded, store, channel, VirtualClock(NOW), "test", RetryPolicy(3, 1.0), _no_sleep)
+    return Pipeline(lambda: loaded, store, channel, VirtualClock(NOW), "test", RetryPolicy(3, 1.0), no_sleep)
 
 
 @pytest.fixture

@@ -3,40 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
-import pytest
-
 from bot.channels.memory import MemoryChannel
 from bot.clock import TOWN_ZONE, VirtualClock
-from bot.config.campaign import LoadedCampaign, Sources, load
+from bot.config.campaign import LoadedCampaign
 from bot.pipeline import Pipeline, RetryPolicy
 from bot.store.base import DeliveryStatus
-from bot.store.sql import SqlStore, open_store
+from bot.store.sql import SqlStore
+from tests.helpers import no_sleep
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-async def _no_sleep(_: float) -> None:
-    return None
-
-
-@pytest.fixture(scope="module")
-def loaded() -> LoadedCampaign:
-    return load(Sources(ROOT / "schedules" / "jinxi", ROOT / "messages"))
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqlStore]:
-    s = open_store(f"sqlite:///{tmp_path / 'laba.db'}", TOWN_ZONE)
-    yield s
-    s.close()
-
-
 def make_pipeline(loaded: LoadedCampaign, store: SqlStore, channel: MemoryChannel, at: datetime) -> Pipeline:
-    return Pipeline(lambda: loaded, store, channel, VirtualClock(at), "test-runner", RetryPolicy(3, 1.0), _no_sleep)
+    return Pipeline(lambda: loaded, store, channel, VirtualClock(at), "test-runner", RetryPolicy(3, 1.0), no_sleep)
 
 
 def test_each_target_gets_its_message_once(loaded: LoadedCampaign, store: SqlStore) -> None:
@@ -121,7 +103,7 @@ def test_summary_names_the_missing_units(loaded: LoadedCampaign, store: SqlStore
 def test_alerts_wait_for_the_end_of_quiet_hours(loaded: LoadedCampaign, store: SqlStore) -> None:
     channel = MemoryChannel()
     clock = VirtualClock(datetime(2024, 5, 6, 23, 0, tzinfo=TOWN_ZONE))
-    pipeline = Pipeline(lambda: loaded, store, channel, clock, "r", sleep=_no_sleep)
+    pipeline = Pipeline(lambda: loaded, store, channel, clock, "r", sleep=no_sleep)
     variables = {"attempts": 1, "label": "x", "target": "y", "error": "z"}
 
     asyncio.run(pipeline.alert("alert_failed", "alert/test", variables))

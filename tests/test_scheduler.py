@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -20,7 +19,8 @@ from bot.config.campaign import Sources, load
 from bot.pipeline import Pipeline, RetryPolicy
 from bot.scheduler import CampaignHolder, CampaignScheduler
 from bot.store.base import DeliveryStatus
-from bot.store.sql import SqlStore, open_store
+from bot.store.sql import SqlStore
+from tests.helpers import no_sleep
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMINS = {"admin-ran", "admin-tan"}
@@ -37,17 +37,6 @@ def sources(tmp_path: Path) -> Sources:
     return Sources(tmp_path / "jinxi", tmp_path / "messages")
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqlStore]:
-    s = open_store(f"sqlite:///{tmp_path / 'laba.db'}", TOWN_ZONE)
-    yield s
-    s.close()
-
-
-async def _no_sleep(_: float) -> None:
-    return None
-
-
 class Harness:
     """One daemon's worth of parts, started at `now` on a ticking clock."""
 
@@ -56,7 +45,7 @@ class Harness:
         self.holder = CampaignHolder(load(sources))
         self.channel = channel or MemoryChannel()
         self.pipeline = Pipeline(
-            self.holder.get, store, self.channel, self.clock, f"runner-{id(self)}", RetryPolicy(2, 0), _no_sleep
+            self.holder.get, store, self.channel, self.clock, f"runner-{id(self)}", RetryPolicy(2, 0), no_sleep
         )
         self.scheduler = CampaignScheduler(self.holder, self.pipeline, self.clock, load, reload_seconds=3600)
         self.done: asyncio.Queue[str] = asyncio.Queue()

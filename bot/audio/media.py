@@ -14,6 +14,9 @@ import imageio_ffmpeg
 
 from bot.audio.base import SAMPLE_RATE
 
+# Our own PCM on stdin: 16-bit mono at SAMPLE_RATE (every step between decode and encode works on this).
+PCM_INPUT = ("-f", "s16le", "-ar", str(SAMPLE_RATE), "-ac", "1", "-i", "pipe:0")
+
 
 class MediaError(Exception):
     """ffmpeg refused the input or failed; the message carries its last lines of output."""
@@ -97,14 +100,7 @@ async def measure_pcm(pcm: bytes) -> Loudness:
     _, err = await run_ffmpeg(
         [
             "-nostats",
-            "-f",
-            "s16le",
-            "-ar",
-            str(SAMPLE_RATE),
-            "-ac",
-            "1",
-            "-i",
-            "pipe:0",
+            *PCM_INPUT,
             "-af",
             "ebur128=peak=true",
             "-f",

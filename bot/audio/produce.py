@@ -18,7 +18,7 @@ from functools import cache
 from pathlib import Path
 
 from bot.audio.base import BYTES_PER_SECOND, SAMPLE_RATE
-from bot.audio.media import Loudness, measure_encoded, measure_pcm, run_ffmpeg
+from bot.audio.media import PCM_INPUT, Loudness, measure_encoded, measure_pcm, run_ffmpeg
 
 _SENTENCE = re.compile(r"[^。！？!?\n]*[。！？!?]+[”’」』）)]*|[^。！？!?\n]+")
 # What LAME's low-pass at 64 kbps mono takes off speech, measured after decoding (0.3–0.6 LU): added to the gain.
@@ -166,14 +166,7 @@ async def _encode(pcm: bytes, gain: float, limit: bool, tags: Tags, true_peak_db
         [
             "-v",
             "error",
-            "-f",
-            "s16le",
-            "-ar",
-            str(SAMPLE_RATE),
-            "-ac",
-            "1",
-            "-i",
-            "pipe:0",
+            *PCM_INPUT,
             "-af",
             chain,
             "-c:a",

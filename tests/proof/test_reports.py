@@ -17,20 +17,11 @@ from bot.clock import TOWN_ZONE
 from bot.config.campaign import Sources
 from bot.proof.ledger import Ledger, month_ledger, year_ledger
 from bot.proof.report import Thumbnails, month_html, month_xlsx, year_html, year_xlsx
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS
 from tests.proof import scenario
 from tests.proof.conftest import Town, make_town
 from tests.proof.test_month import play_on_memory
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 NOW = datetime(2024, 5, 1, 9, 0, tzinfo=TOWN_ZONE)
 
 

@@ -16,17 +16,8 @@ from pathlib import Path
 import pytest
 
 from bot.channels.wechaty.loopback import image_bytes
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ROOT = Path(__file__).resolve().parents[2]
 WAIT_MS = 15_000
 
@@ -71,7 +62,7 @@ def test_scheduled_message_shows_in_its_group_and_a_photo_reaches_the_bot(sandbo
     photo = tmp_path / "现场照片.png"
     photo.write_bytes(image_bytes(30_000, seed=7))
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page()
             page.goto(sandbox_url)
