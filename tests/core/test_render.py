@@ -180,7 +180,9 @@ def test_remind_wording(loaded: LoadedCampaign) -> None:
     public = render(loaded, "2024-05/remind/xuanchuanzhou", "changchun-villagers")
     work = render(loaded, "2024-05/remind/xuanchuanzhou", "changchun-work")
     assert "5月20日（周一）起是第二届全国城市生活垃圾分类宣传周，到5月26日（周日）结束。" in public
-    assert work.startswith("【提醒】长春村：5月20日（周一）起是第二届全国城市生活垃圾分类宣传周（至5月26日（周日））")
+    assert work.startswith(
+        "【提醒】长春村：第二届全国城市生活垃圾分类宣传周将于5月20日（周一）开始，到5月26日（周日）结束，主题是"
+    )
     single_day = render(loaded, "2024-06/remind/liuyi", "changchun-villagers")
     assert "6月1日（周六）是六一儿童节。" in single_day and "结束" not in single_day
 
