@@ -8,6 +8,8 @@ happened. No lock is held between calls, so a runner that dies leaves a SENDING 
 from __future__ import annotations
 
 import hashlib
+import sqlite3
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, tzinfo
@@ -444,6 +446,23 @@ class SqlStore:
         self.close()
 
 
+def _enable_wal(cursor: Any) -> None:
+    """Switch the file to WAL (it stays so: the mode is stored in the file). The switch needs an exclusive lock,
+    and SQLite answers "database is locked" at once, without the busy handler, while another process holds one
+    (two daemons opening a new file together): retry for as long as the busy timeout would have waited."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+                return
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 def _configure_sqlite(engine: Engine) -> None:
     """WAL so readers never block the writer (and vice versa) across processes; a busy timeout so writers
     queue for the lock instead of failing; transactions begun by us rather than by the sqlite3 module, whose
@@ -454,9 +473,8 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
-            # busy_timeout first: switching a fresh file to WAL needs a lock another process may hold.
             cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-            cursor.execute("PRAGMA journal_mode = WAL")
+            _enable_wal(cursor)
         finally:
             cursor.close()
 
