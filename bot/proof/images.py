@@ -69,6 +69,10 @@ class VerifiedImage:
     exif_at: datetime | None
 
 
+# The smallest side the decode for hashing may shrink to (JPEG decodes at 1/2, 1/4 or 1/8 scale).
+HASH_SOURCE = 128
+
+
 def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -95,9 +99,11 @@ def verify(data: bytes, limits: Limits, zone: tzinfo) -> VerifiedImage:
                     raise NotAnImage(f"不支持的图片格式（{fmt or '未知'}），请发 jpg 或 png 照片")
                 exif = _exif(im)
                 exif_at = _exif_time(exif, zone)
-                # thumbnail() lets JPEG decode at a reduced DCT scale: every byte is still decoded (a truncated or
-                # corrupt file fails here), at a fraction of the cost of a full-size decode.
-                im.thumbnail(THUMB_SIZE)
+                # Draft mode lets JPEG decode at a reduced DCT scale: every byte is still decoded (a truncated or
+                # corrupt file fails in load()), at a fraction of the cost of a full-size decode. No thumbnail is
+                # made here: only the hash needs pixels, and few (the reports make their thumbnails when needed).
+                im.draft(None, (HASH_SOURCE, HASH_SOURCE))
+                im.load()
                 # Hash the picture the right way up, so a copy saved already rotated still matches; most photos
                 # carry no rotation, and then there is nothing to copy.
                 rotated = exif is not None and exif.get(_ORIENTATION, 1) not in (0, 1)
