@@ -26,6 +26,21 @@ DEFAULT_POSTGRES_URL = "postgresql://127.0.0.1:5432/test"
 
 
 @pytest.fixture
+def env(jinxi: Sources, tmp_path: Path) -> dict[str, str]:
+    """The environment of a `laba` command run on the `jinxi` copy, with everything it writes under tmp_path."""
+    return {
+        "BOT_DATA_DIR": str(tmp_path / "data"),
+        "BOT_DATABASE_URL": f"sqlite:///{tmp_path / 'data' / 'laba.db'}",
+        "BOT_SCHEDULES_DIR": str(jinxi.schedules),
+        "BOT_MESSAGES_DIR": str(jinxi.messages),
+        "BOT_CHANNEL": "outbox",
+        # Loudspeaker clips with the offline voice, into tmp_path: no edge-tts service in tests.
+        "BOT_TTS_ENGINE": "offline",
+        "BOT_AUDIO_DIR": str(tmp_path / "audio_out"),
+    }
+
+
+@pytest.fixture
 def jinxi(tmp_path: Path) -> Sources:
     """A copy of `schedules/jinxi` and `messages` under tmp_path: edit it freely, the repository stays as it is."""
     schedules = tmp_path / "schedules" / "jinxi"

@@ -17,20 +17,6 @@ from bot.config.campaign import Sources
 KINDS = {"announce", "remind", "proof_request", "chase", "summary", "broadcast"}
 
 
-@pytest.fixture
-def env(jinxi: Sources, tmp_path: Path) -> dict[str, str]:
-    return {
-        "BOT_DATA_DIR": str(tmp_path / "data"),
-        "BOT_DATABASE_URL": f"sqlite:///{tmp_path / 'data' / 'laba.db'}",
-        "BOT_SCHEDULES_DIR": str(jinxi.schedules),
-        "BOT_MESSAGES_DIR": str(jinxi.messages),
-        "BOT_CHANNEL": "outbox",
-        # Loudspeaker clips with the offline voice, into tmp_path: no edge-tts service in tests.
-        "BOT_TTS_ENGINE": "offline",
-        "BOT_AUDIO_DIR": str(tmp_path / "audio_out"),
-    }
-
-
 def laba(env: dict[str, str], *args: str) -> Result:
     return CliRunner().invoke(main, list(args), env=env)
 

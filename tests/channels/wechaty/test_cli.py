@@ -6,7 +6,6 @@ import asyncio
 import json
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
@@ -14,19 +13,6 @@ from click.testing import CliRunner, Result
 from bot.channels.wechaty import LoopbackPuppet
 from bot.cli import main
 from bot.config.campaign import Sources, load
-
-
-@pytest.fixture
-def env(jinxi: Sources, tmp_path: Path) -> dict[str, str]:
-    return {
-        "BOT_DATA_DIR": str(tmp_path / "data"),
-        "BOT_DATABASE_URL": f"sqlite:///{tmp_path / 'data' / 'laba.db'}",
-        "BOT_SCHEDULES_DIR": str(jinxi.schedules),
-        "BOT_MESSAGES_DIR": str(jinxi.messages),
-        "BOT_CHANNEL": "outbox",
-        "BOT_TTS_ENGINE": "offline",
-        "BOT_AUDIO_DIR": str(tmp_path / "audio_out"),
-    }
 
 
 @pytest.fixture
