@@ -15,7 +15,7 @@ from sqlalchemy import (
     Column,
     Connection,
     Engine,
-    MetaData,
+    Index,
     PrimaryKeyConstraint,
     String,
     Table,
@@ -26,18 +26,19 @@ from sqlalchemy import (
     update,
 )
 
-from bot.store.sql import SqlStore, UtcDateTime
+from bot.store.sql import SqlStore, UtcDateTime, metadata
 
-_metadata = MetaData()
 rooms = Table(
     "rooms",
-    _metadata,
+    metadata,
     Column("channel", String(50), nullable=False),
     Column("group_id", String(200), nullable=False),
     Column("room_id", String(200), nullable=False),
     Column("topic", Text(), nullable=False),
     Column("resolved_at", UtcDateTime(), nullable=False),
     PrimaryKeyConstraint("channel", "group_id", name="pk_rooms"),
+    # Inbound messages name the room by its network id: finding the group is a lookup by it (migration 0002).
+    Index("ix_rooms_room_id", "channel", "room_id"),
 )
 
 

@@ -316,3 +316,17 @@ def test_store_zone_only_affects_presentation(store_url: str) -> None:
     assert record is not None
     assert record.scheduled_at.tzinfo is UTC
     assert record.scheduled_at == T0
+
+
+def test_the_migrations_produce_exactly_the_schema_the_code_queries(store: SqlStore) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    import bot.store.evidence
+    import bot.store.rooms
+    from bot.store.sql import metadata
+
+    assert {"deliveries", "rooms", "evidence"} <= set(metadata.tables)
+    assert bot.store.rooms.rooms.metadata is metadata is bot.store.evidence.evidence.metadata
+    with store.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
