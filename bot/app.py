@@ -8,7 +8,7 @@ import os
 import socket
 import sys
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TextIO
@@ -34,6 +34,8 @@ from bot.store.sql import open_store
 
 log = logging.getLogger(__name__)
 
+AlertSink = Callable[[str, str, Mapping[str, Any]], Awaitable[None]]
+
 
 def runner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -46,12 +48,15 @@ def make_channel(
     *,
     groups: Callable[[], Mapping[str, str]] = dict,
     store: Store | None = None,
+    alerts: AlertSink | None = None,
 ) -> Channel:
     """The channel `settings.channel` names. `groups` gives the configured groups (id -> WeChat topic) and `store`
-    keeps their resolved room ids (channels that address groups by name need them). Raises ConfigError."""
+    keeps their resolved room ids (channels that address groups by name need them); `alerts` is where a channel
+    tells the admins about itself (logout, long outage, throttling). Raises ConfigError."""
     if settings.channel == "outbox":
         return OutboxChannel(settings.outbox_dir, clock.now, echo)
     if settings.channel == "wechaty":
+        # Imported here: gRPC and the stubs cost start-up time and memory a daemon on the outbox doesn't need.
         from bot.channels.wechaty import WechatyChannel, WechatySettings
         from bot.store.rooms import RoomDirectory
 
@@ -61,6 +66,7 @@ def make_channel(
             rooms=RoomDirectory.for_store("wechaty", store),
             now=clock.now,
             echo=echo,
+            alert_sink=alerts,
         )
     raise ConfigError(
         [Problem("BOT_CHANNEL", "", settings.channel, "不认识的发送渠道", f"可用的有：{'、'.join(CHANNELS)}")]
@@ -113,20 +119,23 @@ def build(
     loaded = load(sources)
     holder = CampaignHolder(loaded)
     store = open_store(settings.database_url, clock.zone)
+    # The channel's alerts go through the pipeline, which needs the channel: the sink finds both when it runs.
+    parts: dict[str, Any] = {}
+    alerts = channel_alert_sink(
+        lambda: parts["pipeline"],
+        lambda: getattr(parts["channel"], "online", True),
+        OutboxChannel(settings.outbox_dir, clock.now, sys.stderr),
+    )
     try:
         channel = channel or make_channel(
-            settings, clock, echo, groups=lambda: configured_groups(holder.get()), store=store
+            settings, clock, echo, groups=lambda: configured_groups(holder.get()), store=store, alerts=alerts
         )
-    except ConfigError:
-        store.close()
-        raise
-    try:
         producer = make_studio(settings)
     except ConfigError:
         store.close()
         raise
     pipeline = Pipeline(holder.get, store, channel, clock, runner_id(), producer=producer)
-    wire_channel_alerts(channel, pipeline, OutboxChannel(settings.outbox_dir, clock.now, sys.stderr))
+    parts.update(pipeline=pipeline, channel=channel)
     router = InboundRouter(
         [AdminCommands(holder.get, pipeline), *proof.handlers(holder.get, pipeline, store, settings.data_dir)]
     )
@@ -138,25 +147,23 @@ def configured_groups(loaded: LoadedCampaign) -> dict[str, str]:
     return {g.id: g.name for u in loaded.campaign.units for g in u.groups}
 
 
-def wire_channel_alerts(channel: Channel, pipeline: Pipeline, fallback: Channel) -> None:
-    """Let a channel tell the admins about itself (logout, long outage, throttling). While WeChat can't deliver,
-    the alert is also written to `fallback` (the outbox) and the log: whatever still works."""
-    from bot.channels.wechaty import WechatyChannel
-
-    if not isinstance(channel, WechatyChannel) or channel.alert_sink is not None:
-        return
-    wechat = channel
+def channel_alert_sink(
+    pipeline: Callable[[], Pipeline], can_deliver: Callable[[], bool], fallback: Channel
+) -> AlertSink:
+    """Where a channel tells the admins about itself (logout, long outage, throttling): the pipeline's alerts.
+    While the channel can't deliver (or is told to slow down), the alert is also written to `fallback` (the
+    outbox) and the log: whatever still works."""
 
     async def sink(template: str, key: str, variables: Mapping[str, Any]) -> None:
-        if not wechat.online or template == "alert_wechat_throttled":
-            loaded = pipeline.current()
+        if not can_deliver() or template == "alert_wechat_throttled":
+            loaded = pipeline().current()
             text = loaded.renderer.render_named(template, variables)
             log.error("%s", text)
             for admin in admin_targets(loaded.campaign):
                 await fallback.send_text(admin, text)
-        await pipeline.alert(template, key, variables)
+        await pipeline().alert(template, key, variables)
 
-    channel.alert_sink = sink
+    return sink
 
 
 async def simulate(app: App, clock: VirtualClock, start: datetime, end: datetime) -> list[Outcome]:

@@ -2,6 +2,6 @@
 
 from bot.channels.wechaty.channel import WechatyChannel
 from bot.channels.wechaty.loopback import LoopbackPuppet
-from bot.channels.wechaty.protocol import WechatySettings
+from bot.channels.wechaty.settings import WechatySettings
 
 __all__ = ["LoopbackPuppet", "WechatyChannel", "WechatySettings"]

@@ -69,7 +69,7 @@ def test_text_goes_to_the_room_with_real_mentions(world: World, loaded: LoadedCa
         # The name shown in the room wins over the contact's name.
         puppet.rooms[rooms["changchun-work"]].aliases[secretary.id] = "李书记"
         puppet.mark_dirty(rooms["changchun-work"])
-        await channel.wait_until(lambda: rooms["changchun-work"] not in channel._members)
+        await channel.wait_until(lambda: rooms["changchun-work"] not in channel.directory.members)
         await channel.send_text(target, "收到请回复")
         assert puppet.sent_by_bot()[-1].text == "@李书记\u2005收到请回复"
 
@@ -172,7 +172,7 @@ def test_throttle_pause_delays_the_next_send(world: World, loaded: LoadedCampaig
     async def scenario(puppet: LoopbackPuppet, channel: WechatyChannel, rooms: dict[str, str], alerts: Alerts) -> None:
         await channel.start()
         puppet.throttle()
-        await channel.wait_until(lambda: channel.paused_until > 0)
+        await channel.wait_until(lambda: channel.paused_for > 0)
         loop = asyncio.get_running_loop()
         started = loop.time()
         await channel.send_text(_group(loaded, "pingxi-villagers"), "稍后再发")

@@ -38,7 +38,7 @@ def _app(jinxi: Sources, tmp_path: Path, puppet: LoopbackPuppet, monkeypatch: py
     # Clips are the audio tests' business (and take seconds each): broadcast jobs go out as their script here.
     app.pipeline.producer = None
     assert isinstance(app.channel, WechatyChannel)
-    app.channel.backoff_seconds = (0.02, 0.2)
+    app.channel.link.backoff_seconds = (0.02, 0.2)
     return app
 
 

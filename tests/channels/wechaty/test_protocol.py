@@ -7,7 +7,8 @@ import json
 import pytest
 
 from bot.channels.wechaty import WechatySettings, filebox
-from bot.channels.wechaty.protocol import cert_path, server_name, timestamp_seconds
+from bot.channels.wechaty.protocol import cert_path, timestamp_seconds
+from bot.channels.wechaty.settings import server_name
 from bot.errors import ConfigError
 
 
