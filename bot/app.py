@@ -11,14 +11,12 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from bot import proof
 from bot.admin import AdminCommands
-from bot.audio.base import TtsEngine
-from bot.audio.edge import EdgeTts
-from bot.audio.offline import OfflineTts
-from bot.audio.studio import Studio
+from bot.audio.base import ClipProducer
+from bot.audio.deferred import DeferredProducer
 from bot.channels.base import Channel
 from bot.channels.outbox import OutboxChannel
 from bot.clock import Clock, RealTimeClock, VirtualClock
@@ -31,6 +29,9 @@ from bot.scheduler import CampaignHolder, CampaignScheduler
 from bot.settings import CHANNELS, TTS_ENGINES, Settings
 from bot.store.base import Store
 from bot.store.sql import open_store
+
+if TYPE_CHECKING:
+    from bot.audio.studio import Studio
 
 log = logging.getLogger(__name__)
 
@@ -73,19 +74,45 @@ def make_channel(
     )
 
 
-def make_studio(settings: Settings, engine: str | None = None) -> Studio | None:
-    """The loudspeaker clip producer: edge-tts with the offline voice as fallback, or the offline voice alone;
-    None for `none` (broadcast jobs then send the script to read aloud). Raises ConfigError for an unknown engine."""
+def tts_engine(settings: Settings, engine: str | None = None) -> str:
+    """`engine`, else BOT_TTS_ENGINE, checked. Raises ConfigError for an unknown engine."""
     engine = engine or settings.tts_engine
     if engine not in TTS_ENGINES:
         raise ConfigError(
             [Problem("BOT_TTS_ENGINE", "", engine, "不认识的语音引擎", f"可用的有：{'、'.join(TTS_ENGINES)}")]
         )
+    return engine
+
+
+def make_studio(settings: Settings, engine: str | None = None) -> Studio | None:
+    """The loudspeaker clip producer: edge-tts with the offline voice as fallback, or the offline voice alone;
+    None for `none` (broadcast jobs then send the script to read aloud). Raises ConfigError for an unknown engine."""
+    engine = tts_engine(settings, engine)
     if engine == "none":
         return None
+    # Imported here: TTS clients and pinyin dictionaries cost start-up time and memory (see `make_producer`).
+    from bot.audio.base import TtsEngine
+    from bot.audio.edge import EdgeTts
+    from bot.audio.offline import OfflineTts
+    from bot.audio.studio import Studio
+
     offline = OfflineTts()
     engines: list[TtsEngine] = [EdgeTts(settings.edge_tts_url), offline] if engine == "edge" else [offline]
     return Studio(settings.audio_dir, engines)
+
+
+def make_producer(settings: Settings) -> ClipProducer | None:
+    """The daemon's clip producer: `make_studio`'s, built when the first clip is wanted. Raises ConfigError now
+    for an unknown engine."""
+    if tts_engine(settings) == "none":
+        return None
+    return DeferredProducer(lambda: _studio(settings))
+
+
+def _studio(settings: Settings) -> Studio:
+    studio = make_studio(settings)
+    assert studio is not None  # checked by make_producer
+    return studio
 
 
 @dataclass
@@ -130,7 +157,7 @@ def build(
         channel = channel or make_channel(
             settings, clock, echo, groups=lambda: configured_groups(holder.get()), store=store, alerts=alerts
         )
-        producer = make_studio(settings)
+        producer = make_producer(settings)
     except ConfigError:
         store.close()
         raise

@@ -20,8 +20,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pypinyin import lazy_pinyin
-
 from bot.audio.base import AudioError, Clip, ClipRequest, Speech, TtsEngine, TtsError
 from bot.audio.media import MediaError
 from bot.audio.produce import Tags, assemble, batches, finish, silence, split_sentences, write_atomic
@@ -38,6 +36,8 @@ SENTENCE_GAP_SECONDS = 0.3
 
 def ascii_stem(*parts: str) -> str:
     """Pinyin and ids joined with '-', only [a-z0-9-], for old players and FAT-formatted USB sticks."""
+    from pypinyin import lazy_pinyin  # its dictionaries take 0.2 s and tens of MB: only when a clip is named
+
     words = []
     for part in parts:
         text = "".join(lazy_pinyin(part)).lower()

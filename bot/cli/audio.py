@@ -6,13 +6,13 @@ import asyncio
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from bot.app import make_studio
 from bot.audio.base import AudioError, Clip
-from bot.audio.edge import EdgeTts
-from bot.audio.studio import Studio, clip_request
+from bot.audio.studio import clip_request
 from bot.cli.base import handle_errors, main, messages_option, schedules_option
 from bot.clock import SystemClock
 from bot.config.campaign import LoadedCampaign, Sources, load
@@ -21,6 +21,9 @@ from bot.core.render import ProofFacts
 from bot.health import HealthLine
 from bot.settings import TTS_ENGINES, Settings
 
+if TYPE_CHECKING:
+    from bot.audio.studio import Studio
+
 PARALLEL_CLIPS = 4
 
 
@@ -28,6 +31,8 @@ async def tts_health(settings: Settings) -> HealthLine:
     """`check --online`: whether edge-tts answers now (the offline voice needs no network)."""
     if settings.tts_engine != "edge":
         return HealthLine("语音", True, f"不用 edge-tts（BOT_TTS_ENGINE={settings.tts_engine}），不需要联网")
+    from bot.audio.edge import EdgeTts  # edge-tts and aiohttp: only for the commands that speak
+
     return await EdgeTts(settings.edge_tts_url).health()
 
 

@@ -11,10 +11,10 @@ import io
 import warnings
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-import imagehash
-from PIL import Image, ImageOps, UnidentifiedImageError
+if TYPE_CHECKING:
+    from PIL import Image
 
 # The formats a phone or WeChat produces; anything else (PDF, TIFF scans, PSD …) is refused rather than guessed at.
 EXTENSIONS: Final = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "BMP": "bmp", "MPO": "jpg"}
@@ -82,6 +82,10 @@ def verify(data: bytes, limits: Limits, zone: tzinfo) -> VerifiedImage:
 
     Raises `TooLarge` over `limits`, `NotAnImage` if Pillow can't decode all of it or the format isn't a photo's.
     EXIF times without an offset are taken to be in `zone` (cameras keep local time)."""
+    # Pillow and imagehash (with numpy) are loaded when the first photo comes, not when the daemon starts.
+    import imagehash
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
     if len(data) > limits.max_bytes:
         raise TooLarge(f"文件太大（{_mb(len(data))}，最多 {_mb(limits.max_bytes)}）")
     if not data:
@@ -132,6 +136,8 @@ def thumbnail(data: bytes) -> bytes:
     """A JPEG of at most THUMB_SIZE, the right way up (EXIF orientation), of a photo `verify` accepted.
 
     Made when a report first needs it, not at intake: intake only keeps what it can't recompute."""
+    from PIL import Image, ImageOps
+
     with Image.open(io.BytesIO(data)) as im:
         im.thumbnail(THUMB_SIZE)
         small = ImageOps.exif_transpose(im).convert("RGB")

@@ -15,9 +15,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-import numpy as np
 from sqlalchemy import (
     Column,
     Index,
@@ -33,10 +32,12 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from bot.store.sql import SqlStore, UtcDateTime, _aware_utc, metadata
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 class EvidenceStatus(StrEnum):
@@ -247,6 +248,9 @@ def _insert_ignore(conn: Connection, table: Table) -> Any:
     key = (conn.dialect.name, table.name)
     stmt = _INSERT_IGNORE.get(key)
     if stmt is None:
+        # The dialects' modules, only the one in use: PostgreSQL's costs a SQLite daemon 0.1 s at start-up.
+        from sqlalchemy.dialects import postgresql, sqlite
+
         if conn.dialect.name == "postgresql":
             stmt = postgresql.insert(table).on_conflict_do_nothing()
         elif conn.dialect.name == "sqlite":
@@ -340,8 +344,9 @@ class EvidenceStore:
         self._engine = store.engine
         self.files = FileStore(files_root)
         # What `_similar` compares against: every kept photo's id and 64-bit hash, and the first id of each file.
-        self._ids = np.zeros(0, dtype=np.int64)
-        self._bits = np.zeros(0, dtype=np.uint64)
+        # numpy arrays, made on the first comparison (numpy is loaded then, not when the daemon starts).
+        self._ids: np.ndarray[Any, np.dtype[np.int64]] | None = None
+        self._bits: np.ndarray[Any, np.dtype[np.uint64]] | None = None
         self._first_of_sha: dict[str, int] = {}
         self._hashes_upto = 0
 
@@ -507,6 +512,10 @@ class EvidenceStore:
         (id, sha256, hash) list is cached and each call fetches only the rows with a higher id, by any process.
         (On PostgreSQL two runners filing at the same instant could commit ids out of order and miss each other's
         photo; inbound messages come through one channel stream, so one process files them.)"""
+        import numpy as np
+
+        if self._ids is None or self._bits is None:
+            self._ids, self._bits = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64)
         rows = conn.execute(_HASHES_SINCE, {"upto": self._hashes_upto}).all()
         if rows:
             for r in rows:

@@ -36,7 +36,6 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.types import TypeDecorator
@@ -220,6 +219,8 @@ class SqlStore:
         ON CONFLICT DO NOTHING rather than catching the unique violation: the same atomicity, but no aborted
         statement, no rollback, and no error in the server's log for every lost race."""
         stmt: Insert
+        from sqlalchemy.dialects import postgresql, sqlite  # only when used: PostgreSQL's costs 0.1 s at start-up
+
         if conn.dialect.name == "postgresql":
             stmt = postgresql.insert(table).values(**values).on_conflict_do_nothing()
         elif conn.dialect.name == "sqlite":
