@@ -282,7 +282,7 @@ def test_scan_login_draws_the_qr_code(world: World, tmp_path: Path) -> None:
         assert not channel.online
         png = tmp_path / "qr" / "wechat-login.png"
         assert png.read_bytes().startswith(b"\x89PNG")
-        [wechat, *_] = await channel.health()
+        [wechat, *_others] = await channel.health()
         assert not wechat.ok and "扫码" in wechat.detail
         puppet.confirm_scan()
         await channel.wait_until(lambda: channel.online and not channel.missing and bool(channel.group_rooms))
