@@ -32,6 +32,7 @@ from bot.store.sql import open_store
 
 if TYPE_CHECKING:
     from bot.audio.studio import Studio
+    from bot.channels.wechaty.settings import WechatySettings
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +51,12 @@ def make_channel(
     groups: Callable[[], Mapping[str, str]] = dict,
     store: Store | None = None,
     alerts: AlertSink | None = None,
+    wechaty: WechatySettings | None = None,
 ) -> Channel:
     """The channel `settings.channel` names. `groups` gives the configured groups (id -> WeChat topic) and `store`
     keeps their resolved room ids (channels that address groups by name need them); `alerts` is where a channel
-    tells the admins about itself (logout, long outage, throttling). Raises ConfigError."""
+    tells the admins about itself (logout, long outage, throttling); `wechaty` where the WeChat gateway is (default:
+    from Wechaty's environment variables). Raises ConfigError."""
     if settings.channel == "outbox":
         return OutboxChannel(settings.outbox_dir, clock.now, echo)
     if settings.channel == "wechaty":
@@ -62,7 +65,7 @@ def make_channel(
         from bot.store.rooms import RoomDirectory
 
         return WechatyChannel(
-            WechatySettings.from_env(qr_dir=settings.data_dir),
+            wechaty or WechatySettings.from_env(qr_dir=settings.data_dir),
             groups=groups,
             rooms=RoomDirectory.for_store("wechaty", store),
             now=clock.now,
@@ -140,9 +143,16 @@ class App:
 
 
 def build(
-    sources: Sources, settings: Settings, clock: Clock, channel: Channel | None = None, echo: TextIO | None = sys.stdout
+    sources: Sources,
+    settings: Settings,
+    clock: Clock,
+    channel: Channel | None = None,
+    echo: TextIO | None = sys.stdout,
+    *,
+    wechaty: WechatySettings | None = None,
 ) -> App:
-    """Load and check the town's files, open the store (migrating it) and the channel. Raises ConfigError."""
+    """Load and check the town's files, open the store (migrating it) and the channel (`channel`, else the one
+    `settings` names, with `wechaty` for a WeChat gateway if given). Raises ConfigError."""
     loaded = load(sources)
     holder = CampaignHolder(loaded)
     store = open_store(settings.database_url, clock.zone)
@@ -155,7 +165,13 @@ def build(
     )
     try:
         channel = channel or make_channel(
-            settings, clock, echo, groups=lambda: configured_groups(holder.get()), store=store, alerts=alerts
+            settings,
+            clock,
+            echo,
+            groups=lambda: configured_groups(holder.get()),
+            store=store,
+            alerts=alerts,
+            wechaty=wechaty,
         )
         producer = make_producer(settings)
     except ConfigError:
@@ -219,7 +235,7 @@ async def run_daemon(app: App, clock: RealTimeClock, stop: asyncio.Event, reload
             handler.pending = scheduler.pending
     pending = scheduler.pending()
     log.info("running: %d jobs waiting; next: %s", len(pending), pending[0] if pending else "none")
-    listener = asyncio.create_task(_listen(app))
+    listener = asyncio.create_task(listen(app))
     try:
         await stop.wait()
     finally:
@@ -230,6 +246,7 @@ async def run_daemon(app: App, clock: RealTimeClock, stop: asyncio.Event, reload
         await asyncio.gather(listener, return_exceptions=True)
 
 
-async def _listen(app: App) -> None:
+async def listen(app: App) -> None:
+    """Hand every inbound message to the router, until the channel closes."""
     async for message in app.channel.inbound():
         await app.router.dispatch(message)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
@@ -25,9 +24,9 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.app import App, _listen, build
+from bot.app import App, build, listen
 from bot.channels.base import InboundMessage
-from bot.channels.wechaty import LoopbackPuppet
+from bot.channels.wechaty import LoopbackPuppet, WechatySettings
 from bot.channels.wechaty.loopback import SYSTEM_SENDER, LoggedMessage
 from bot.channels.wechaty.protocol import WireMessageType
 from bot.clock import VirtualClock
@@ -83,8 +82,9 @@ class Sandbox:
         self.puppet = LoopbackPuppet(now=lambda: self.clock.now().timestamp())
         await self.puppet.start()
         self.rooms = self.puppet.add_town(load(self.sources).campaign)
-        # The channel reads Wechaty's own variables, as it does for a real gateway.
-        os.environ.update(self.puppet.env())
+        # The gateway's settings from Wechaty's own variables, parsed as for a real gateway (the process's
+        # environment is left alone).
+        wechaty = WechatySettings.from_env(self.puppet.env(), qr_dir=self.data_dir)
         settings = Settings(
             self.data_dir,
             f"sqlite:///{(self.data_dir / 'laba.db').as_posix()}",
@@ -92,11 +92,11 @@ class Sandbox:
             self.data_dir / "audio",
             tts_engine="offline",
         )
-        self.app = build(self.sources, settings, self.clock, echo=None)
+        self.app = build(self.sources, settings, self.clock, echo=None, wechaty=wechaty)
         self.app.pipeline.sleep = _no_sleep
         self.app.router.handlers.insert(0, _Recorder(self))
         await self.app.channel.start()
-        self._listener = asyncio.create_task(_listen(self.app))
+        self._listener = asyncio.create_task(listen(self.app))
         self.cursor = next((i for i, j in enumerate(self.jobs) if j.at >= self.start_at), len(self.jobs))
         web_app = web.Application(client_max_size=20 * 1024 * 1024)
         web_app.add_routes(

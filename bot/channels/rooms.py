@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 class KnownRoom(Protocol):
@@ -50,3 +50,12 @@ class MemoryRoomStore:
 
     def save(self, group_id: str, room_id: str, topic: str, at: datetime) -> None:
         self._rooms[group_id] = MemoryRoom(room_id, topic, at)
+
+
+@runtime_checkable
+class ReportsRooms(Protocol):
+    """A channel that addresses groups by a network room id and can say, for each configured group, which one."""
+
+    def room_report(self) -> dict[str, tuple[str | None, str]]:
+        """For each configured group: (room id, "") when resolved, else (None, why not)."""
+        ...

@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from bot.app import App
+from bot.channels.rooms import ReportsRooms
 from bot.cli.base import (
     build_app,
     channel_option,
@@ -68,9 +69,7 @@ def groups(schedules: Path, messages: Path, channel: str | None, online: bool, a
 
 
 async def _room_report(app: App) -> dict[str, tuple[str | None, str]]:
-    from bot.channels.wechaty import WechatyChannel
-
-    if not isinstance(app.channel, WechatyChannel):
+    if not isinstance(app.channel, ReportsRooms):
         why = f"当前渠道（{app.channel.name}）不连接微信，没有群 id；用 --channel wechaty"
         return {g.id: (None, why) for u in app.loaded.campaign.units for g in u.groups}
     try:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.app import App, _listen, build
+from bot.app import App, build, listen
 from bot.channels.base import InboundMessage
 from bot.channels.wechaty import LoopbackPuppet, WechatyChannel
 from bot.clock import VirtualClock
@@ -79,7 +79,7 @@ def test_a_month_of_proof_in_the_simulator(jinxi: Sources, tmp_path: Path, monke
 
             intake = next(h for h in app.router.handlers if isinstance(h, ProofIntake))
             await app.channel.start()
-            listener = asyncio.create_task(_listen(app))
+            listener = asyncio.create_task(listen(app))
             try:
                 await scenario.play(app.loaded, run_job, clock.set, post)
                 office = [m.text for m in puppet.sent_by_bot() if m.room_id == rooms["jinxi-office"]]

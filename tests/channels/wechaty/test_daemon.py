@@ -4,17 +4,39 @@ fires and reaches its rooms, admin commands see the scheduler, a logout reaches 
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 
 import pytest
 
 from bot.app import build, run_daemon
 from bot.channels.wechaty import LoopbackPuppet, WechatyChannel
-from bot.clock import ShiftedClock
+from bot.clock import TOWN_ZONE, ShiftedClock
 from bot.config.campaign import Sources, load
 from bot.settings import Settings
 from tests.channels.wechaty.conftest import WAIT
+
+
+class HeldClock:
+    """Town time stands at `start` until the scheduler first asks when an instant will be reached (it is adding its
+    jobs), then ticks on in real time: a job one second after `start` fires one second after the scheduler is up,
+    however long connecting and logging in took."""
+
+    def __init__(self, start: datetime) -> None:
+        self._start = start
+        self._running: ShiftedClock | None = None
+
+    @property
+    def zone(self) -> tzinfo:
+        return TOWN_ZONE
+
+    def now(self) -> datetime:
+        return self._running.now() if self._running is not None else self._start
+
+    def to_real(self, instant: datetime) -> datetime:
+        if self._running is None:
+            self._running = ShiftedClock(self._start)
+        return self._running.to_real(instant)
 
 
 def test_the_daemon_delivers_hears_admins_and_reports_a_logout(
@@ -30,14 +52,14 @@ def test_the_daemon_delivers_hears_admins_and_reports_a_logout(
             settings = Settings(
                 tmp_path / "data", f"sqlite:///{tmp_path / 'laba.db'}", "wechaty", tmp_path / "audio", "offline"
             )
-            clock = ShiftedClock(job.at - timedelta(seconds=1))
+            clock = HeldClock(job.at - timedelta(seconds=1))
             app = build(jinxi, settings, clock, echo=None)
             channel = app.channel
             assert isinstance(channel, WechatyChannel)
             stop = asyncio.Event()
             daemon = asyncio.create_task(run_daemon(app, clock, stop, reload_seconds=3600))
             try:
-                # The job fires about a second later, on the real-time scheduler.
+                # The job fires a second after the scheduler is up, on the real-time scheduler.
                 await puppet.wait_until(lambda: len(puppet.sent_by_bot()) >= len(job.targets), WAIT)
                 assert {m.room_id for m in puppet.sent_by_bot()} == {rooms[t.id] for t in job.targets}
                 admin = next(c for c in puppet.contacts.values() if c.weixin == "jinxi-tanzy")

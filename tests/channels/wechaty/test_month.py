@@ -139,7 +139,7 @@ def test_killing_the_gateway_mid_month_loses_and_duplicates_nothing(
 def test_inbound_photo_and_admin_command_reach_the_pipeline(
     jinxi: Sources, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bot.app import _listen
+    from bot.app import listen
     from bot.channels.base import InboundMessage
     from bot.channels.wechaty.loopback import image_bytes
 
@@ -156,7 +156,7 @@ def test_inbound_photo_and_admin_command_reach_the_pipeline(
 
             app.router.handlers.insert(0, Spy())
             await app.channel.start()
-            listener = asyncio.create_task(_listen(app))
+            listener = asyncio.create_task(listen(app))
             try:
                 admin = next(c for c in puppet.contacts.values() if c.weixin == "jinxi-ranxy")
                 secretary = next(c for c in puppet.contacts.values() if c.weixin == "lidehua-changchun")
