@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
 import sys
 import uuid
 from collections.abc import Callable, Mapping
@@ -13,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TextIO
 
-from bot import proof
+from bot import proof, recovery
 from bot.admin import AdminCommands
 from bot.audio.base import TtsEngine
 from bot.audio.edge import EdgeTts
@@ -36,7 +34,7 @@ log = logging.getLogger(__name__)
 
 
 def runner_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+    return recovery.runner_id(tag=uuid.uuid4().hex[:6])
 
 
 def make_channel(
@@ -165,6 +163,9 @@ async def simulate(app: App, clock: VirtualClock, start: datetime, end: datetime
     Records in the store exactly as the daemon does, so a second run over the same range sends nothing."""
     await app.channel.start()
     outcomes: list[Outcome] = []
+    # Claims a killed earlier run left behind: those that never left are sent again below, as their jobs come up.
+    found = recovery.recover(app.store, app.pipeline.runner, app.pipeline.wall(), clock.now())
+    await app.pipeline.report_unconfirmed([app.pipeline.describe(r.job_key, r.target) for r in found.unconfirmed])
     try:
         for job in app.loaded.plan.between(start, end):
             clock.set(job.at)
@@ -189,7 +190,7 @@ async def run_daemon(app: App, clock: RealTimeClock, stop: asyncio.Event, reload
     try:
         await stop.wait()
     finally:
-        scheduler.shutdown()
+        await scheduler.stop()
         await app.drain()
         await app.channel.close()
         listener.cancel()

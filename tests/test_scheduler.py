@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -135,12 +135,18 @@ def test_a_late_job_in_quiet_hours_waits_for_the_morning(sources: Sources, store
     assert h.channel.sent == []
 
 
-def test_stale_claims_become_unconfirmed_and_are_reported_not_resent(sources: Sources, store: SqlStore) -> None:
+def test_a_stopped_runners_claims_are_resent_if_they_never_left_and_reported_if_they_may_have(
+    sources: Sources, store: SqlStore
+) -> None:
     store.service_started_at("jinxi", at("2024-05-01T00:00"))
-    claim = store.claim(
-        "2024-05/announce", "changchun-villagers", at("2024-05-06T09:00"), at("2024-05-06T09:00"), "dead"
-    )
-    assert claim is not None
+    job_at = at("2024-05-06T09:00")
+    # A runner that stopped (no heartbeat for minutes): one claim handed to the network, one still waiting.
+    dead = "elsewhere:1:dead"
+    store.heartbeat(dead, datetime.now(UTC) - timedelta(minutes=5))
+    handed = store.claim("2024-05/announce", "changchun-villagers", job_at, job_at, dead)
+    waiting = store.claim("2024-05/announce", "shanling-villagers", job_at, job_at, dead)
+    assert handed is not None and waiting is not None
+    store.mark_handed(handed, job_at)
 
     async def scenario() -> Harness:
         async with Harness(sources, store, at("2024-05-06T09:40")) as h:
@@ -148,10 +154,35 @@ def test_stale_claims_become_unconfirmed_and_are_reported_not_resent(sources: So
             return h
 
     h = asyncio.run(scenario())
-    record = store.get("2024-05/announce", "changchun-villagers")
-    assert record is not None and record.status is DeliveryStatus.UNCONFIRMED
+    maybe = store.get("2024-05/announce", "changchun-villagers")
+    assert maybe is not None and maybe.status is DeliveryStatus.UNCONFIRMED
     assert "changchun-villagers" not in {m.target.id for m in h.channel.sent}
     assert any("无法确认" in t and "5月活动通知" in t and "长春村村民群" in t for t in h.sent_to(ADMINS))
+    # The one that never left is sent, exactly once, and never reported as possibly sent.
+    assert [m.target.id for m in h.channel.sent].count("shanling-villagers") == 1
+    resent = store.get("2024-05/announce", "shanling-villagers")
+    assert resent is not None and (resent.status, resent.attempts) == (DeliveryStatus.SENT, 2)
+    assert not any("杉岭" in t and "无法确认" in t for t in h.sent_to(ADMINS))
+
+
+def test_a_live_runners_waiting_claim_is_left_alone(sources: Sources, store: SqlStore) -> None:
+    store.service_started_at("jinxi", at("2024-05-01T00:00"))
+    job_at = at("2024-05-06T09:00")
+    alive = "elsewhere:1:alive"
+    store.heartbeat(alive, datetime.now(UTC))
+    claim = store.claim("2024-05/announce", "changchun-villagers", job_at, job_at, alive)
+    assert claim is not None
+
+    async def scenario() -> Harness:
+        async with Harness(sources, store, at("2024-05-06T09:40")) as h:
+            await h.ran("2024-05/announce")
+            await h.scheduler.sweep()
+            return h
+
+    h = asyncio.run(scenario())
+    record = store.get("2024-05/announce", "changchun-villagers")
+    assert record is not None and record.status is DeliveryStatus.SENDING
+    assert "changchun-villagers" not in {m.target.id for m in h.channel.sent}
 
 
 def test_an_edit_while_running_reschedules_without_duplicates(sources: Sources, store: SqlStore) -> None:

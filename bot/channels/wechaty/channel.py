@@ -38,7 +38,7 @@ from grpclib.exceptions import GRPCError, StreamTerminatedError
 from wechaty_grpc.wechaty import PuppetStub
 from wechaty_grpc.wechaty import puppet as pb
 
-from bot.channels.base import Attachment, InboundMessage, OutgoingFile
+from bot.channels.base import Attachment, Handoff, InboundMessage, OutgoingFile, no_handoff
 from bot.channels.wechaty import filebox
 from bot.channels.wechaty.protocol import (
     PATH,
@@ -615,16 +615,16 @@ class WechatyChannel:
                     prefix += f"@{person.name}\u2005"
         return room_id, ids, prefix
 
-    async def send_text(self, target: Target, text: str) -> str:
+    async def send_text(self, target: Target, text: str, *, handoff: Handoff = no_handoff) -> str:
         conversation, mentions, prefix = await self._address(target)
 
         async def call(stub: PuppetStub) -> str | None:
             resp = await stub.message_send_text(conversation_id=conversation, text=prefix + text, mentonal_ids=mentions)
             return str(resp.id) if resp.id else None
 
-        return await self._send(target, call)
+        return await self._send(target, call, handoff)
 
-    async def send_file(self, target: Target, file: OutgoingFile) -> str:
+    async def send_file(self, target: Target, file: OutgoingFile, *, handoff: Handoff = no_handoff) -> str:
         try:
             data = file.path.read_bytes()
         except OSError as exc:
@@ -639,7 +639,7 @@ class WechatyChannel:
             resp = await stub.message_send_file(conversation_id=conversation, filebox=box.to_json())
             return str(resp.id) if resp.id else None
 
-        return await self._send(target, call)
+        return await self._send(target, call, handoff)
 
     async def _upload(self, data: bytes) -> str:
         assert self._grpc is not None
@@ -659,21 +659,24 @@ class WechatyChannel:
             raise DeliveryError("网关没有返回上传文件的编号")
         return str(resp.id)
 
-    async def _send(self, target: Target, call: Callable[[PuppetStub], Awaitable[str | None]]) -> str:
+    async def _send(self, target: Target, call: Callable[[PuppetStub], Awaitable[str | None]], handoff: Handoff) -> str:
         try:
-            return await self._send_serially(target, call)
+            return await self._send_serially(target, call, handoff)
         finally:
             # Wake an echo check waiting on this send (`_is_own`), whatever its outcome.
             self._send_finished.set()
             self._send_finished = asyncio.Event()
 
-    async def _send_serially(self, target: Target, call: Callable[[PuppetStub], Awaitable[str | None]]) -> str:
+    async def _send_serially(
+        self, target: Target, call: Callable[[PuppetStub], Awaitable[str | None]], handoff: Handoff
+    ) -> str:
         async with self._send_lock:
             await self._pace()
             while True:
                 await self._wait_online()
                 stub = self._stub
                 assert stub is not None
+                await handoff(True)
                 try:
                     # A timer per send, not grpclib's per-call deadline (that costs a header on every request).
                     self._rpc_in_flight = True
@@ -684,6 +687,7 @@ class WechatyChannel:
                         self._rpc_in_flight = False
                 except ConnectionRefusedError:
                     # Nothing reached the gateway: wait for the supervisor to reconnect, then send.
+                    await handoff(False)
                     self._drop_connection()
                     continue
                 except GRPCError as exc:
