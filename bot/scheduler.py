@@ -80,6 +80,7 @@ class CampaignScheduler:
         *,
         reload_seconds: float = 5.0,
         sweep_seconds: float = HEARTBEAT_SECONDS,
+        resume_backoff: tuple[timedelta, ...] = RESUME_BACKOFF,
     ) -> None:
         self.holder = holder
         self.pipeline = pipeline
@@ -87,6 +88,7 @@ class CampaignScheduler:
         self._load = load
         self._reload_seconds = reload_seconds
         self._sweep_seconds = sweep_seconds
+        self._resume_backoff = resume_backoff
         self._running: dict[str, asyncio.Task[None]] = {}
         self._resumes: dict[str, int] = {}
         self._known: set[str] = set()
@@ -278,7 +280,7 @@ class CampaignScheduler:
             self._resumes.pop(job.key, None)
             return
         count = self._resumes.get(job.key, 0)
-        run_at = now + RESUME_BACKOFF[min(count, len(RESUME_BACKOFF) - 1)]
+        run_at = now + self._resume_backoff[min(count, len(self._resume_backoff) - 1)]
         if run_at - job.at <= self.grace:
             self._resumes[job.key] = count + 1
             log.warning("%s: %d targets unsettled; resuming at %s", job.key, len(left), run_at.isoformat())

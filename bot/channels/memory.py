@@ -32,6 +32,9 @@ class MemoryChannel:
     # Awaited before each send reaches the "network": a test's stand-in for a pacing wait or a lookup that can
     # block or fail (raise any exception) before the message leaves.
     before_wire: Callable[[Target], Awaitable[None]] | None = None
+    # Awaited after the handoff, while the message is "on the wire": a stand-in for a slow network call, or one
+    # that breaks (raise) after the message may have left.
+    on_wire: Callable[[Target], Awaitable[None]] | None = None
     _queue: asyncio.Queue[InboundMessage | None] = field(default_factory=asyncio.Queue)
 
     async def start(self) -> None:
@@ -47,6 +50,8 @@ class MemoryChannel:
         if self.before_wire is not None:
             await self.before_wire(target)
         await handoff(True)
+        if self.on_wire is not None:
+            await self.on_wire(target)
         if target.id in self.refuse:
             raise DeliveryError(f"{target.id} refuses messages", permanent=True)
         if target.id in self.break_midway:
