@@ -20,6 +20,7 @@ from bot.audio.studio import Studio
 from bot.channels.base import Channel
 from bot.channels.outbox import OutboxChannel
 from bot.clock import Clock, RealTimeClock, VirtualClock
+from bot.config import last_good
 from bot.config.campaign import LoadedCampaign, Sources, load
 from bot.core.planner import admin_targets
 from bot.errors import ConfigError, Problem
@@ -88,6 +89,9 @@ class App:
     pipeline: Pipeline
     clock: Clock
     router: InboundRouter
+    # The town's own files (watched for edits), and what is wrong with them when the last good plan runs instead.
+    sources: Sources | None = None
+    broken: ConfigError | None = None
 
     @property
     def loaded(self) -> LoadedCampaign:
@@ -105,12 +109,25 @@ class App:
 
 
 def build(
-    sources: Sources, settings: Settings, clock: Clock, channel: Channel | None = None, echo: TextIO | None = sys.stdout
+    sources: Sources,
+    settings: Settings,
+    clock: Clock,
+    channel: Channel | None = None,
+    echo: TextIO | None = sys.stdout,
+    *,
+    daemon: bool = False,
 ) -> App:
-    """Load and check the town's files, open the store (migrating it) and the channel. Raises ConfigError."""
-    loaded = load(sources)
-    holder = CampaignHolder(loaded)
+    """Load and check the town's files, open the store (migrating it) and the channel. Raises ConfigError.
+
+    For the daemon (`daemon=True`) a good load is kept as the last good plan, and broken files fall back to it
+    (`App.broken` then holds what is wrong); without a kept plan the ConfigError is raised as for every command."""
     store = open_store(settings.database_url, clock.zone)
+    try:
+        loaded, broken = _load(sources, store, settings, clock, daemon)
+    except ConfigError:
+        store.close()
+        raise
+    holder = CampaignHolder(loaded)
     try:
         channel = channel or make_channel(
             settings, clock, echo, groups=lambda: configured_groups(holder.get()), store=store
@@ -128,7 +145,23 @@ def build(
     router = InboundRouter(
         [AdminCommands(holder.get, pipeline), *proof.handlers(holder.get, pipeline, store, settings.data_dir)]
     )
-    return App(holder, store, channel, pipeline, clock, router)
+    return App(holder, store, channel, pipeline, clock, router, sources, broken)
+
+
+def _load(
+    sources: Sources, store: Store, settings: Settings, clock: Clock, daemon: bool
+) -> tuple[LoadedCampaign, ConfigError | None]:
+    try:
+        loaded = load(sources)
+    except ConfigError as exc:
+        kept = last_good.restore(store, sources, settings.data_dir / "last-good") if daemon else None
+        if kept is None:
+            raise
+        log.error("the town's files have errors; running the last good plan (kept %s):\n%s", kept[1].saved_at, exc)
+        return load(kept[0]), exc
+    if daemon:
+        last_good.keep(store, sources, clock.now())
+    return loaded, None
 
 
 def configured_groups(loaded: LoadedCampaign) -> dict[str, str]:
@@ -179,8 +212,12 @@ async def simulate(app: App, clock: VirtualClock, start: datetime, end: datetime
 async def run_daemon(app: App, clock: RealTimeClock, stop: asyncio.Event, reload_seconds: float = 5.0) -> None:
     """The daemon: schedule the plan, watch the files, hear replies, until `stop` is set."""
     await app.channel.start()
-    scheduler = CampaignScheduler(app.holder, app.pipeline, clock, load, reload_seconds=reload_seconds)
+    scheduler = CampaignScheduler(
+        app.holder, app.pipeline, clock, load, reload_seconds=reload_seconds, watch=app.sources, keep=last_good.keep
+    )
     await scheduler.start()
+    if app.broken is not None:
+        await scheduler.report_broken(app.broken)
     for handler in app.router.handlers:
         if isinstance(handler, AdminCommands):
             handler.pending = scheduler.pending

@@ -30,7 +30,7 @@ from bot.core.planner import Plan, PlannedJob
 from bot.errors import ConfigError
 from bot.pipeline import Outcome, Pipeline
 from bot.recovery import HEARTBEAT_SECONDS, recover
-from bot.store.base import DeliveryStatus
+from bot.store.base import DeliveryStatus, Store
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +81,8 @@ class CampaignScheduler:
         reload_seconds: float = 5.0,
         sweep_seconds: float = HEARTBEAT_SECONDS,
         resume_backoff: tuple[timedelta, ...] = RESUME_BACKOFF,
+        watch: Sources | None = None,
+        keep: Callable[[Store, Sources, datetime], None] | None = None,
     ) -> None:
         self.holder = holder
         self.pipeline = pipeline
@@ -92,7 +94,10 @@ class CampaignScheduler:
         self._running: dict[str, asyncio.Task[None]] = {}
         self._resumes: dict[str, int] = {}
         self._known: set[str] = set()
-        self._fingerprint = holder.get().sources.fingerprint()
+        # The files to watch: the town's own, even while the last good plan runs because they are broken.
+        self._watch = watch or holder.get().sources
+        self._keep = keep
+        self._fingerprint = self._watch.fingerprint()
         self._last_error = ""
         self._tasks: set[asyncio.Task[None]] = set()
         self._fire_at: dict[str, datetime] = {}
@@ -325,7 +330,7 @@ class CampaignScheduler:
 
     async def check_for_edits(self) -> bool:
         """Reload if any file changed. True if a new plan went live."""
-        sources = self.holder.get().sources
+        sources = self._watch
         fingerprint = sources.fingerprint()
         if fingerprint == self._fingerprint:
             return False
@@ -333,18 +338,28 @@ class CampaignScheduler:
         try:
             loaded = self._load(sources)
         except ConfigError as exc:
-            text = str(exc)
-            log.error("the edited files have errors; the running plan stays:\n%s", text)
-            if text != self._last_error:
-                self._last_error = text
-                await self.pipeline.alert(
-                    "alert_plan_error",
-                    f"alert/plan_error/{self.clock.now():%Y%m%d}/{hashlib.sha256(text.encode()).hexdigest()[:12]}",
-                    {"problems": [str(p) for p in exc.problems]},
-                )
+            log.error("the edited files have errors; the running plan stays:\n%s", exc)
+            await self.report_broken(exc)
             return False
         self._last_error = ""
         self.holder.swap(loaded)
+        if self._keep is not None:
+            try:
+                self._keep(self.pipeline.store, sources, self.clock.now())
+            except Exception:
+                log.exception("could not keep the new plan as the last good one")
         await self._apply(loaded.plan, startup=False)
         log.info("reloaded: %d jobs in the plan", len(loaded.plan.jobs))
         return True
+
+    async def report_broken(self, exc: ConfigError) -> None:
+        """Tell the admins what is wrong with the files, once per distinct error (the running plan stays)."""
+        text = str(exc)
+        if text == self._last_error:
+            return
+        self._last_error = text
+        await self.pipeline.alert(
+            "alert_plan_error",
+            f"alert/plan_error/{self.clock.now():%Y%m%d}/{hashlib.sha256(text.encode()).hexdigest()[:12]}",
+            {"problems": [str(p) for p in exc.problems]},
+        )

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -50,6 +51,14 @@ class InFlight:
 
     record: DeliveryRecord
     runner_seen_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A town's files as they were when they last loaded without error: relative path -> text."""
+
+    files: dict[str, str]
+    saved_at: datetime
 
 
 class Store(Protocol):
@@ -115,6 +124,12 @@ class Store(Protocol):
         """A SENDING record of `runner` that was never handed to the network: RELEASED (to be sent again) or MISSED
         (too late to send). True if this call changed it; False if it was handed meanwhile or is no longer SENDING."""
         ...
+
+    def save_snapshot(self, town_key: str, files: Mapping[str, str], now: datetime) -> None:
+        """Keep `files` as the town's last good plan (replacing the one kept before)."""
+        ...
+
+    def snapshot(self, town_key: str) -> Snapshot | None: ...
 
     def service_started_at(self, town_id: str, now: datetime) -> datetime:
         """When this town's daemon first ran against this store; recorded on the first call."""

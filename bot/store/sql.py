@@ -8,6 +8,7 @@ happened. No lock is held between calls, so a runner that dies leaves a SENDING 
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 import time
 from collections.abc import Iterator, Mapping
@@ -42,7 +43,7 @@ from sqlalchemy.sql.dml import Insert
 from sqlalchemy.types import TypeDecorator
 
 from bot.errors import ExactlyOnceViolation
-from bot.store.base import Claim, DeliveryRecord, DeliveryStatus, InFlight
+from bot.store.base import Claim, DeliveryRecord, DeliveryStatus, InFlight, Snapshot
 
 MIGRATIONS_DIR: Final = Path(__file__).resolve().parent / "migrations"
 
@@ -113,6 +114,15 @@ runners = Table(
     Column("runner", String(200), nullable=False),
     Column("seen_at", UtcDateTime(), nullable=False),
     PrimaryKeyConstraint("runner", name="pk_runners"),
+)
+
+plan_snapshots = Table(
+    "plan_snapshots",
+    metadata,
+    Column("town_key", String(200), nullable=False),
+    Column("files", Text, nullable=False),  # JSON: relative path -> text
+    Column("saved_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("town_key", name="pk_plan_snapshots"),
 )
 
 service_state = Table(
@@ -472,6 +482,22 @@ class SqlStore:
                 .values(status=status.value, updated_at=now_utc, detail=detail)
             ).rowcount
         return changed == 1
+
+    def save_snapshot(self, town_key: str, files: Mapping[str, str], now: datetime) -> None:
+        values = {
+            "files": json.dumps(dict(files), ensure_ascii=False, sort_keys=True),
+            "saved_at": _aware_utc(now, "now"),
+        }
+        with self._write() as conn:
+            if not self._insert_ignore(conn, plan_snapshots, {"town_key": town_key, **values}):
+                conn.execute(update(plan_snapshots).where(plan_snapshots.c.town_key == town_key).values(**values))
+
+    def snapshot(self, town_key: str) -> Snapshot | None:
+        with self._read() as conn:
+            row = conn.execute(select(plan_snapshots).where(plan_snapshots.c.town_key == town_key)).one_or_none()
+        if row is None:
+            return None
+        return Snapshot(dict(json.loads(row.files)), self._local(row.saved_at))
 
     # -- service state and proofs ----------------------------------------------------------------------------
 
