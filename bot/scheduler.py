@@ -179,7 +179,7 @@ class CampaignScheduler:
         # Past jobs with targets still unsettled: on start all of them; on a reload also those that already fired
         # but gained targets (a unit added to the plan), except while they are running.
         past = [j for j in plan.jobs if j.at <= now and j.key not in self._running]
-        await self._triage(past, now)
+        await self._triage(past, now, added=not startup)
         for job in plan.jobs:
             if job.at > now:
                 self._add(job.key, job.at)
@@ -198,9 +198,11 @@ class CampaignScheduler:
                 )
         self._known = keys
 
-    async def _triage(self, past: list[PlannedJob], now: datetime) -> None:
+    async def _triage(self, past: list[PlannedJob], now: datetime, *, added: bool = False) -> None:
         """Past jobs with unsettled targets: run late within the grace (after quiet hours), else record the
-        unsettled targets MISSED and tell the admins which. Jobs from before the store's first start are history."""
+        unsettled targets MISSED and tell the admins which. Jobs from before the store's first start are history.
+        `added`: the unsettled targets came with an edit of the plan (a unit added after its jobs went out): too old
+        ones are recorded MISSED with that reason, not reported as a stoppage the admins need to hear of."""
         open_statuses = {DeliveryStatus.RELEASED.value}
         settled = {
             (d.job_key, d.target)
@@ -217,6 +219,9 @@ class CampaignScheduler:
                 before_service += 1
             elif now - job.at <= self.grace:
                 late.append(job)
+            elif added:
+                self.pipeline.record_missed(job, "计划修改前这项消息已经发出，后来加入的单位不再补发")
+                log.info("added after it went out, not sent: %s at %s", job.key, job.at.isoformat())
             else:
                 missed.append((job, self.pipeline.record_missed(job, f"程序停止期间错过（超过补发时限 {self.grace}）")))
                 log.warning("missed: %s at %s", job.key, job.at.isoformat())

@@ -49,6 +49,7 @@ class Harness:
         )
         self.scheduler = CampaignScheduler(self.holder, self.pipeline, self.clock, load, reload_seconds=3600)
         self.done: asyncio.Queue[str] = asyncio.Queue()
+        self.after_edit: list[str] = []
         self.scheduler.on_job_done(self.done.put_nowait)
 
     async def __aenter__(self) -> Harness:
@@ -250,3 +251,35 @@ def test_nothing_depends_on_the_servers_time_zone(
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def test_a_unit_added_after_its_job_fired_gets_the_message_within_the_grace(sources: Sources, store: SqlStore) -> None:
+    store.service_started_at("jinxi", at("2024-05-01T00:00"))
+    units = sources.schedules / "units.yaml"
+    new_village = """
+  - id: xinmin
+    name: 新民村
+    kind: village
+    groups:
+      - {id: xinmin-villagers, name: 新民村村民群, kind: villagers}
+      - {id: xinmin-work, name: 新民村两委工作群, kind: work}
+    contacts:
+      - {id: xinmin-zhang, name: 张明, role: 村党支部书记, wechat: zhangming-xinmin}
+    broadcast_operator: {id: xinmin-gb, name: 刘芳, role: 广播员, wechat: liufang-gb}
+"""
+
+    async def scenario() -> Harness:
+        async with Harness(sources, store, at("2024-05-19T09:59:59")) as h:
+            await h.ran("2024-05/remind/xuanchuanzhou")
+            before = len(h.channel.sent)
+            text = units.read_text(encoding="utf-8")
+            units.write_text(text.replace("\n  - id: changchun\n", new_village + "\n  - id: changchun\n"), "utf-8")
+            assert await h.scheduler.check_for_edits() is True
+            await h.ran("2024-05/remind/xuanchuanzhou")
+            h.after_edit = [m.target.id for m in h.channel.sent[before:]]
+            return h
+
+    h = asyncio.run(scenario())
+    assert "xinmin-villagers" in h.after_edit
+    assert len(h.after_edit) == len(set(h.after_edit))  # only the new unit's groups, once each
+    assert all(t.startswith("xinmin-") for t in h.after_edit)
