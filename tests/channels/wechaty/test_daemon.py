@@ -33,7 +33,7 @@ def test_the_daemon_delivers_hears_admins_and_reports_a_logout(
             )
             with open_store(settings.database_url, TOWN_ZONE) as store:
                 # The town ran laba before the job: however long start-up takes, the job is due, not history.
-                store.service_started_at("jinxi", job.at - timedelta(days=1))
+                store.service_started_at("jinxi", job.at - timedelta(minutes=1))
             clock = ShiftedClock(job.at - timedelta(seconds=1))
             app = build(jinxi, settings, clock, echo=None)
             channel = app.channel
