@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
 import sys
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -13,13 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
-from bot import proof
+from bot import proof, recovery
 from bot.admin import AdminCommands
 from bot.audio.base import ClipProducer
 from bot.audio.deferred import DeferredProducer
 from bot.channels.base import Channel
 from bot.channels.outbox import OutboxChannel
 from bot.clock import Clock, RealTimeClock, VirtualClock
+from bot.config import last_good
 from bot.config.campaign import LoadedCampaign, Sources, load
 from bot.core.planner import admin_targets
 from bot.errors import ConfigError, Problem
@@ -40,7 +39,7 @@ AlertSink = Callable[[str, str, Mapping[str, Any]], Awaitable[None]]
 
 
 def runner_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+    return recovery.runner_id(tag=uuid.uuid4().hex[:6])
 
 
 def make_channel(
@@ -126,6 +125,9 @@ class App:
     pipeline: Pipeline
     clock: Clock
     router: InboundRouter
+    # The town's own files (watched for edits), and what is wrong with them when the last good plan runs instead.
+    sources: Sources | None = None
+    broken: ConfigError | None = None
 
     @property
     def loaded(self) -> LoadedCampaign:
@@ -150,11 +152,13 @@ def build(
     echo: TextIO | None = sys.stdout,
     *,
     wechaty: WechatySettings | None = None,
+    daemon: bool = False,
 ) -> App:
     """Load and check the town's files, open the store (migrating it) and the channel (`channel`, else the one
-    `settings` names, with `wechaty` for a WeChat gateway if given). Raises ConfigError."""
-    loaded = load(sources)
-    holder = CampaignHolder(loaded)
+    `settings` names, with `wechaty` for a WeChat gateway if given). Raises ConfigError.
+
+    For the daemon (`daemon=True`) a good load is kept as the last good plan, and broken files fall back to it
+    (`App.broken` then holds what is wrong); without a kept plan the ConfigError is raised as for every command."""
     store = open_store(settings.database_url, clock.zone)
     # The channel's alerts go through the pipeline, which needs the channel: the sink finds both when it runs.
     parts: dict[str, Any] = {}
@@ -163,6 +167,12 @@ def build(
         lambda: getattr(parts["channel"], "online", True),
         OutboxChannel(settings.outbox_dir, clock.now, sys.stderr),
     )
+    try:
+        loaded, broken = _load(sources, store, settings, clock, daemon)
+    except ConfigError:
+        store.close()
+        raise
+    holder = CampaignHolder(loaded)
     try:
         channel = channel or make_channel(
             settings,
@@ -182,7 +192,23 @@ def build(
     router = InboundRouter(
         [AdminCommands(holder.get, pipeline), *proof.handlers(holder.get, pipeline, store, settings.data_dir)]
     )
-    return App(holder, store, channel, pipeline, clock, router)
+    return App(holder, store, channel, pipeline, clock, router, sources, broken)
+
+
+def _load(
+    sources: Sources, store: Store, settings: Settings, clock: Clock, daemon: bool
+) -> tuple[LoadedCampaign, ConfigError | None]:
+    try:
+        loaded = load(sources)
+    except ConfigError as exc:
+        kept = last_good.restore(store, sources, settings.data_dir / "last-good") if daemon else None
+        if kept is None:
+            raise
+        log.error("the town's files have errors; running the last good plan (kept %s):\n%s", kept[1].saved_at, exc)
+        return load(kept[0]), exc
+    if daemon:
+        last_good.keep(store, sources, clock.now())
+    return loaded, None
 
 
 def configured_groups(loaded: LoadedCampaign) -> dict[str, str]:
@@ -215,6 +241,9 @@ async def simulate(app: App, clock: VirtualClock, start: datetime, end: datetime
     Records in the store exactly as the daemon does, so a second run over the same range sends nothing."""
     await app.channel.start()
     outcomes: list[Outcome] = []
+    # Claims a killed earlier run left behind: those that never left are sent again below, as their jobs come up.
+    found = recovery.recover(app.store, app.pipeline.runner, app.pipeline.wall(), clock.now())
+    await app.pipeline.report_unconfirmed([app.pipeline.describe(r.job_key, r.target) for r in found.unconfirmed])
     try:
         for job in app.loaded.plan.between(start, end):
             clock.set(job.at)
@@ -228,8 +257,12 @@ async def simulate(app: App, clock: VirtualClock, start: datetime, end: datetime
 async def run_daemon(app: App, clock: RealTimeClock, stop: asyncio.Event, reload_seconds: float = 5.0) -> None:
     """The daemon: schedule the plan, watch the files, hear replies, until `stop` is set."""
     await app.channel.start()
-    scheduler = CampaignScheduler(app.holder, app.pipeline, clock, load, reload_seconds=reload_seconds)
+    scheduler = CampaignScheduler(
+        app.holder, app.pipeline, clock, load, reload_seconds=reload_seconds, watch=app.sources, keep=last_good.keep
+    )
     await scheduler.start()
+    if app.broken is not None:
+        await scheduler.report_broken(app.broken)
     for handler in app.router.handlers:
         if isinstance(handler, AdminCommands):
             handler.pending = scheduler.pending
@@ -239,7 +272,7 @@ async def run_daemon(app: App, clock: RealTimeClock, stop: asyncio.Event, reload
     try:
         await stop.wait()
     finally:
-        scheduler.shutdown()
+        await scheduler.stop()
         await app.drain()
         await app.channel.close()
         listener.cancel()

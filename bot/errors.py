@@ -7,6 +7,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+class LabaError(Exception):
+    """Base of every error laba raises on purpose; anything else reaching the top is a bug."""
+
+
+class ExactlyOnceViolation(LabaError, RuntimeError):
+    """A claim's record was changed by someone else (another runner, or the sweep of stopped runners' claims)
+    while the claimant still held it. It must never happen; when it does, it is investigated, not retried."""
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with the town's files, said so a clerk can find and fix it."""
@@ -28,7 +37,7 @@ class Problem:
         return text
 
 
-class ConfigError(Exception):
+class ConfigError(LabaError):
     """The town's schedule, units or templates are wrong. Carries every problem found, not just the first.
 
     Raised by loading and checking; the CLI turns it into exit code 2. Nothing was applied when it is raised.
@@ -39,7 +48,7 @@ class ConfigError(Exception):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
-class DeliveryError(Exception):
+class DeliveryError(LabaError):
     """A channel could not hand a message over. `permanent` tells the pipeline not to retry; `uncertain` that the
     message may have gone out anyway (the connection broke mid-send), so it must never be sent again blindly."""
 

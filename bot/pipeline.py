@@ -8,10 +8,12 @@ skipped, unconfirmed): nothing is dropped without a trace.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.audio.base import AudioError, Clip, ClipProducer
@@ -22,8 +24,9 @@ from bot.config.campaign import LoadedCampaign
 from bot.core.model import JobKind
 from bot.core.planner import PlannedJob, Target, admin_targets
 from bot.core.render import ProofFacts, TemplateError, job_context, required_photos
-from bot.errors import DeliveryError
-from bot.store.base import DeliveryStatus, Store
+from bot.errors import DeliveryError, LabaError
+from bot.recovery import HEARTBEAT_SECONDS
+from bot.store.base import Claim, DeliveryStatus, Store
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +80,17 @@ class Pipeline:
     producer: ClipProducer | None = None
     # Set while sending is allowed; an admin's #暂停 clears it. Jobs that fire meanwhile wait, they are not missed.
     _open: asyncio.Event = field(default_factory=asyncio.Event)
+    # Shutting down: nothing more is claimed (SIGTERM).
+    _stopping: bool = False
+    # Attempts whose message is on the wire (handed to the network, not yet answered): a stop waits for them.
+    _wire: set[_Attempt] = field(default_factory=set)
+    _wire_idle: asyncio.Event = field(default_factory=asyncio.Event)
+    # Interrupted deliveries not yet recorded (the database was down), and unconfirmed ones still to report.
+    _orphans: list[_Attempt] = field(default_factory=list)
+    _unconfirmed_later: list[tuple[str, str]] = field(default_factory=list)
+    # Wall-clock time for heartbeats (the campaign clock may be shifted or virtual; liveness is about this process).
+    wall: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    _last_beat: float = -HEARTBEAT_SECONDS
 
     def __post_init__(self) -> None:
         self._open.set()
@@ -103,12 +117,39 @@ class Pipeline:
         return ProofFacts({a.id: self.store.units_with_proof(a.id, required_photos(loaded.campaign, a)) for a in acts})
 
     async def run_job(self, job: PlannedJob) -> list[Outcome]:
-        """Deliver `job` to each of its targets, in order. Safe to call again: settled pairs are left alone."""
+        """Deliver `job` to each of its targets, in order. Safe to call again: settled pairs are left alone.
+
+        Each target is settled on its own: an error on one (a database outage, a channel's transport error) is
+        logged and leaves that target unsettled, and the others go on; `unsettled` tells the caller what is left.
+        Stops early (without claiming more) once `stop` has begun."""
+        await self._recover_orphans()
         facts = self.facts_for(job)
         outcomes = []
         for target in job.targets:
-            outcomes.append(await self._deliver(job, target, facts))
+            if self._stopping:
+                break
+            try:
+                outcomes.append(await self._deliver(job, target, facts))
+            except Stopping:
+                break
+            except Exception:
+                log.exception("delivery %s → %s interrupted; it will be resumed", job.key, target.id)
         return outcomes
+
+    def heartbeat(self, *, force: bool = False) -> None:
+        """Tell the store this runner is alive (at most every few seconds unless `force`), so that its claims are
+        never taken for a stopped runner's."""
+        tick = time.monotonic()
+        if force or tick - self._last_beat >= HEARTBEAT_SECONDS / 2:
+            self.store.heartbeat(self.runner, self.wall())
+            self._last_beat = tick
+
+    def unsettled(self, job: PlannedJob) -> list[Target]:
+        """Targets of `job` with no outcome yet (no record, or one released by a runner that stopped before the
+        message left). Raises the store's error when the database can't be read."""
+        open_statuses = (DeliveryStatus.RELEASED,)
+        records = {r.target: r for r in self.store.deliveries(frozenset({job.key}))}
+        return [t for t in job.targets if t.id not in records or records[t.id].status in open_statuses]
 
     async def _deliver(self, job: PlannedJob, target: Target, facts: ProofFacts) -> Outcome:
         if job.kind is JobKind.CHASE and job.activity and target.unit in facts.of(job.activity.id):
@@ -119,48 +160,146 @@ class Pipeline:
             # check/reload render every job before a plan goes live, so this is a bug, not a clerk's typo.
             log.exception("render failed for %s → %s", job.key, target.id)
             return await self._fail_unclaimed(job, target, f"模板渲染失败: {exc}")
-        if self.held:
-            log.info("sending is held: %s → %s waits", job.key, target.id)
-            await self._open.wait()
+        await self._wait_open(job, target)
+        self.heartbeat()
         claim = self.store.claim(job.key, target.id, job.at, self.clock.now(), self.runner)
         if claim is None:
             return self._existing(job, target)
+        attempt = _Attempt(self, claim)
+        try:
+            return await self._send_claimed(job, target, facts, text, attempt)
+        except BaseException as exc:
+            self._abandon(attempt, exc)
+            raise
 
+    async def _wait_open(self, job: PlannedJob, target: Target) -> None:
+        if self._stopping:
+            raise Stopping
+        if self.held:
+            log.info("sending is held: %s → %s waits", job.key, target.id)
+            await self._open.wait()
+        if self._stopping:
+            raise Stopping
+
+    async def _send_claimed(
+        self, job: PlannedJob, target: Target, facts: ProofFacts, text: str, attempt: _Attempt
+    ) -> Outcome:
         async def send_message() -> str:
-            return await self.channel.send_text(target, text)
+            return await self.channel.send_text(target, text, handoff=attempt.handoff)
 
         send: Callable[[], Awaitable[str]] = send_message
-        note = ""
         if job.broadcast is not None:
-            send, note = await self._broadcast(job, target, facts)
+            produced, note = await self._broadcast(job, target, facts, attempt)
+
+            async def send_noted() -> str:
+                # The record says how the operator was served when it was not the clip.
+                return note + await produced()
+
+            send = send_noted
+        status, detail = await self._attempts(attempt, send, f"{job.key} → {target.id}")
+        if status is DeliveryStatus.SENT:
+            log.info("sent %s → %s (%s)", job.key, target.name, detail)
+            return Outcome(job.key, target.id, target.name, job.at, status, detail)
+        if status is DeliveryStatus.UNCONFIRMED:
+            await self.report_unconfirmed([(job_label(job), target.name)])
+        else:
+            await self.alert(
+                "alert_failed",
+                f"alert/failed/{job.key}/{target.id}/{attempt.claim.attempt}",
+                {"attempts": self.retry.attempts, "label": job_label(job), "target": target.name, "error": detail},
+            )
+        return Outcome(job.key, target.id, target.name, job.at, status, detail)
+
+    async def _attempts(
+        self, attempt: _Attempt, send: Callable[[], Awaitable[str]], what: str, *, tries: int | None = None
+    ) -> tuple[DeliveryStatus, str]:
+        """The one claim → send → record path: up to `tries` attempts with backoff; records the outcome (SENT,
+        FAILED or UNCONFIRMED) and returns it with the message id or the error."""
+        try:
+            return await self._try_sends(attempt, send, what, tries or self.retry.attempts)
+        finally:
+            attempt.done()
+
+    async def _try_sends(
+        self, attempt: _Attempt, send: Callable[[], Awaitable[str]], what: str, tries: int
+    ) -> tuple[DeliveryStatus, str]:
         error = ""
-        for attempt in range(1, self.retry.attempts + 1):
+        for number in range(1, tries + 1):
             try:
-                message_id = note + await send()
+                message_id = await send()
             except DeliveryError as exc:
-                error = str(exc)
-                log.warning("send %s → %s failed (attempt %d): %s", job.key, target.id, attempt, error)
+                error, permanent = str(exc), exc.permanent
+                log.warning("send %s failed (attempt %d): %s", what, number, error)
                 if exc.uncertain:
-                    self.store.mark_unconfirmed(claim, self.clock.now(), error)
-                    await self.report_unconfirmed([(job_label(job), target.name)])
-                    return Outcome(job.key, target.id, target.name, job.at, DeliveryStatus.UNCONFIRMED, error)
-                if exc.permanent or attempt == self.retry.attempts:
-                    break
-                await self.sleep(self.retry.backoff(attempt))
-                continue
-            self.store.mark_sent(claim, self.clock.now(), message_id)
-            log.info("sent %s → %s (%s)", job.key, target.name, message_id)
-            return Outcome(job.key, target.id, target.name, job.at, DeliveryStatus.SENT, message_id)
-        self.store.mark_failed(claim, self.clock.now(), error)
-        await self.alert(
-            "alert_failed",
-            f"alert/failed/{job.key}/{target.id}/{claim.attempt}",
-            {"attempts": self.retry.attempts, "label": job_label(job), "target": target.name, "error": error},
-        )
-        return Outcome(job.key, target.id, target.name, job.at, DeliveryStatus.FAILED, error)
+                    self.store.mark_unconfirmed(attempt.claim, self.clock.now(), error)
+                    return DeliveryStatus.UNCONFIRMED, error
+            except Exception as exc:
+                # Not a channel's own refusal: a look-up or transport error it did not map. Whether the message may
+                # have left is known from the handoff, not guessed from the exception.
+                log.exception("send %s raised %s (attempt %d)", what, type(exc).__name__, number)
+                error, permanent = f"{type(exc).__name__}: {exc}", False
+                if attempt.handed:
+                    detail = f"发送途中出错，可能已发出（{error}）"
+                    self.store.mark_unconfirmed(attempt.claim, self.clock.now(), detail)
+                    return DeliveryStatus.UNCONFIRMED, detail
+            else:
+                self.store.mark_sent(attempt.claim, self.clock.now(), message_id)
+                return DeliveryStatus.SENT, message_id
+            if attempt.handed and not attempt.partly_sent:
+                await attempt.handoff(False)  # the refusal is certain: nothing left in this attempt
+            if permanent or number == tries:
+                break
+            await self.sleep(self.retry.backoff(number))
+        self.store.mark_failed(attempt.claim, self.clock.now(), error)
+        return DeliveryStatus.FAILED, error
+
+    def _abandon(self, attempt: _Attempt, exc: BaseException) -> None:
+        """The delivery was cut off (cancelled on shutdown, or an error outside the send, e.g. the database): record
+        it as RELEASED if nothing left, UNCONFIRMED if something may have. If the store can't be written now, the
+        claim is kept and recorded on the next run (`_recover_orphans`)."""
+        claim = attempt.claim
+        attempt.done()
+        log.warning("delivery %s → %s interrupted (%s)", claim.job_key, claim.target, type(exc).__name__)
+        try:
+            self._settle_abandoned(attempt)
+        except Exception:
+            log.exception("could not record the interrupted delivery %s → %s now", claim.job_key, claim.target)
+            self._orphans.append(attempt)
+
+    def _settle_abandoned(self, attempt: _Attempt) -> None:
+        now = self.clock.now()
+        claim = attempt.claim
+        if attempt.handed:
+            self.store.mark_unconfirmed(claim, now, "发送途中程序中断，无法确认是否送达")
+            self._unconfirmed_later.append((claim.job_key, claim.target))
+        elif not self.store.release(
+            claim.job_key, claim.target, claim.runner, now, DeliveryStatus.RELEASED, "发出前程序中断，尚未发出"
+        ):
+            log.error("interrupted delivery %s → %s was no longer ours to release", claim.job_key, claim.target)
+
+    async def _recover_orphans(self) -> None:
+        """Record interrupted deliveries that could not be recorded when they happened (the database was down)."""
+        orphans, self._orphans = self._orphans, []
+        for attempt in orphans:
+            try:
+                self._settle_abandoned(attempt)
+            except Exception:
+                log.exception("still cannot record %s → %s", attempt.claim.job_key, attempt.claim.target)
+                self._orphans.append(attempt)
+        if self._unconfirmed_later:
+            keys, self._unconfirmed_later = self._unconfirmed_later, []
+            await self.report_unconfirmed([self.describe(k, t) for k, t in keys])
+
+    def describe(self, key: str, target_id: str) -> tuple[str, str]:
+        """(what, to whom) as the admins say it, for a delivery known only by its keys."""
+        job = self.current().plan.by_key().get(key)
+        if job is None:
+            return key, target_id
+        names = {t.id: t.name for t in job.targets}
+        return job_label(job), names.get(target_id, target_id)
 
     async def _broadcast(
-        self, job: PlannedJob, target: Target, facts: ProofFacts
+        self, job: PlannedJob, target: Target, facts: ProofFacts, attempt: _Attempt
     ) -> tuple[Callable[[], Awaitable[str]], str]:
         """Produce one operator's clip (after the claim: only the claimant works). Returns how to send it and a note
         for the record. The clip goes as a file, then the play sheet as text; if production fails, the play sheet
@@ -179,7 +318,7 @@ class Pipeline:
         text = loaded.renderer.render_named(job.kind.value, {**ctx, "error": "" if clip else error})
 
         async def send_text() -> str:
-            return await self.channel.send_text(target, text)
+            return await self.channel.send_text(target, text, handoff=attempt.handoff)
 
         if clip is None and self.producer is None:
             return send_text, f"{error}，改发广播稿："
@@ -198,7 +337,10 @@ class Pipeline:
         async def send_clip() -> str:
             nonlocal file_id
             if not file_id:  # a retry after the play sheet failed must not send the clip twice
-                file_id = await self.channel.send_file(target, OutgoingFile(clip.path, clip.path.name))
+                file_id = await self.channel.send_file(
+                    target, OutgoingFile(clip.path, clip.path.name), handoff=attempt.handoff
+                )
+                attempt.partly_sent = True
                 log.info("clip %s → %s (%s)", clip.path.name, target.name, file_id)
             return await send_text()
 
@@ -268,7 +410,16 @@ class Pipeline:
         """Tell every admin, once per key (the store dedups across restarts and runners).
 
         In quiet hours the alert waits for `flush_alerts` at the end of them. An alert that can't be delivered is
-        logged; it never raises into the caller (an alert about a failed alert would loop)."""
+        logged; it never raises into the caller (an alert about a failed alert would loop, and a failure must never
+        end a job for the other targets)."""
+        try:
+            await self._alert(template, key, variables)
+        except (asyncio.CancelledError, Stopping):
+            raise
+        except Exception:
+            log.exception("alert %s could not be delivered", key)
+
+    async def _alert(self, template: str, key: str, variables: Mapping[str, Any]) -> None:
         loaded = self.current()
         if loaded.campaign.rules.quiet_hours.contains(self.clock.now().time()):
             self.deferred_alerts.append((template, key, variables))
@@ -279,18 +430,10 @@ class Pipeline:
         except TemplateError:
             log.exception("alert template %s failed", template)
             return
-        now = self.clock.now()
         for admin in admin_targets(loaded.campaign):
-            claim = self.store.claim(key, admin.id, now, now, self.runner)
-            if claim is None:
-                continue
-            try:
-                message_id = await self.channel.send_text(admin, text)
-            except DeliveryError as exc:
-                self.store.mark_failed(claim, self.clock.now(), str(exc))
-                log.error("could not alert %s: %s\n%s", admin.name, exc, text)
-                continue
-            self.store.mark_sent(claim, self.clock.now(), message_id)
+            outcome = await self.send_now(admin, text, key, tries=1)
+            if outcome.fresh and outcome.status is not DeliveryStatus.SENT:
+                log.error("could not alert %s: %s\n%s", admin.name, outcome.detail, text)
         log.warning("alert to admins: %s", text.splitlines()[0])
 
     async def flush_alerts(self) -> None:
@@ -298,12 +441,19 @@ class Pipeline:
         for template, key, variables in pending:
             await self.alert(template, key, variables)
 
-    async def report_missed(self, jobs: Iterable[PlannedJob], grace: timedelta) -> None:
-        jobs = list(jobs)
-        if not jobs:
+    async def report_missed(self, missed: Iterable[tuple[PlannedJob, list[Outcome]]], grace: timedelta) -> None:
+        """Tell the admins which deliveries were recorded MISSED just now (`record_missed`'s fresh outcomes), by job,
+        naming the groups and people that did not get them."""
+        rows: list[dict[str, Any]] = []
+        keys: list[str] = []
+        for job, outcomes in missed:
+            names = [o.target_name for o in outcomes if o.fresh and o.status is DeliveryStatus.MISSED]
+            if names:
+                rows.append({"at": job.at, "label": job_label(job), "targets": len(names), "names": names})
+                keys.extend(f"{job.key}>{o.target}" for o in outcomes if o.fresh)
+        if not rows:
             return
-        key = "alert/missed/" + ",".join(sorted(j.key for j in jobs))
-        rows = [{"at": j.at, "label": job_label(j), "targets": len(j.targets)} for j in jobs]
+        key = "alert/missed/" + hashlib.sha256(",".join(sorted(keys)).encode()).hexdigest()[:16]
         await self.alert("alert_missed", key, {"jobs": rows, "grace_minutes": int(grace.total_seconds() // 60)})
 
     async def report_unconfirmed(self, rows: list[tuple[str, str]]) -> None:
@@ -312,22 +462,78 @@ class Pipeline:
         key = "alert/unconfirmed/" + ",".join(sorted(f"{k}>{t}" for k, t in rows))
         await self.alert("alert_unconfirmed", key, {"deliveries": [{"label": k, "target": t} for k, t in rows]})
 
-    async def send_now(self, target: Target, text: str, key: str) -> Outcome:
-        """A one-off message (`laba send`): claimed under its own key like any other, so it goes out once."""
+    async def send_now(self, target: Target, text: str, key: str, *, tries: int = 1) -> Outcome:
+        """A one-off message (`laba send`, replies, alerts): claimed under its own key like any other and sent by the
+        same claim → send → record path, so it goes out once."""
         now = self.clock.now()
+        self.heartbeat()
         claim = self.store.claim(key, target.id, now, now, self.runner)
         if claim is None:
             record = self.store.get(key, target.id)
-            return Outcome(
-                key, target.id, target.name, now, record.status if record else DeliveryStatus.SENDING, fresh=False
-            )
+            status = record.status if record else DeliveryStatus.SENDING
+            return Outcome(key, target.id, target.name, now, status, record.detail if record else "", fresh=False)
+        attempt = _Attempt(self, claim)
+
+        async def send() -> str:
+            return await self.channel.send_text(target, text, handoff=attempt.handoff)
+
         try:
-            message_id = await self.channel.send_text(target, text)
-        except DeliveryError as exc:
-            if exc.uncertain:
-                self.store.mark_unconfirmed(claim, self.clock.now(), str(exc))
-                return Outcome(key, target.id, target.name, now, DeliveryStatus.UNCONFIRMED, str(exc))
-            self.store.mark_failed(claim, self.clock.now(), str(exc))
-            return Outcome(key, target.id, target.name, now, DeliveryStatus.FAILED, str(exc))
-        self.store.mark_sent(claim, self.clock.now(), message_id)
-        return Outcome(key, target.id, target.name, now, DeliveryStatus.SENT, message_id)
+            status, detail = await self._attempts(attempt, send, f"{key} → {target.id}", tries=tries)
+        except BaseException as exc:
+            self._abandon(attempt, exc)
+            raise
+        return Outcome(key, target.id, target.name, now, status, detail)
+
+    # --- stopping ---------------------------------------------------------------------------------------------
+
+    async def stop(self, wait_seconds: float) -> None:
+        """Begin shutting down: claim nothing more, and wait (at most `wait_seconds`) for the messages already
+        handed to the network to be answered. Deliveries still waiting before the network (pacing) are then
+        cancelled by the caller and recorded RELEASED, to be sent by the next start."""
+        self._stopping = True
+        self._open.set()  # wake deliveries waiting on #暂停, so they see the stop instead of hanging
+        try:
+            async with asyncio.timeout(wait_seconds):
+                while self._wire:
+                    self._wire_idle.clear()
+                    await self._wire_idle.wait()
+        except TimeoutError:
+            log.warning("stopping: %d messages still on the wire after %.0f s", len(self._wire), wait_seconds)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
+    def _on_wire(self, attempt: _Attempt, on: bool) -> None:
+        if on:
+            self._wire.add(attempt)
+        else:
+            self._wire.discard(attempt)
+            if not self._wire:
+                self._wire_idle.set()
+
+
+class Stopping(LabaError):
+    """The pipeline is shutting down: the delivery was not claimed."""
+
+
+class _Attempt:
+    """One claim on its way out: records in the store when the message is handed to the network."""
+
+    def __init__(self, pipeline: Pipeline, claim: Claim) -> None:
+        self.pipeline = pipeline
+        self.claim = claim
+        self.handed = False
+        self.partly_sent = False  # a part (the clip before its play sheet) certainly left
+
+    async def handoff(self, handed: bool) -> None:
+        if handed == self.handed:
+            return
+        pipeline = self.pipeline
+        pipeline.store.mark_handed(self.claim, pipeline.clock.now() if handed else None)
+        self.handed = handed
+        pipeline._on_wire(self, handed)
+
+    def done(self) -> None:
+        """Its outcome is recorded (or will be by `_recover_orphans`): no longer on the wire."""
+        self.pipeline._on_wire(self, False)

@@ -28,13 +28,20 @@ from bot.config.campaign import LoadedCampaign, Sources
 from bot.core.model import QuietHours
 from bot.core.planner import Plan, PlannedJob
 from bot.errors import ConfigError
-from bot.pipeline import Pipeline, job_label
+from bot.pipeline import Outcome, Pipeline
+from bot.recovery import HEARTBEAT_SECONDS, recover
+from bot.store.base import DeliveryStatus, Store
 
 log = logging.getLogger(__name__)
 
 RELOAD_JOB = "laba:reload"
 PREPARE = "prepare:"  # id prefix of the step that produces a broadcast job's clips ahead of delivery
 ALERTS_JOB = "laba:alerts"
+SWEEP_JOB = "laba:sweep"
+HOUSEKEEPING = (RELOAD_JOB, ALERTS_JOB, SWEEP_JOB)
+# A job cut off by an outage is resumed for its unsettled targets after these waits (the last repeats), while it is
+# inside the grace period.
+RESUME_BACKOFF = (timedelta(seconds=15), timedelta(seconds=30), timedelta(minutes=1), timedelta(minutes=2))
 
 
 class CampaignHolder:
@@ -72,16 +79,25 @@ class CampaignScheduler:
         load: Callable[[Sources], LoadedCampaign],
         *,
         reload_seconds: float = 5.0,
-        stale_after: timedelta = timedelta(minutes=15),
+        sweep_seconds: float = HEARTBEAT_SECONDS,
+        resume_backoff: tuple[timedelta, ...] = RESUME_BACKOFF,
+        watch: Sources | None = None,
+        keep: Callable[[Store, Sources, datetime], None] | None = None,
     ) -> None:
         self.holder = holder
         self.pipeline = pipeline
         self.clock = clock
         self._load = load
         self._reload_seconds = reload_seconds
-        self._stale_after = stale_after
+        self._sweep_seconds = sweep_seconds
+        self._resume_backoff = resume_backoff
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._resumes: dict[str, int] = {}
         self._known: set[str] = set()
-        self._fingerprint = holder.get().sources.fingerprint()
+        # The files to watch: the town's own, even while the last good plan runs because they are broken.
+        self._watch = watch or holder.get().sources
+        self._keep = keep
+        self._fingerprint = self._watch.fingerprint()
         self._last_error = ""
         self._tasks: set[asyncio.Task[None]] = set()
         self._fire_at: dict[str, datetime] = {}
@@ -98,44 +114,50 @@ class CampaignScheduler:
         now = self.clock.now()
         store = self.pipeline.store
         self._service_start = store.service_started_at(loaded.campaign.town.id, now)
-        stale = store.stale_claims(now - self._stale_after)
-        resolved = []
-        for rec in stale:
-            if store.resolve_stale(rec.job_key, rec.target, now, "发送中途程序停止，无法确认是否送达"):
-                resolved.append(self._describe(rec.job_key, rec.target))
+        # Claims of runners that stopped: released ones are unsettled again and picked up by `_apply` below.
+        found = recover(store, self.pipeline.runner, self.pipeline.wall(), now)
         self._scheduler.start()
-        await self.pipeline.report_unconfirmed(resolved)
+        await self.pipeline.report_unconfirmed([self._describe(r.job_key, r.target) for r in found.unconfirmed])
         await self._apply(loaded.plan, startup=True)
-        self._scheduler.add_job(
-            self.check_for_edits,
-            "interval",
-            seconds=self._reload_seconds,
-            id=RELOAD_JOB,
-            replace_existing=True,
-            coalesce=True,
-            max_instances=1,
-        )
-        self._scheduler.add_job(
-            self._flush_alerts,
-            "interval",
-            seconds=60,
-            id=ALERTS_JOB,
-            replace_existing=True,
-            coalesce=True,
-            max_instances=1,
-        )
+        for job_id, call, seconds in (
+            (RELOAD_JOB, self.check_for_edits, self._reload_seconds),
+            (ALERTS_JOB, self._flush_alerts, 60.0),
+            (SWEEP_JOB, self.sweep, self._sweep_seconds),
+        ):
+            self._scheduler.add_job(
+                call, "interval", seconds=seconds, id=job_id, replace_existing=True, coalesce=True, max_instances=1
+            )
+
+    async def sweep(self) -> None:
+        """Say this runner is alive, and decide the claims of runners that stopped: those that never left are
+        sent again (within the grace) or recorded missed; those that may have left are reported."""
+        try:
+            found = recover(self.pipeline.store, self.pipeline.runner, self.pipeline.wall(), self.clock.now())
+        except Exception:
+            log.exception("could not check for stopped runners' claims (the database?); trying again shortly")
+            return
+        await self.pipeline.report_unconfirmed([self._describe(r.job_key, r.target) for r in found.unconfirmed])
+        jobs = [j for j in (self.holder.job(k) for k in sorted({r.job_key for r in found.released})) if j]
+        if jobs:
+            await self._triage(jobs, self.clock.now())
 
     def _describe(self, key: str, target_id: str) -> tuple[str, str]:
-        """(what, to whom) as the admins say it, for a delivery known only by its keys."""
-        job = self.holder.job(key)
-        if job is None:
-            return key, target_id
-        names = {t.id: t.name for t in job.targets}
-        return job_label(job), names.get(target_id, target_id)
+        return self.pipeline.describe(key, target_id)
 
     def shutdown(self) -> None:
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
+
+    async def stop(self, wait_seconds: float = 20.0) -> None:
+        """A graceful stop (SIGTERM): fire nothing more, claim nothing more, let the messages already on the wire be
+        answered (at most `wait_seconds`), then cancel the deliveries still waiting to be sent; those are recorded
+        RELEASED and sent by the next start within the grace period."""
+        self.shutdown()
+        await self.pipeline.stop(wait_seconds)
+        running = list(self._running.values())
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
 
     def pending(self) -> list[tuple[str, datetime]]:
         """Planned jobs still waiting, as (key, when it will fire on the bot's clock), soonest first."""
@@ -150,39 +172,14 @@ class CampaignScheduler:
         now = self.clock.now()
         keys = {j.key for j in plan.jobs}
         for job in self._scheduler.get_jobs():
-            if job.id not in (RELOAD_JOB, ALERTS_JOB) and job.id.removeprefix(PREPARE) not in keys:
+            if job.id not in HOUSEKEEPING and job.id.removeprefix(PREPARE) not in keys:
                 job.remove()
                 self._fire_at.pop(job.id, None)
                 log.info("removed from the plan: %s", job.id)
-        past = [j for j in plan.jobs if j.at <= now and (startup or j.key not in self._known)]
-        settled = {(d.job_key, d.target) for d in self.pipeline.store.deliveries(frozenset(j.key for j in past))}
-        late: list[PlannedJob] = []
-        missed: list[PlannedJob] = []
-        before_service = 0
-        for job in past:
-            if all((job.key, t.id) in settled for t in job.targets):
-                continue
-            if job.at < self._service_start:
-                before_service += 1
-            elif now - job.at <= self.grace:
-                late.append(job)
-            else:
-                missed.append(job)
-        if before_service:
-            log.info(
-                "%d jobs fall before this store's first start (%s): not sent, not reported",
-                before_service,
-                self._service_start.isoformat(),
-            )
-        for job in missed:
-            self.pipeline.record_missed(job, f"程序停止期间错过（超过补发时限 {self.grace}）")
-            log.warning("missed: %s at %s", job.key, job.at.isoformat())
-        await self.pipeline.report_missed(missed, self.grace)
-        quiet = self.holder.get().campaign.rules.quiet_hours
-        for job in late:
-            run_at = after_quiet(now, quiet)
-            log.warning("late: %s (due %s) runs at %s", job.key, job.at.isoformat(), run_at.isoformat())
-            self._add(job.key, run_at)
+        # Past jobs with targets still unsettled: on start all of them; on a reload also those that already fired
+        # but gained targets (a unit added to the plan), except while they are running.
+        past = [j for j in plan.jobs if j.at <= now and j.key not in self._running]
+        await self._triage(past, now, added=not startup)
         for job in plan.jobs:
             if job.at > now:
                 self._add(job.key, job.at)
@@ -200,6 +197,46 @@ class CampaignScheduler:
                     max_instances=1,
                 )
         self._known = keys
+
+    async def _triage(self, past: list[PlannedJob], now: datetime, *, added: bool = False) -> None:
+        """Past jobs with unsettled targets: run late within the grace (after quiet hours), else record the
+        unsettled targets MISSED and tell the admins which. Jobs from before the store's first start are history.
+        `added`: the unsettled targets came with an edit of the plan (a unit added after its jobs went out): too old
+        ones are recorded MISSED with that reason, not reported as a stoppage the admins need to hear of."""
+        open_statuses = {DeliveryStatus.RELEASED.value}
+        settled = {
+            (d.job_key, d.target)
+            for d in self.pipeline.store.deliveries(frozenset(j.key for j in past))
+            if d.status.value not in open_statuses
+        }
+        late: list[PlannedJob] = []
+        missed: list[tuple[PlannedJob, list[Outcome]]] = []
+        before_service = 0
+        for job in past:
+            if all((job.key, t.id) in settled for t in job.targets):
+                continue
+            if job.at < self._service_start:
+                before_service += 1
+            elif now - job.at <= self.grace:
+                late.append(job)
+            elif added:
+                self.pipeline.record_missed(job, "计划修改前这项消息已经发出，后来加入的单位不再补发")
+                log.info("added after it went out, not sent: %s at %s", job.key, job.at.isoformat())
+            else:
+                missed.append((job, self.pipeline.record_missed(job, f"程序停止期间错过（超过补发时限 {self.grace}）")))
+                log.warning("missed: %s at %s", job.key, job.at.isoformat())
+        if before_service:
+            log.info(
+                "%d jobs fall before this store's first start (%s): not sent, not reported",
+                before_service,
+                self._service_start.isoformat(),
+            )
+        await self.pipeline.report_missed(missed, self.grace)
+        quiet = self.holder.get().campaign.rules.quiet_hours
+        for job in late:
+            run_at = after_quiet(now, quiet)
+            log.warning("late: %s (due %s) runs at %s", job.key, job.at.isoformat(), run_at.isoformat())
+            self._add(job.key, run_at)
 
     def _add(self, key: str, at: datetime) -> None:
         self._fire_at[key] = at
@@ -220,15 +257,52 @@ class CampaignScheduler:
         if job is None:
             log.warning("job %s fired but is no longer in the plan", key)
             return
+        task = asyncio.current_task()
+        if task is not None:
+            self._running[key] = task
         try:
             await self.pipeline.run_job(job)
+            await self._follow_up(job)
+        except asyncio.CancelledError:
+            log.warning("job %s stopped with the daemon; the next start sends what is left", key)
         except Exception:
-            # The store still holds which targets were claimed; a restart picks up the rest within the grace.
+            # The store still holds which targets were claimed; the follow-up resumes the rest.
             log.exception("job %s crashed", key)
+            await self._follow_up(job)
         finally:
+            self._running.pop(key, None)
             self._fire_at.pop(key, None)
             for callback in self._done_callbacks:
                 callback(key)
+
+    async def _follow_up(self, job: PlannedJob) -> None:
+        """After a run: targets left unsettled (an outage) are resumed with backoff while inside the grace period,
+        and recorded missed and reported after it. Nothing is left unsettled silently."""
+        if self.pipeline.stopping:
+            return
+        now = self.clock.now()
+        try:
+            left = self.pipeline.unsettled(job)
+        except Exception:
+            log.exception("cannot read %s's outcomes (the database?)", job.key)
+            left = list(job.targets)
+        if not left:
+            self._resumes.pop(job.key, None)
+            return
+        count = self._resumes.get(job.key, 0)
+        run_at = now + self._resume_backoff[min(count, len(self._resume_backoff) - 1)]
+        if run_at - job.at <= self.grace:
+            self._resumes[job.key] = count + 1
+            log.warning("%s: %d targets unsettled; resuming at %s", job.key, len(left), run_at.isoformat())
+            self._add(job.key, after_quiet(run_at, self.holder.get().campaign.rules.quiet_hours))
+            return
+        self._resumes.pop(job.key, None)
+        try:
+            outcomes = self.pipeline.record_missed(job, "多次重试仍未发出（超过补发时限）")
+        except Exception:
+            log.exception("cannot record %s as missed now; the next start will", job.key)
+            return
+        await self.pipeline.report_missed([(job, outcomes)], self.grace)
 
     async def _prepare(self, key: str) -> None:
         job = self.holder.job(key)
@@ -246,8 +320,8 @@ class CampaignScheduler:
         job = self.holder.job(event.job_id)
         if job is None:
             return
-        self.pipeline.record_missed(job, "错过发送时间（超过补发时限）")
-        self._spawn(self.pipeline.report_missed([job], self.grace))
+        outcomes = self.pipeline.record_missed(job, "错过发送时间（超过补发时限）")
+        self._spawn(self.pipeline.report_missed([(job, outcomes)], self.grace))
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -261,7 +335,7 @@ class CampaignScheduler:
 
     async def check_for_edits(self) -> bool:
         """Reload if any file changed. True if a new plan went live."""
-        sources = self.holder.get().sources
+        sources = self._watch
         fingerprint = sources.fingerprint()
         if fingerprint == self._fingerprint:
             return False
@@ -269,18 +343,28 @@ class CampaignScheduler:
         try:
             loaded = self._load(sources)
         except ConfigError as exc:
-            text = str(exc)
-            log.error("the edited files have errors; the running plan stays:\n%s", text)
-            if text != self._last_error:
-                self._last_error = text
-                await self.pipeline.alert(
-                    "alert_plan_error",
-                    f"alert/plan_error/{self.clock.now():%Y%m%d}/{hashlib.sha256(text.encode()).hexdigest()[:12]}",
-                    {"problems": [str(p) for p in exc.problems]},
-                )
+            log.error("the edited files have errors; the running plan stays:\n%s", exc)
+            await self.report_broken(exc)
             return False
         self._last_error = ""
         self.holder.swap(loaded)
+        if self._keep is not None:
+            try:
+                self._keep(self.pipeline.store, sources, self.clock.now())
+            except Exception:
+                log.exception("could not keep the new plan as the last good one")
         await self._apply(loaded.plan, startup=False)
         log.info("reloaded: %d jobs in the plan", len(loaded.plan.jobs))
         return True
+
+    async def report_broken(self, exc: ConfigError) -> None:
+        """Tell the admins what is wrong with the files, once per distinct error (the running plan stays)."""
+        text = str(exc)
+        if text == self._last_error:
+            return
+        self._last_error = text
+        await self.pipeline.alert(
+            "alert_plan_error",
+            f"alert/plan_error/{self.clock.now():%Y%m%d}/{hashlib.sha256(text.encode()).hexdigest()[:12]}",
+            {"problems": [str(p) for p in exc.problems]},
+        )

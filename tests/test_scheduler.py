@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -49,6 +49,7 @@ class Harness:
         )
         self.scheduler = CampaignScheduler(self.holder, self.pipeline, self.clock, load, reload_seconds=3600)
         self.done: asyncio.Queue[str] = asyncio.Queue()
+        self.after_edit: list[str] = []
         self.scheduler.on_job_done(self.done.put_nowait)
 
     async def __aenter__(self) -> Harness:
@@ -135,12 +136,18 @@ def test_a_late_job_in_quiet_hours_waits_for_the_morning(sources: Sources, store
     assert h.channel.sent == []
 
 
-def test_stale_claims_become_unconfirmed_and_are_reported_not_resent(sources: Sources, store: SqlStore) -> None:
+def test_a_stopped_runners_claims_are_resent_if_they_never_left_and_reported_if_they_may_have(
+    sources: Sources, store: SqlStore
+) -> None:
     store.service_started_at("jinxi", at("2024-05-01T00:00"))
-    claim = store.claim(
-        "2024-05/announce", "changchun-villagers", at("2024-05-06T09:00"), at("2024-05-06T09:00"), "dead"
-    )
-    assert claim is not None
+    job_at = at("2024-05-06T09:00")
+    # A runner that stopped (no heartbeat for minutes): one claim handed to the network, one still waiting.
+    dead = "elsewhere:1:dead"
+    store.heartbeat(dead, datetime.now(UTC) - timedelta(minutes=5))
+    handed = store.claim("2024-05/announce", "changchun-villagers", job_at, job_at, dead)
+    waiting = store.claim("2024-05/announce", "shanling-villagers", job_at, job_at, dead)
+    assert handed is not None and waiting is not None
+    store.mark_handed(handed, job_at)
 
     async def scenario() -> Harness:
         async with Harness(sources, store, at("2024-05-06T09:40")) as h:
@@ -148,10 +155,35 @@ def test_stale_claims_become_unconfirmed_and_are_reported_not_resent(sources: So
             return h
 
     h = asyncio.run(scenario())
-    record = store.get("2024-05/announce", "changchun-villagers")
-    assert record is not None and record.status is DeliveryStatus.UNCONFIRMED
+    maybe = store.get("2024-05/announce", "changchun-villagers")
+    assert maybe is not None and maybe.status is DeliveryStatus.UNCONFIRMED
     assert "changchun-villagers" not in {m.target.id for m in h.channel.sent}
     assert any("无法确认" in t and "5月活动通知" in t and "长春村村民群" in t for t in h.sent_to(ADMINS))
+    # The one that never left is sent, exactly once, and never reported as possibly sent.
+    assert [m.target.id for m in h.channel.sent].count("shanling-villagers") == 1
+    resent = store.get("2024-05/announce", "shanling-villagers")
+    assert resent is not None and (resent.status, resent.attempts) == (DeliveryStatus.SENT, 2)
+    assert not any("杉岭" in t and "无法确认" in t for t in h.sent_to(ADMINS))
+
+
+def test_a_live_runners_waiting_claim_is_left_alone(sources: Sources, store: SqlStore) -> None:
+    store.service_started_at("jinxi", at("2024-05-01T00:00"))
+    job_at = at("2024-05-06T09:00")
+    alive = "elsewhere:1:alive"
+    store.heartbeat(alive, datetime.now(UTC))
+    claim = store.claim("2024-05/announce", "changchun-villagers", job_at, job_at, alive)
+    assert claim is not None
+
+    async def scenario() -> Harness:
+        async with Harness(sources, store, at("2024-05-06T09:40")) as h:
+            await h.ran("2024-05/announce")
+            await h.scheduler.sweep()
+            return h
+
+    h = asyncio.run(scenario())
+    record = store.get("2024-05/announce", "changchun-villagers")
+    assert record is not None and record.status is DeliveryStatus.SENDING
+    assert "changchun-villagers" not in {m.target.id for m in h.channel.sent}
 
 
 def test_an_edit_while_running_reschedules_without_duplicates(sources: Sources, store: SqlStore) -> None:
@@ -219,3 +251,35 @@ def test_nothing_depends_on_the_servers_time_zone(
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def test_a_unit_added_after_its_job_fired_gets_the_message_within_the_grace(sources: Sources, store: SqlStore) -> None:
+    store.service_started_at("jinxi", at("2024-05-01T00:00"))
+    units = sources.schedules / "units.yaml"
+    new_village = """
+  - id: xinmin
+    name: 新民村
+    kind: village
+    groups:
+      - {id: xinmin-villagers, name: 新民村村民群, kind: villagers}
+      - {id: xinmin-work, name: 新民村两委工作群, kind: work}
+    contacts:
+      - {id: xinmin-zhang, name: 张明, role: 村党支部书记, wechat: zhangming-xinmin}
+    broadcast_operator: {id: xinmin-gb, name: 刘芳, role: 广播员, wechat: liufang-gb}
+"""
+
+    async def scenario() -> Harness:
+        async with Harness(sources, store, at("2024-05-19T09:59:59")) as h:
+            await h.ran("2024-05/remind/xuanchuanzhou")
+            before = len(h.channel.sent)
+            text = units.read_text(encoding="utf-8")
+            units.write_text(text.replace("\n  - id: changchun\n", new_village + "\n  - id: changchun\n"), "utf-8")
+            assert await h.scheduler.check_for_edits() is True
+            await h.ran("2024-05/remind/xuanchuanzhou")
+            h.after_edit = [m.target.id for m in h.channel.sent[before:]]
+            return h
+
+    h = asyncio.run(scenario())
+    assert "xinmin-villagers" in h.after_edit
+    assert len(h.after_edit) == len(set(h.after_edit))  # only the new unit's groups, once each
+    assert all(t.startswith("xinmin-") for t in h.after_edit)

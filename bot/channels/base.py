@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -53,6 +53,17 @@ class InboundMessage:
     attachments: tuple[Attachment, ...] = ()
 
 
+# Called by a channel with True immediately before it writes a message to the network (after any pacing wait), and
+# with False if it then learns for certain that the write did not happen and it will wait before trying again. The
+# pipeline records it, so that after a crash a message that never left is sent again and only one that may have left
+# is reported as possibly sent.
+Handoff = Callable[[bool], Awaitable[None]]
+
+
+async def no_handoff(handed: bool) -> None:
+    """The handoff of a send nobody tracks (tools, health checks)."""
+
+
 class Channel(Protocol):
     name: str
 
@@ -60,16 +71,19 @@ class Channel(Protocol):
         """Connect (log in, open streams). Idempotent."""
         ...
 
-    async def send_text(self, target: Target, text: str) -> str:
+    async def send_text(self, target: Target, text: str, *, handoff: Handoff = no_handoff) -> str:
         """Hand `text` to the network for `target` (with @mentions of `target.mentions` in a group); returns the
-        network's message id.
+        network's message id. `await handoff(True)` comes immediately before the first byte of the message is
+        written to the network, never earlier (pacing waits and look-ups come before it).
 
-        Raises `bot.errors.DeliveryError` if the network refused it (`permanent=True` when a retry can't help).
-        Must not retry by itself: retries are the pipeline's, so each attempt is counted and recorded.
+        Raises `bot.errors.DeliveryError` if the network refused it (`permanent=True` when a retry can't help,
+        `uncertain=True` when it may have gone out). Any error raised before `handoff(True)` means the message
+        certainly did not leave. Must not retry after a refusal: retries are the pipeline's, so each attempt is
+        counted and recorded.
         """
         ...
 
-    async def send_file(self, target: Target, file: OutgoingFile) -> str:
+    async def send_file(self, target: Target, file: OutgoingFile, *, handoff: Handoff = no_handoff) -> str:
         """Like `send_text`, for a file."""
         ...
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
-from bot.channels.base import InboundMessage, OutgoingFile
+from bot.channels.base import Handoff, InboundMessage, OutgoingFile, no_handoff
 from bot.core.planner import Target
 from bot.errors import DeliveryError
 from bot.health import HealthLine
@@ -29,18 +29,29 @@ class MemoryChannel:
     # Target ids whose sends break mid-way: maybe delivered, maybe not (as when a gateway drops the connection).
     break_midway: set[str] = field(default_factory=set)
     fail_next: int = 0
+    # Awaited before each send reaches the "network": a test's stand-in for a pacing wait or a lookup that can
+    # block or fail (raise any exception) before the message leaves.
+    before_wire: Callable[[Target], Awaitable[None]] | None = None
+    # Awaited after the handoff, while the message is "on the wire": a stand-in for a slow network call, or one
+    # that breaks (raise) after the message may have left.
+    on_wire: Callable[[Target], Awaitable[None]] | None = None
     _queue: asyncio.Queue[InboundMessage | None] = field(default_factory=asyncio.Queue)
 
     async def start(self) -> None:
         return None
 
-    async def send_text(self, target: Target, text: str) -> str:
-        return self._record(target, text, None)
+    async def send_text(self, target: Target, text: str, *, handoff: Handoff = no_handoff) -> str:
+        return await self._record(target, text, None, handoff)
 
-    async def send_file(self, target: Target, file: OutgoingFile) -> str:
-        return self._record(target, "", file)
+    async def send_file(self, target: Target, file: OutgoingFile, *, handoff: Handoff = no_handoff) -> str:
+        return await self._record(target, "", file, handoff)
 
-    def _record(self, target: Target, text: str, file: OutgoingFile | None) -> str:
+    async def _record(self, target: Target, text: str, file: OutgoingFile | None, handoff: Handoff) -> str:
+        if self.before_wire is not None:
+            await self.before_wire(target)
+        await handoff(True)
+        if self.on_wire is not None:
+            await self.on_wire(target)
         if target.id in self.refuse:
             raise DeliveryError(f"{target.id} refuses messages", permanent=True)
         if target.id in self.break_midway:

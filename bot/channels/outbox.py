@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
-from bot.channels.base import InboundMessage, OutgoingFile, mention_prefix
+from bot.channels.base import Handoff, InboundMessage, OutgoingFile, mention_prefix, no_handoff
 from bot.core.planner import Target
 from bot.errors import DeliveryError
 from bot.health import HealthLine
@@ -37,19 +37,21 @@ class OutboxChannel:
     async def start(self) -> None:
         self._folder.mkdir(parents=True, exist_ok=True)
 
-    async def send_text(self, target: Target, text: str) -> str:
+    async def send_text(self, target: Target, text: str, *, handoff: Handoff = no_handoff) -> str:
         text = mention_prefix(target) + text
         header = f"收件: {target.name} ({target.kind}:{target.id})\n时间: {self._now().isoformat()}\n\n"
+        await handoff(True)
         message_id = self._write(target, ".txt", (header + text + "\n").encode("utf-8"))
         self._say(target, text.splitlines()[0] if text else "")
         return message_id
 
-    async def send_file(self, target: Target, file: OutgoingFile) -> str:
+    async def send_file(self, target: Target, file: OutgoingFile, *, handoff: Handoff = no_handoff) -> str:
         try:
             data = file.path.read_bytes()
         except OSError as exc:
             raise DeliveryError(f"读不到要发送的文件 {file.path}: {exc}", permanent=True) from exc
         suffix = _UNSAFE.sub("_", file.path.suffix or ".bin")
+        await handoff(True)
         message_id = self._write(target, suffix, data)
         self._say(target, f"[文件] {file.name}")
         return message_id

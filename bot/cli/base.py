@@ -97,5 +97,7 @@ def main(verbose: bool) -> None:
     )
 
 
-def build_app(schedules: Path, messages: Path, channel: str | None, clock: Any, echo: Any = sys.stdout) -> App:
-    return build(Sources(schedules, messages), Settings.from_env(channel=channel), clock, echo=echo)
+def build_app(
+    schedules: Path, messages: Path, channel: str | None, clock: Any, echo: Any = sys.stdout, *, daemon: bool = False
+) -> App:
+    return build(Sources(schedules, messages), Settings.from_env(channel=channel), clock, echo=echo, daemon=daemon)

@@ -165,7 +165,14 @@ def preview(schedules: Path, messages: Path, key: str) -> None:
 def run(schedules: Path, messages: Path, channel: str | None, now_: str | None, reload_seconds: float) -> None:
     """Run the daemon: send each job at its time, pick up edits, until Ctrl-C."""
     clock = ShiftedClock(parse_instant(now_)) if now_ else SystemClock()
-    app = build_app(schedules, messages, channel, clock)
+    app = build_app(schedules, messages, channel, clock, daemon=True)
+    if app.broken is not None:
+        click.echo(
+            f"注意：计划文件有 {len(app.broken.problems)} 处错误，先按上次检查无误的计划运行，并已告知管理员：",
+            err=True,
+        )
+        for problem in app.broken.problems:
+            click.echo(f"  ✗ {problem}", err=True)
     # The daemon says what it does (jobs sent, late, missed, reloads); APScheduler's own chatter only with -v.
     logging.getLogger("bot").setLevel(logging.INFO)
     click.echo(

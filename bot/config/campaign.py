@@ -78,7 +78,10 @@ def _render_everything(folder: Path, campaign: Campaign, plan: Plan, renderer: R
             attempt(job.key, lambda j=job: renderer.render(j, j.targets[0], everyone_done))
     sample_at = datetime(2024, 5, 20, 9, tzinfo=UTC)
     samples = {
-        "alert_missed": {"jobs": [{"at": sample_at, "label": "示例", "targets": 1}], "grace_minutes": 60},
+        "alert_missed": {
+            "jobs": [{"at": sample_at, "label": "示例", "targets": 1, "names": ["示例群"]}],
+            "grace_minutes": 60,
+        },
         "alert_plan_error": {"problems": ["示例"]},
         "alert_unconfirmed": {"deliveries": [{"label": "示例", "target": "示例群"}]},
         "alert_failed": {"attempts": 3, "label": "示例", "target": "示例群", "error": "示例"},

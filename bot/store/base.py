@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -15,7 +16,9 @@ class DeliveryStatus(StrEnum):
     FAILED = "failed"  # the channel refused it; may be claimed again for a retry
     MISSED = "missed"  # its time passed while no runner was up, beyond the grace period; never sent late
     SKIPPED = "skipped"  # decided not to send, with a reason (e.g. the unit already submitted its proof)
-    UNCONFIRMED = "unconfirmed"  # a runner died between claim and confirmation: maybe sent; never retried blindly
+    UNCONFIRMED = "unconfirmed"  # handed to the network, then no answer (the runner died): maybe sent; never resent
+    RELEASED = "released"  # claimed, but the runner stopped before handing it to the network: certainly not sent,
+    # claimable again (the daemon sends it within the grace period, or records it MISSED)
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,24 @@ class DeliveryRecord:
     attempts: int
     runner: str
     detail: str  # message id when sent, error text when failed, reason when missed or skipped
+    # When the claimant last handed the message to the network (None: not yet, or that attempt certainly failed).
+    handed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class InFlight:
+    """A SENDING record with what is known of its runner: when it last said it was alive (None: never)."""
+
+    record: DeliveryRecord
+    runner_seen_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A town's files as they were when they last loaded without error: relative path -> text."""
+
+    files: dict[str, str]
+    saved_at: datetime
 
 
 class Store(Protocol):
@@ -48,9 +69,15 @@ class Store(Protocol):
     """
 
     def claim(self, job_key: str, target: str, scheduled_at: datetime, now: datetime, runner: str) -> Claim | None:
-        """Take (job_key, target) for sending. Returns None if any record exists that is not FAILED
-        (another runner has it, or it was sent, missed or skipped). A FAILED record is taken over for a retry,
-        its attempt count raised."""
+        """Take (job_key, target) for sending. Returns None if any record exists that is not FAILED or RELEASED
+        (another runner has it, or it was sent, missed or skipped). A FAILED or RELEASED record is taken over for a
+        retry, its attempt count raised."""
+        ...
+
+    def mark_handed(self, claim: Claim, now: datetime | None) -> None:
+        """Record that the claimant is handing the message to the network now; None clears it again (that attempt
+        certainly did not leave). A runner that stops after this leaves the delivery UNCONFIRMED; one that stops
+        before it leaves it to be RELEASED and sent again. RuntimeError if the record is no longer this claim's."""
         ...
 
     def mark_sent(self, claim: Claim, now: datetime, detail: str = "") -> None: ...
@@ -64,7 +91,8 @@ class Store(Protocol):
     def settle(
         self, job_key: str, target: str, status: DeliveryStatus, scheduled_at: datetime, now: datetime, detail: str
     ) -> bool:
-        """Record a MISSED or SKIPPED outcome if the pair has no record yet. True if this call recorded it."""
+        """Record a MISSED or SKIPPED outcome if the pair has no record yet (or only a RELEASED one, which was never
+        sent). True if this call recorded it."""
         ...
 
     def get(self, job_key: str, target: str) -> DeliveryRecord | None: ...
@@ -81,6 +109,27 @@ class Store(Protocol):
         """Turn a stale SENDING record into UNCONFIRMED with `detail`. It is not known whether it went out, so it is
         never claimed again (the admins are told instead). True if this call changed it."""
         ...
+
+    def heartbeat(self, runner: str, now: datetime) -> None:
+        """`runner` is alive at `now` (wall-clock time, not the campaign clock)."""
+        ...
+
+    def in_flight(self) -> list[InFlight]:
+        """Every SENDING record, with its runner's last heartbeat."""
+        ...
+
+    def release(
+        self, job_key: str, target: str, runner: str, now: datetime, status: DeliveryStatus, detail: str
+    ) -> bool:
+        """A SENDING record of `runner` that was never handed to the network: RELEASED (to be sent again) or MISSED
+        (too late to send). True if this call changed it; False if it was handed meanwhile or is no longer SENDING."""
+        ...
+
+    def save_snapshot(self, town_key: str, files: Mapping[str, str], now: datetime) -> None:
+        """Keep `files` as the town's last good plan (replacing the one kept before)."""
+        ...
+
+    def snapshot(self, town_key: str) -> Snapshot | None: ...
 
     def service_started_at(self, town_id: str, now: datetime) -> datetime:
         """When this town's daemon first ran against this store; recorded on the first call."""

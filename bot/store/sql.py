@@ -8,6 +8,7 @@ happened. No lock is held between calls, so a runner that dies leaves a SENDING 
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 import time
 from collections.abc import Iterator, Mapping
@@ -40,7 +41,8 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.types import TypeDecorator
 
-from bot.store.base import Claim, DeliveryRecord, DeliveryStatus
+from bot.errors import ExactlyOnceViolation
+from bot.store.base import Claim, DeliveryRecord, DeliveryStatus, InFlight, Snapshot
 
 MIGRATIONS_DIR: Final = Path(__file__).resolve().parent / "migrations"
 
@@ -55,6 +57,8 @@ _MIGRATION_LOCK_KEY: Final = int.from_bytes(hashlib.sha256(b"laba.migrations").d
 _WRITE_OPTION: Final = "laba_write"
 
 _SETTLE_STATUSES: Final = frozenset({DeliveryStatus.MISSED, DeliveryStatus.SKIPPED})
+# Records a new claim may take over: the channel refused it, or it was never handed to the network.
+_CLAIMABLE: Final = (DeliveryStatus.FAILED.value, DeliveryStatus.RELEASED.value)
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -98,8 +102,26 @@ deliveries = Table(
     Column("attempts", Integer, nullable=False),
     Column("runner", String(200), nullable=False),
     Column("detail", Text, nullable=False),
+    Column("handed_at", UtcDateTime(), nullable=True),
     PrimaryKeyConstraint("job_key", "target", name="pk_deliveries"),
     Index("ix_deliveries_status_updated_at", "status", "updated_at"),
+)
+
+runners = Table(
+    "runners",
+    metadata,
+    Column("runner", String(200), nullable=False),
+    Column("seen_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("runner", name="pk_runners"),
+)
+
+plan_snapshots = Table(
+    "plan_snapshots",
+    metadata,
+    Column("town_key", String(200), nullable=False),
+    Column("files", Text, nullable=False),  # JSON: relative path -> text
+    Column("saved_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("town_key", name="pk_plan_snapshots"),
 )
 
 service_state = Table(
@@ -262,7 +284,7 @@ class SqlStore:
                 .where(
                     deliveries.c.job_key == job_key,
                     deliveries.c.target == target,
-                    deliveries.c.status == DeliveryStatus.FAILED.value,
+                    deliveries.c.status.in_(_CLAIMABLE),
                 )
                 .values(
                     status=DeliveryStatus.SENDING.value,
@@ -270,6 +292,7 @@ class SqlStore:
                     attempts=deliveries.c.attempts + 1,
                     runner=runner,
                     detail="",
+                    handed_at=None,
                 )
             ).rowcount
             if taken != 1:
@@ -280,7 +303,16 @@ class SqlStore:
             return Claim(job_key=job_key, target=target, runner=runner, attempt=attempt)
 
     def _finish(self, claim: Claim, status: DeliveryStatus, now: datetime, detail: str) -> None:
-        now_utc = _aware_utc(now, "now")
+        self._update_claim(
+            claim, status, {"status": status.value, "updated_at": _aware_utc(now, "now"), "detail": detail}
+        )
+
+    def mark_handed(self, claim: Claim, now: datetime | None) -> None:
+        handed = None if now is None else _aware_utc(now, "now")
+        self._update_claim(claim, DeliveryStatus.SENDING, {"handed_at": handed})
+
+    def _update_claim(self, claim: Claim, status: DeliveryStatus, values: Mapping[str, Any]) -> None:
+        """Change the claim's own SENDING record; RuntimeError (with what was found) if it is no longer that."""
         with self._write() as conn:
             changed = conn.execute(
                 update(deliveries)
@@ -291,7 +323,7 @@ class SqlStore:
                     deliveries.c.runner == claim.runner,
                     deliveries.c.attempts == claim.attempt,
                 )
-                .values(status=status.value, updated_at=now_utc, detail=detail)
+                .values(**values)
             ).rowcount
             if changed == 1:
                 return
@@ -299,7 +331,7 @@ class SqlStore:
                 select(deliveries).where(deliveries.c.job_key == claim.job_key, deliveries.c.target == claim.target)
             ).one_or_none()
         current = "no record" if row is None else repr(self._record(row))
-        raise RuntimeError(
+        raise ExactlyOnceViolation(
             f"cannot mark {claim.job_key}/{claim.target} {status.value}: the record is no longer SENDING "
             f"under runner {claim.runner!r} attempt {claim.attempt} (found {current}). Another runner or the "
             "stale-claim sweep took it over; this breaks exactly-once and must be investigated."
@@ -338,7 +370,21 @@ class SqlStore:
             "detail": detail,
         }
         with self._write() as conn:
-            return self._insert_ignore(conn, deliveries, values)
+            if self._insert_ignore(conn, deliveries, values):
+                return True
+            # A RELEASED record never left: it may still be settled (e.g. MISSED when its time is past the grace).
+            return (
+                conn.execute(
+                    update(deliveries)
+                    .where(
+                        deliveries.c.job_key == job_key,
+                        deliveries.c.target == target,
+                        deliveries.c.status == DeliveryStatus.RELEASED.value,
+                    )
+                    .values(status=status.value, updated_at=values["updated_at"], detail=detail)
+                ).rowcount
+                == 1
+            )
 
     def _local(self, value: datetime) -> datetime:
         return value.astimezone(self._zone)
@@ -354,6 +400,7 @@ class SqlStore:
             attempts=m["attempts"],
             runner=m["runner"],
             detail=m["detail"],
+            handed_at=None if m["handed_at"] is None else self._local(m["handed_at"]),
         )
 
     def get(self, job_key: str, target: str) -> DeliveryRecord | None:
@@ -399,6 +446,59 @@ class SqlStore:
                 .values(status=DeliveryStatus.UNCONFIRMED.value, updated_at=now_utc, detail=detail)
             ).rowcount
         return changed == 1
+
+    def heartbeat(self, runner: str, now: datetime) -> None:
+        now_utc = _aware_utc(now, "now")
+        with self._write() as conn:
+            if not self._insert_ignore(conn, runners, {"runner": runner, "seen_at": now_utc}):
+                conn.execute(update(runners).where(runners.c.runner == runner).values(seen_at=now_utc))
+
+    def in_flight(self) -> list[InFlight]:
+        stmt = (
+            select(deliveries, runners.c.seen_at)
+            .select_from(deliveries.outerjoin(runners, runners.c.runner == deliveries.c.runner))
+            .where(deliveries.c.status == DeliveryStatus.SENDING.value)
+            .order_by(*_DELIVERY_ORDER)
+        )
+        with self._read() as conn:
+            rows = conn.execute(stmt).all()
+        return [InFlight(self._record(row), None if row.seen_at is None else self._local(row.seen_at)) for row in rows]
+
+    def release(
+        self, job_key: str, target: str, runner: str, now: datetime, status: DeliveryStatus, detail: str
+    ) -> bool:
+        if status not in (DeliveryStatus.RELEASED, DeliveryStatus.MISSED):
+            raise ValueError(f"release records only RELEASED or MISSED, not {status.value}")
+        now_utc = _aware_utc(now, "now")
+        with self._write() as conn:
+            changed = conn.execute(
+                update(deliveries)
+                .where(
+                    deliveries.c.job_key == job_key,
+                    deliveries.c.target == target,
+                    deliveries.c.status == DeliveryStatus.SENDING.value,
+                    deliveries.c.runner == runner,
+                    deliveries.c.handed_at.is_(None),
+                )
+                .values(status=status.value, updated_at=now_utc, detail=detail)
+            ).rowcount
+        return changed == 1
+
+    def save_snapshot(self, town_key: str, files: Mapping[str, str], now: datetime) -> None:
+        values = {
+            "files": json.dumps(dict(files), ensure_ascii=False, sort_keys=True),
+            "saved_at": _aware_utc(now, "now"),
+        }
+        with self._write() as conn:
+            if not self._insert_ignore(conn, plan_snapshots, {"town_key": town_key, **values}):
+                conn.execute(update(plan_snapshots).where(plan_snapshots.c.town_key == town_key).values(**values))
+
+    def snapshot(self, town_key: str) -> Snapshot | None:
+        with self._read() as conn:
+            row = conn.execute(select(plan_snapshots).where(plan_snapshots.c.town_key == town_key)).one_or_none()
+        if row is None:
+            return None
+        return Snapshot(dict(json.loads(row.files)), self._local(row.saved_at))
 
     # -- service state and proofs ----------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import build, run_daemon
-from bot.channels.base import InboundMessage
+from bot.channels.base import Handoff, InboundMessage, no_handoff
 from bot.channels.memory import MemoryChannel
 from bot.clock import ShiftedClock
 from bot.config.campaign import Sources
@@ -163,9 +163,9 @@ async def _let_the_window_close(town: Town, messages: list[InboundMessage], monk
     sent = asyncio.Event()
     send_text = town.channel.send_text
 
-    async def send_and_note(target: Target, text: str) -> str:
+    async def send_and_note(target: Target, text: str, *, handoff: Handoff = no_handoff) -> str:
         try:
-            return await send_text(target, text)
+            return await send_text(target, text, handoff=handoff)
         finally:
             sent.set()
 

@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any, TextIO
 
-from bot.channels.base import InboundMessage, OutgoingFile
+from bot.channels.base import Handoff, InboundMessage, OutgoingFile, no_handoff
 from bot.channels.pacing import RateLimiter, SendPacer
 from bot.channels.rooms import MemoryRoomStore, RoomStore
 from bot.channels.wechaty.connection import GatewayConnection, Phase
@@ -103,11 +103,11 @@ class WechatyChannel:
         await self._background.cancel_all()
         await self.link.close()
 
-    async def send_text(self, target: Target, text: str) -> str:
-        return await self.sender.send_text(target, text)
+    async def send_text(self, target: Target, text: str, *, handoff: Handoff = no_handoff) -> str:
+        return await self.sender.send_text(target, text, handoff)
 
-    async def send_file(self, target: Target, file: OutgoingFile) -> str:
-        return await self.sender.send_file(target, file)
+    async def send_file(self, target: Target, file: OutgoingFile, *, handoff: Handoff = no_handoff) -> str:
+        return await self.sender.send_file(target, file, handoff)
 
     def inbound(self) -> AsyncIterator[InboundMessage]:
         return self.receiver.inbound()

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from grpclib.const import Cardinality
 from wechaty_grpc.wechaty import PuppetStub
 
-from bot.channels.base import OutgoingFile
+from bot.channels.base import Handoff, OutgoingFile, no_handoff
 from bot.channels.pacing import RateLimiter
 from bot.channels.wechaty import filebox
 from bot.channels.wechaty.connection import GatewayConnection
@@ -84,16 +84,16 @@ class WechatySender:
         self.wait_seconds = wait_seconds
         self.own = OwnMessages()
 
-    async def send_text(self, target: Target, text: str) -> str:
+    async def send_text(self, target: Target, text: str, handoff: Handoff = no_handoff) -> str:
         conversation, mentions, prefix = await self._address(target)
 
         async def call(stub: PuppetStub) -> str | None:
             resp = await stub.message_send_text(conversation_id=conversation, text=prefix + text, mentonal_ids=mentions)
             return str(resp.id) if resp.id else None
 
-        return await self._send(target, call)
+        return await self._send(target, call, handoff)
 
-    async def send_file(self, target: Target, file: OutgoingFile) -> str:
+    async def send_file(self, target: Target, file: OutgoingFile, handoff: Handoff = no_handoff) -> str:
         try:
             data = await asyncio.to_thread(file.path.read_bytes)
         except OSError as exc:
@@ -108,7 +108,7 @@ class WechatySender:
             resp = await stub.message_send_file(conversation_id=conversation, filebox=box.to_json())
             return str(resp.id) if resp.id else None
 
-        return await self._send(target, call)
+        return await self._send(target, call, handoff)
 
     # --- waiting and addressing -------------------------------------------------------------------------------
 
@@ -155,21 +155,24 @@ class WechatySender:
 
     # --- the call -----------------------------------------------------------------------------------------------
 
-    async def _send(self, target: Target, call: Call) -> str:
+    async def _send(self, target: Target, call: Call, handoff: Handoff) -> str:
         try:
-            message_id = await self.pacer.process(lambda: self._call_when_online(call))
+            message_id = await self.pacer.process(lambda: self._call_when_online(call, handoff))
             if message_id:
                 self.own.add(message_id)
         finally:
             self.own.send_finished()  # wake an echo check waiting on this send, whatever its outcome
         return message_id or f"wechaty:{target.id}:{self.pacer.sent_count}"
 
-    async def _call_when_online(self, call: Call) -> str | None:
+    async def _call_when_online(self, call: Call, handoff: Handoff) -> str | None:
+        """Called by the pacer when this send's turn has come: the handoff is recorded here, after the pacing wait,
+        immediately before the request is written."""
         while True:
             await self.wait_online()
             stub = self._link.stub
             if stub is None:
                 raise GatewayUnreachable("没有连接")
+            await handoff(True)
             self.own.in_flight = True
             try:
                 # A timer per send, not grpclib's per-call deadline (that costs a header on every request).
@@ -178,6 +181,7 @@ class WechatySender:
                         return await call(stub)
             except GatewayUnreachable:
                 # Nothing reached the gateway: wait for the supervisor to reconnect, then send.
+                await handoff(False)
                 self._link.refused()
             finally:
                 self.own.in_flight = False
