@@ -27,6 +27,7 @@ from bot.core.planner import admin_targets
 from bot.errors import ConfigError, Problem
 from bot.inbound import InboundRouter
 from bot.pipeline import Outcome, Pipeline
+from bot.routing import make_routed, wire_relay
 from bot.scheduler import CampaignHolder, CampaignScheduler
 from bot.settings import CHANNELS, TTS_ENGINES, Settings
 from bot.store.base import Store
@@ -114,9 +115,9 @@ def build(
     holder = CampaignHolder(loaded)
     store = open_store(settings.database_url, clock.zone)
     try:
-        channel = channel or make_channel(
-            settings, clock, echo, groups=lambda: configured_groups(holder.get()), store=store
-        )
+        if channel is None:
+            default = make_channel(settings, clock, echo, groups=lambda: configured_groups(holder.get()), store=store)
+            channel = make_routed(settings, clock, default, lambda: holder.get().campaign, store)
     except ConfigError:
         store.close()
         raise
@@ -127,6 +128,7 @@ def build(
         raise
     pipeline = Pipeline(holder.get, store, channel, clock, runner_id(), producer=producer)
     wire_channel_alerts(channel, pipeline, OutboxChannel(settings.outbox_dir, clock.now, sys.stderr))
+    wire_relay(channel, pipeline)
     router = InboundRouter(
         [AdminCommands(holder.get, pipeline), *proof.handlers(holder.get, pipeline, store, settings.data_dir)]
     )
@@ -141,8 +143,11 @@ def configured_groups(loaded: LoadedCampaign) -> dict[str, str]:
 def wire_channel_alerts(channel: Channel, pipeline: Pipeline, fallback: Channel) -> None:
     """Let a channel tell the admins about itself (logout, long outage, throttling). While WeChat can't deliver,
     the alert is also written to `fallback` (the outbox) and the log: whatever still works."""
+    from bot.channels.routed import RoutedChannel
     from bot.channels.wechaty import WechatyChannel
 
+    if isinstance(channel, RoutedChannel):  # the gateway is the default path behind the robots
+        channel = channel.default
     if not isinstance(channel, WechatyChannel) or channel.alert_sink is not None:
         return
     wechat = channel

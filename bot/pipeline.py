@@ -17,13 +17,14 @@ from typing import Any
 from bot.audio.base import AudioError, Clip, ClipProducer
 from bot.audio.studio import clip_request
 from bot.channels.base import Channel, OutgoingFile
+from bot.channels.relay import is_relayed
 from bot.clock import Clock
 from bot.config.campaign import LoadedCampaign
 from bot.core.model import JobKind
 from bot.core.planner import PlannedJob, Target, admin_targets
 from bot.core.render import ProofFacts, TemplateError, job_context, required_photos
 from bot.errors import DeliveryError
-from bot.store.base import DeliveryStatus, Store
+from bot.store.base import Claim, DeliveryStatus, Store
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,8 @@ class Pipeline:
     deferred_alerts: list[tuple[str, str, Mapping[str, Any]]] = field(default_factory=list)
     # Makes the loudspeaker clips of broadcast jobs; without one, operators get the script to read aloud.
     producer: ClipProducer | None = None
+    # Called after each batch (a job's targets, a one-off send): the relay's digest to the relay people.
+    batch_done: Callable[[], Awaitable[None]] | None = None
     # Set while sending is allowed; an admin's #暂停 clears it. Jobs that fire meanwhile wait, they are not missed.
     _open: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -108,6 +111,8 @@ class Pipeline:
         outcomes = []
         for target in job.targets:
             outcomes.append(await self._deliver(job, target, facts))
+        if self.batch_done is not None:
+            await self.batch_done()
         return outcomes
 
     async def _deliver(self, job: PlannedJob, target: Target, facts: ProofFacts) -> Outcome:
@@ -148,9 +153,9 @@ class Pipeline:
                     break
                 await self.sleep(self.retry.backoff(attempt))
                 continue
-            self.store.mark_sent(claim, self.clock.now(), message_id)
-            log.info("sent %s → %s (%s)", job.key, target.name, message_id)
-            return Outcome(job.key, target.id, target.name, job.at, DeliveryStatus.SENT, message_id)
+            status = self._confirm(claim, message_id)
+            log.info("%s %s → %s (%s)", status.value, job.key, target.name, message_id)
+            return Outcome(job.key, target.id, target.name, job.at, status, message_id)
         self.store.mark_failed(claim, self.clock.now(), error)
         await self.alert(
             "alert_failed",
@@ -290,7 +295,7 @@ class Pipeline:
                 self.store.mark_failed(claim, self.clock.now(), str(exc))
                 log.error("could not alert %s: %s\n%s", admin.name, exc, text)
                 continue
-            self.store.mark_sent(claim, self.clock.now(), message_id)
+            self._confirm(claim, message_id)
         log.warning("alert to admins: %s", text.splitlines()[0])
 
     async def flush_alerts(self) -> None:
@@ -329,5 +334,15 @@ class Pipeline:
                 return Outcome(key, target.id, target.name, now, DeliveryStatus.UNCONFIRMED, str(exc))
             self.store.mark_failed(claim, self.clock.now(), str(exc))
             return Outcome(key, target.id, target.name, now, DeliveryStatus.FAILED, str(exc))
+        status = self._confirm(claim, message_id)
+        if self.batch_done is not None:
+            await self.batch_done()
+        return Outcome(key, target.id, target.name, now, status, message_id)
+
+    def _confirm(self, claim: Claim, message_id: str) -> DeliveryStatus:
+        """Record a handed-over message: SENT, or RELAYED when the channel queued it for the relay people."""
+        if is_relayed(message_id.rsplit("：", 1)[-1]):
+            self.store.mark_relayed(claim, self.clock.now(), message_id)
+            return DeliveryStatus.RELAYED
         self.store.mark_sent(claim, self.clock.now(), message_id)
-        return Outcome(key, target.id, target.name, now, DeliveryStatus.SENT, message_id)
+        return DeliveryStatus.SENT

@@ -16,6 +16,7 @@ class DeliveryStatus(StrEnum):
     MISSED = "missed"  # its time passed while no runner was up, beyond the grace period; never sent late
     SKIPPED = "skipped"  # decided not to send, with a reason (e.g. the unit already submitted its proof)
     UNCONFIRMED = "unconfirmed"  # a runner died between claim and confirmation: maybe sent; never retried blindly
+    RELAYED = "relayed"  # no automatic path: handed to the relay people (人工代发); counts as delivered
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,10 @@ class Store(Protocol):
     def mark_sent(self, claim: Claim, now: datetime, detail: str = "") -> None: ...
 
     def mark_failed(self, claim: Claim, now: datetime, error: str) -> None: ...
+
+    def mark_relayed(self, claim: Claim, now: datetime, detail: str) -> None:
+        """Handed to the relay queue (never claimable again: a person forwards it)."""
+        ...
 
     def mark_unconfirmed(self, claim: Claim, now: datetime, detail: str) -> None:
         """The send may or may not have gone out: UNCONFIRMED, never claimable again (the admins check by hand)."""
