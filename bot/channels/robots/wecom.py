@@ -51,7 +51,8 @@ class WecomRobot:
             raise DeliveryError(
                 f"文件 {file.name} 大小 {len(data)} 字节，企业微信群机器人只收 5 字节到 20 MB 的文件", permanent=True
             )
-        form = aiohttp.FormData()
+        # Unquoted: WeCom shows the file name as sent, and a percent-encoded Chinese name would stay encoded.
+        form = aiohttp.FormData(quote_fields=False)
         form.add_field("media", data, filename=file.name, content_type="application/octet-stream")
         answer = await self._http.post(self._upload_url(), self.kind, self.config.group, form=form)
         answer = check_answer(self.kind, self.config.group, answer)
