@@ -317,8 +317,9 @@ class Pipeline:
         key = "alert/unconfirmed/" + ",".join(sorted(f"{k}>{t}" for k, t in rows))
         await self.alert("alert_unconfirmed", key, {"deliveries": [{"label": k, "target": t} for k, t in rows]})
 
-    async def send_now(self, target: Target, text: str, key: str) -> Outcome:
-        """A one-off message (`laba send`): claimed under its own key like any other, so it goes out once."""
+    async def send_now(self, target: Target, text: str, key: str, file: OutgoingFile | None = None) -> Outcome:
+        """A one-off message (`laba send`): claimed under its own key like any other, so it goes out once. With a
+        file, the file goes first, then the text (if any)."""
         now = self.clock.now()
         claim = self.store.claim(key, target.id, now, now, self.runner)
         if claim is None:
@@ -327,7 +328,9 @@ class Pipeline:
                 key, target.id, target.name, now, record.status if record else DeliveryStatus.SENDING, fresh=False
             )
         try:
-            message_id = await self.channel.send_text(target, text)
+            message_id = await self.channel.send_file(target, file) if file is not None else ""
+            if text:
+                message_id = await self.channel.send_text(target, text)
         except DeliveryError as exc:
             if exc.uncertain:
                 self.store.mark_unconfirmed(claim, self.clock.now(), str(exc))
