@@ -92,7 +92,7 @@ class RelayQueue:
         is not needed: each id is independent, and a repeated `done` changes nothing."""
         marked, earlier, unknown = [], [], []
         with self._write() as conn, conn.begin():
-            for item_id in ids:
+            for item_id in dict.fromkeys(ids):  # a repeated id on one command line counts once
                 changed = conn.execute(
                     update(relay_queue)
                     .where(relay_queue.c.id == item_id, relay_queue.c.done_at.is_(None))
