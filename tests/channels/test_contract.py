@@ -75,10 +75,7 @@ async def memory(loaded: LoadedCampaign, tmp_path: Path) -> AsyncIterator[Harnes
         channel,
         lambda: [m.text for m in channel.sent if m.target.id == GROUP and not m.file],
         lambda: bool(channel.sent[-1].target.mentions),
-        lambda name: (
-            next((m.file.path.read_bytes() for m in channel.sent if m.file and m.file.name == name), None)
-            or files.get(name)
-        ),
+        lambda name: next((m.file.path.read_bytes() for m in channel.sent if m.file and m.file.name == name), None),
         throttle,
         lambda: channel.refuse.add(GROUP),
     )
