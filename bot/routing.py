@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from bot.channels.base import Channel
 from bot.channels.relay import RelayDesk
-from bot.channels.robots import PublicFiles, RobotChannel, RobotProblem
+from bot.channels.robots import Pacer, PublicFiles, RobotChannel, RobotProblem
 from bot.channels.robots.file import load_robots
 from bot.channels.robots.wire import KIND_CN
 from bot.channels.routed import RoutedChannel
@@ -31,17 +31,24 @@ def needs_routing(campaign: Campaign, has_robots: bool) -> bool:
 
 
 def make_routed(
-    settings: Settings, clock: Clock, default: Channel, campaign: Callable[[], Campaign], store: SqlStore
+    settings: Settings,
+    clock: Clock,
+    default: Channel,
+    campaign: Callable[[], Campaign],
+    store: SqlStore,
+    *,
+    pacer: Pacer | None = None,
+    wall_ms: Callable[[], int] | None = None,
 ) -> Channel:
     """`default` alone, or a RoutedChannel over it, the robots and the relay. Raises ConfigError for a bad
-    robots.yaml (its warnings go to the log)."""
+    robots.yaml (its warnings go to the log). `pacer` and `wall_ms` let a simulation keep the robots' time."""
     robots_file = load_robots(settings.robots_path, campaign())
     for warning in robots_file.warnings:
         log.warning("%s", warning)
     if not needs_routing(campaign(), bool(robots_file.robots)):
         return default
     public = PublicFiles(settings.data_dir / "public", settings.public_url) if settings.public_url else None
-    robots = RobotChannel(robots_file.robots, public=public)
+    robots = RobotChannel(robots_file.robots, public=public, pacer=pacer, wall_ms=wall_ms)
     relay = RelayDesk(RelayQueue(store), clock.now)
     # Only a personal-WeChat gateway really reaches a person; the outbox reaches no one by itself.
     reaches_people = settings.channel == "wechaty"
