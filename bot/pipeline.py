@@ -78,6 +78,8 @@ class Pipeline:
     producer: ClipProducer | None = None
     # Called after each batch (a job's targets, a one-off send): the relay's digest to the relay people.
     batch_done: Callable[[], Awaitable[None]] | None = None
+    # Where a delivery goes when every attempt failed (certainly not posted): the relay queue; returns its id.
+    relay_failed: Callable[[Target, str, str], Awaitable[str]] | None = None
     # Set while sending is allowed; an admin's #暂停 clears it. Jobs that fire meanwhile wait, they are not missed.
     _open: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -156,6 +158,11 @@ class Pipeline:
             status = self._confirm(claim, message_id)
             log.info("%s %s → %s (%s)", status.value, job.key, target.name, message_id)
             return Outcome(job.key, target.id, target.name, job.at, status, message_id)
+        if self.relay_failed is not None:
+            # Certainly not posted (an uncertain error returned above): a person forwards it instead.
+            message_id = await self.relay_failed(target, text, f"自动发送失败：{error}")
+            self.store.mark_relayed(claim, self.clock.now(), message_id)
+            return Outcome(job.key, target.id, target.name, job.at, DeliveryStatus.RELAYED, message_id)
         self.store.mark_failed(claim, self.clock.now(), error)
         await self.alert(
             "alert_failed",

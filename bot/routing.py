@@ -14,7 +14,7 @@ from bot.channels.robots.wire import KIND_CN
 from bot.channels.routed import RoutedChannel
 from bot.clock import Clock
 from bot.core.model import Campaign
-from bot.core.planner import person_target
+from bot.core.planner import Target, person_target
 from bot.pipeline import Pipeline
 from bot.settings import Settings
 from bot.store.relay import RelayQueue
@@ -57,7 +57,8 @@ def make_routed(
 
 def wire_relay(channel: Channel, pipeline: Pipeline) -> None:
     """After each batch, one digest to the relay people; when a robot refuses for good, the admins are told which
-    group and what to fix (once per group and error code: the store dedups alerts by key)."""
+    group and what to fix (once per group and error code: the store dedups alerts by key); a delivery whose every
+    attempt failed (the path stayed down) is handed to the relay instead of left failed."""
     if not isinstance(channel, RoutedChannel):
         return
     routed = channel
@@ -72,8 +73,12 @@ def wire_relay(channel: Channel, pipeline: Pipeline) -> None:
         people = [person_target(p) for p in loaded.campaign.relay]
         await routed.relay.flush(people, loaded.renderer.render_named, routed.send_direct)
 
+    async def relay_failed(target: Target, text: str, why: str) -> str:
+        return await routed.relay.queue(target, text, None, why)
+
     routed.problem_sink = robot_problem
     pipeline.batch_done = digest
+    pipeline.relay_failed = relay_failed
 
 
 def _group_name(pipeline: Pipeline, group_id: str) -> str:
