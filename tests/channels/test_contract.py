@@ -133,7 +133,7 @@ def _wechaty(tls: bool) -> Callable[[LoadedCampaign, Path], Any]:
                     lambda: bool(sent()[-1].mention_ids),
                     lambda name: next((m.data for m in sent() if m.filename == name), None),
                     throttle,
-                    None,  # a known room doesn't refuse for good on a gateway
+                    lambda: puppet.rooms.pop(room),  # the bot was removed from the group: NOT_FOUND
                 )
             finally:
                 await channel.close()
