@@ -4,12 +4,12 @@ robots.yaml helpers `check` and `groups` use."""
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 import click
 
 from bot.channels.robots.file import load_robots
 from bot.channels.robots.wire import KIND_CN
+from bot.cli.base import handle_errors, main
 from bot.clock import SystemClock
 from bot.core.model import Campaign
 from bot.core.planner import group_target
@@ -18,9 +18,7 @@ from bot.core.routes import RouteKind, route_for
 from bot.errors import ConfigError, Problem
 from bot.settings import Settings
 from bot.store.relay import RelayQueue
-from bot.store.sql import open_store
-
-from bot.cli.base import handle_errors, main  # isort: skip  (the CLI's group, after the library imports)
+from bot.store.sql import SqlStore, open_store
 
 
 def robots_report(campaign: Campaign, settings: Settings) -> list[str]:
@@ -52,7 +50,7 @@ def group_routes(campaign: Campaign, settings: Settings, channel: str | None = N
     return out
 
 
-def _queue() -> tuple[RelayQueue, Any]:
+def _queue() -> tuple[RelayQueue, SqlStore]:
     settings = Settings.from_env()
     store = open_store(settings.database_url, SystemClock().zone)
     return RelayQueue(store), store
