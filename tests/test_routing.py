@@ -7,7 +7,9 @@ import asyncio
 from datetime import datetime
 from pathlib import Path
 
+from bot.admin import AdminCommands
 from bot.app import build
+from bot.channels.base import InboundMessage
 from bot.channels.memory import MemoryChannel
 from bot.channels.routed import RoutedChannel
 from bot.clock import TOWN_ZONE, VirtualClock
@@ -66,6 +68,12 @@ def test_a_path_that_stays_down_hands_the_delivery_to_the_relay(jinxi: Sources, 
         [digest] = default.sent
         assert digest.target.id == "relay-zhou" and f"{item.id}. 发给「金溪镇垃圾分类工作专班群」" in digest.text
         assert asyncio.run(app.pipeline.run_job(job))[0].fresh is False  # never sent again
+        # #状态 counts it as delivered, marked as relayed (the answer to the admin itself goes by the relay here:
+        # without a robot in the office group nothing reaches a person automatically).
+        status = InboundMessage("m1", "wxid-ran", "冉晓燕", "#状态", job.at, sender_wechat="jinxi-ranxy")
+        assert asyncio.run(AdminCommands(lambda: loaded, app.pipeline).handle(status))
+        answer = RelayQueue(store).waiting()[-1]
+        assert answer.target_name == "冉晓燕" and "共已发 1 条，其中人工代发 1 条" in answer.text
     finally:
         app.close()
         store.close()
