@@ -136,14 +136,17 @@ class AdminCommands:
         for line in await self._pipeline.channel.health():
             lines.append(f"· {line}")
         records = self._pipeline.store.deliveries()
-        sent = sorted((r for r in records if r.status is DeliveryStatus.SENT), key=lambda r: r.updated_at)
+        delivered = (DeliveryStatus.SENT, DeliveryStatus.RELAYED)
+        sent = sorted((r for r in records if r.status in delivered), key=lambda r: r.updated_at)
+        relayed = sum(1 for r in sent if r.status is DeliveryStatus.RELAYED)
         failed = [r for r in records if r.status in (DeliveryStatus.FAILED, DeliveryStatus.UNCONFIRMED)]
         by_key = self._current().plan.by_key()
         if sent:
             last = sent[-1]
             job = by_key.get(last.job_key)
             what = job_label(job) if job else last.job_key
-            lines.append(f"· 最近发送：{last.updated_at:%m-%d %H:%M} {what}（共已发 {len(sent)} 条）")
+            by_hand = f"，其中人工代发 {relayed} 条" if relayed else ""
+            lines.append(f"· 最近发送：{last.updated_at:%m-%d %H:%M} {what}（共已发 {len(sent)} 条{by_hand}）")
         else:
             lines.append("· 最近发送：还没有")
         if failed:

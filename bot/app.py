@@ -24,6 +24,7 @@ from bot.core.planner import admin_targets
 from bot.errors import ConfigError, Problem
 from bot.inbound import InboundRouter
 from bot.pipeline import Outcome, Pipeline
+from bot.routing import make_routed, wire_relay
 from bot.scheduler import CampaignHolder, CampaignScheduler
 from bot.settings import CHANNELS, TTS_ENGINES, Settings
 from bot.store.base import Store
@@ -173,22 +174,27 @@ def build(
         store.close()
         raise
     holder = CampaignHolder(loaded)
+    default = channel
     try:
-        channel = channel or make_channel(
-            settings,
-            clock,
-            echo,
-            groups=lambda: configured_groups(holder.get()),
-            store=store,
-            alerts=alerts,
-            wechaty=wechaty,
-        )
+        if channel is None:
+            default = make_channel(
+                settings,
+                clock,
+                echo,
+                groups=lambda: configured_groups(holder.get()),
+                store=store,
+                alerts=alerts,
+                wechaty=wechaty,
+            )
+            # Groups with a robot go by it, groups marked `via: relay` to the relay, the rest by the default.
+            channel = make_routed(settings, clock, default, lambda: holder.get().campaign, store)
         producer = make_producer(settings)
     except ConfigError:
         store.close()
         raise
     pipeline = Pipeline(holder.get, store, channel, clock, runner_id(), producer=producer)
-    parts.update(pipeline=pipeline, channel=channel)
+    parts.update(pipeline=pipeline, channel=default)
+    wire_relay(channel, pipeline)
     router = InboundRouter(
         [AdminCommands(holder.get, pipeline), *proof.handlers(holder.get, pipeline, store, settings.data_dir)]
     )

@@ -19,6 +19,7 @@ from typing import Any
 from bot.audio.base import AudioError, Clip, ClipProducer
 from bot.audio.studio import clip_request
 from bot.channels.base import Channel, OutgoingFile
+from bot.channels.relay import is_relayed
 from bot.clock import Clock
 from bot.config.campaign import LoadedCampaign
 from bot.core.model import JobKind
@@ -78,6 +79,10 @@ class Pipeline:
     deferred_alerts: list[tuple[str, str, Mapping[str, Any]]] = field(default_factory=list)
     # Makes the loudspeaker clips of broadcast jobs; without one, operators get the script to read aloud.
     producer: ClipProducer | None = None
+    # Called after each batch (a job's targets, a one-off send): the relay's digest to the relay people.
+    batch_done: Callable[[], Awaitable[None]] | None = None
+    # Where a delivery goes when every attempt failed (certainly not posted): the relay queue; returns its id.
+    relay_failed: Callable[[Target, str, str], Awaitable[str]] | None = None
     # Set while sending is allowed; an admin's #暂停 clears it. Jobs that fire meanwhile wait, they are not missed.
     _open: asyncio.Event = field(default_factory=asyncio.Event)
     # Shutting down: nothing more is claimed (SIGTERM).
@@ -134,6 +139,8 @@ class Pipeline:
                 break
             except Exception:
                 log.exception("delivery %s → %s interrupted; it will be resumed", job.key, target.id)
+        if self.batch_done is not None:
+            await self.batch_done()
         return outcomes
 
     def heartbeat(self, *, force: bool = False) -> None:
@@ -196,9 +203,9 @@ class Pipeline:
                 return note + await produced()
 
             send = send_noted
-        status, detail = await self._attempts(attempt, send, f"{job.key} → {target.id}")
-        if status is DeliveryStatus.SENT:
-            log.info("sent %s → %s (%s)", job.key, target.name, detail)
+        status, detail = await self._attempts(attempt, send, f"{job.key} → {target.id}", relay=(target, text))
+        if status in (DeliveryStatus.SENT, DeliveryStatus.RELAYED):
+            log.info("%s %s → %s (%s)", status.value, job.key, target.name, detail)
             return Outcome(job.key, target.id, target.name, job.at, status, detail)
         if status is DeliveryStatus.UNCONFIRMED:
             await self.report_unconfirmed([(job_label(job), target.name)])
@@ -211,14 +218,29 @@ class Pipeline:
         return Outcome(job.key, target.id, target.name, job.at, status, detail)
 
     async def _attempts(
-        self, attempt: _Attempt, send: Callable[[], Awaitable[str]], what: str, *, tries: int | None = None
+        self,
+        attempt: _Attempt,
+        send: Callable[[], Awaitable[str]],
+        what: str,
+        *,
+        tries: int | None = None,
+        relay: tuple[Target, str] | None = None,
     ) -> tuple[DeliveryStatus, str]:
         """The one claim → send → record path: up to `tries` attempts with backoff; records the outcome (SENT,
-        FAILED or UNCONFIRMED) and returns it with the message id or the error."""
+        RELAYED, FAILED or UNCONFIRMED) and returns it with the message id or the error. When every attempt failed
+        (certainly not posted) and `relay` gives the message, it goes to the relay people instead of failing."""
         try:
-            return await self._try_sends(attempt, send, what, tries or self.retry.attempts)
+            status, detail = await self._try_sends(attempt, send, what, tries or self.retry.attempts)
         finally:
             attempt.done()
+        if status is not DeliveryStatus.FAILED:
+            return status, detail
+        if relay is not None and self.relay_failed is not None:
+            message_id = await self.relay_failed(relay[0], relay[1], f"自动发送失败：{detail}")
+            self.store.mark_relayed(attempt.claim, self.clock.now(), message_id)
+            return DeliveryStatus.RELAYED, message_id
+        self.store.mark_failed(attempt.claim, self.clock.now(), detail)
+        return status, detail
 
     async def _try_sends(
         self, attempt: _Attempt, send: Callable[[], Awaitable[str]], what: str, tries: int
@@ -243,15 +265,21 @@ class Pipeline:
                     self.store.mark_unconfirmed(attempt.claim, self.clock.now(), detail)
                     return DeliveryStatus.UNCONFIRMED, detail
             else:
-                self.store.mark_sent(attempt.claim, self.clock.now(), message_id)
-                return DeliveryStatus.SENT, message_id
+                return self._confirm(attempt.claim, message_id), message_id
             if attempt.handed and not attempt.partly_sent:
                 await attempt.handoff(False)  # the refusal is certain: nothing left in this attempt
             if permanent or number == tries:
                 break
             await self.sleep(self.retry.backoff(number))
-        self.store.mark_failed(attempt.claim, self.clock.now(), error)
-        return DeliveryStatus.FAILED, error
+        return DeliveryStatus.FAILED, error  # recorded by `_attempts`: failed, or handed to the relay
+
+    def _confirm(self, claim: Claim, message_id: str) -> DeliveryStatus:
+        """Record a handed-over message: SENT, or RELAYED when the channel queued it for the relay people."""
+        if is_relayed(message_id.rsplit("：", 1)[-1]):
+            self.store.mark_relayed(claim, self.clock.now(), message_id)
+            return DeliveryStatus.RELAYED
+        self.store.mark_sent(claim, self.clock.now(), message_id)
+        return DeliveryStatus.SENT
 
     def _abandon(self, attempt: _Attempt, exc: BaseException) -> None:
         """The delivery was cut off (cancelled on shutdown, or an error outside the send, e.g. the database): record
@@ -462,9 +490,12 @@ class Pipeline:
         key = "alert/unconfirmed/" + ",".join(sorted(f"{k}>{t}" for k, t in rows))
         await self.alert("alert_unconfirmed", key, {"deliveries": [{"label": k, "target": t} for k, t in rows]})
 
-    async def send_now(self, target: Target, text: str, key: str, *, tries: int = 1) -> Outcome:
+    async def send_now(
+        self, target: Target, text: str, key: str, file: OutgoingFile | None = None, *, tries: int = 1
+    ) -> Outcome:
         """A one-off message (`laba send`, replies, alerts): claimed under its own key like any other and sent by the
-        same claim → send → record path, so it goes out once."""
+        same claim → send → record path, so it goes out once. With a file, the file goes first, then the text (if
+        any)."""
         now = self.clock.now()
         self.heartbeat()
         claim = self.store.claim(key, target.id, now, now, self.runner)
@@ -475,13 +506,21 @@ class Pipeline:
         attempt = _Attempt(self, claim)
 
         async def send() -> str:
-            return await self.channel.send_text(target, text, handoff=attempt.handoff)
+            message_id = ""
+            if file is not None:
+                message_id = await self.channel.send_file(target, file, handoff=attempt.handoff)
+                attempt.partly_sent = True
+            if text:
+                message_id = await self.channel.send_text(target, text, handoff=attempt.handoff)
+            return message_id
 
         try:
             status, detail = await self._attempts(attempt, send, f"{key} → {target.id}", tries=tries)
         except BaseException as exc:
             self._abandon(attempt, exc)
             raise
+        if self.batch_done is not None:
+            await self.batch_done()
         return Outcome(key, target.id, target.name, now, status, detail)
 
     # --- stopping ---------------------------------------------------------------------------------------------

@@ -144,7 +144,7 @@ class Sandbox:
             self.clock.set(job.at)
             outcomes = await self.app.pipeline.run_job(job)
             await self.app.pipeline.flush_alerts()
-        sent = sum(1 for o in outcomes if o.status is DeliveryStatus.SENT and o.fresh)
+        sent = sum(1 for o in outcomes if o.status in (DeliveryStatus.SENT, DeliveryStatus.RELAYED) and o.fresh)
         return {"ok": True, "message": f"{job.at:%m-%d %H:%M} {job_label(job)}：发出 {sent} 条", "key": job.key}
 
     # --- the page's API ----------------------------------------------------------------------------------

@@ -21,6 +21,8 @@ class Settings:
     audio_dir: Path = Path("audio_out")
     tts_engine: str = "edge"
     edge_tts_url: str | None = None  # a relay or a loopback stand-in; default the public service
+    robots_file: Path | None = None  # BOT_ROBOTS_FILE; None means $BOT_DATA_DIR/robots.yaml
+    public_url: str = ""  # BOT_PUBLIC_URL: where DingTalk download links for files point ("" = no links)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, channel: str | None = None) -> Settings:
@@ -34,7 +36,13 @@ class Settings:
             audio_dir=Path(env.get("BOT_AUDIO_DIR", "audio_out")),
             tts_engine=env.get("BOT_TTS_ENGINE", "edge"),
             edge_tts_url=env.get("BOT_EDGE_TTS_URL") or None,
+            robots_file=Path(env["BOT_ROBOTS_FILE"]) if env.get("BOT_ROBOTS_FILE") else None,
+            public_url=env.get("BOT_PUBLIC_URL", ""),
         )
+
+    @property
+    def robots_path(self) -> Path:
+        return self.robots_file or self.data_dir / "robots.yaml"
 
     @property
     def outbox_dir(self) -> Path:

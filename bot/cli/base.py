@@ -29,6 +29,7 @@ STATUS_CN = {
     DeliveryStatus.SKIPPED: "跳过",
     DeliveryStatus.SENDING: "发送中",
     DeliveryStatus.UNCONFIRMED: "未确认",
+    DeliveryStatus.RELAYED: "已交人工代发",
 }
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from bot.app import App, run_daemon, simulate
+from bot.channels.base import OutgoingFile
 from bot.cli.audio import tts_health
 from bot.cli.base import (
     STATUS_CN,
@@ -24,6 +25,7 @@ from bot.cli.base import (
     parse_instant,
     schedules_option,
 )
+from bot.cli.robots import robots_report
 from bot.clock import ShiftedClock, SystemClock, VirtualClock
 from bot.config.campaign import Sources, load
 from bot.core.planner import PlannedJob, Target, admin_targets, group_target, person_target
@@ -55,6 +57,8 @@ def check(schedules: Path, messages: Path, channel: str | None, online: bool) ->
     )
     for warning in loaded.plan.warnings:
         click.echo(f"  ! {warning}")
+    for robots_line in robots_report(c, Settings.from_env(channel=channel)):
+        click.echo(robots_line)
     if not online:
         return
     app = build_app(schedules, messages, channel, SystemClock())
@@ -253,7 +257,10 @@ def _print_log(app: App, outcomes: list[Outcome]) -> None:
     flush()
     fresh = [o for o in outcomes if o.fresh]
     sent = sum(1 for o in fresh if o.status is DeliveryStatus.SENT)
-    click.echo(f"\n本次发送 {sent} 条，其他 {len(fresh) - sent} 条，已有记录未重发 {len(outcomes) - len(fresh)} 条。")
+    relayed = sum(1 for o in fresh if o.status is DeliveryStatus.RELAYED)
+    other = len(fresh) - sent - relayed
+    by_hand = f"，交人工代发 {relayed} 条（算作送达，用 laba relay 查看）" if relayed else ""
+    click.echo(f"\n本次发送 {sent} 条{by_hand}，其他 {other} 条，已有记录未重发 {len(outcomes) - len(fresh)} 条。")
 
 
 @main.command()
@@ -261,27 +268,36 @@ def _print_log(app: App, outcomes: list[Outcome]) -> None:
 @messages_option
 @channel_option
 @click.option("--to", "to", required=True, help="A group id (changchun-villagers), a group's name, or a person id.")
-@click.argument("text")
+@click.option("--file", "file", type=click.Path(path_type=Path, dir_okay=False), help="也发送这个文件（先发文件）。")
+@click.argument("text", required=False, default="")
 @handle_errors
-def send(schedules: Path, messages: Path, channel: str | None, to: str, text: str) -> None:
-    """Send TEXT to one group or person now."""
+def send(schedules: Path, messages: Path, channel: str | None, to: str, file: Path | None, text: str) -> None:
+    """Send TEXT (and/or --file) to one group or person now, over the group's route (robot, default, relay)."""
+    if not text and file is None:
+        raise click.UsageError("要写发送的内容，或用 --file 指定文件")
+    if file is not None and not file.is_file():
+        raise click.BadParameter(f"找不到文件 {file}", param_hint="--file")
     clock = SystemClock()
     app = build_app(schedules, messages, channel, clock)
     try:
         target = _find_target(app, to)
-        outcome = asyncio.run(_send_one(app, target, text, f"send/{clock.now():%Y%m%dT%H%M%S.%f}"))
+        key = f"send/{clock.now():%Y%m%dT%H%M%S.%f}"
+        outcome = asyncio.run(_send_one(app, target, text, key, file))
     finally:
         app.close()
+    if outcome.status is DeliveryStatus.RELAYED:
+        click.echo(f"没有自动渠道能送到 {target.name}，已交人工代发（{outcome.detail}，用 laba relay 查看）。")
+        return
     if outcome.status is not DeliveryStatus.SENT:
         click.echo(f"发送失败：{outcome.detail}", err=True)
         sys.exit(1)
     click.echo(f"已发送到 {target.name}。")
 
 
-async def _send_one(app: App, target: Target, text: str, key: str) -> Outcome:
+async def _send_one(app: App, target: Target, text: str, key: str, file: Path | None = None) -> Outcome:
     await app.channel.start()
     try:
-        return await app.pipeline.send_now(target, text, key)
+        return await app.pipeline.send_now(target, text, key, OutgoingFile(file, file.name) if file else None)
     finally:
         await app.channel.close()
 

@@ -24,8 +24,10 @@ from bot.cli.base import (
     parse_instant,
     schedules_option,
 )
+from bot.cli.robots import group_routes
 from bot.clock import SystemClock
 from bot.config.campaign import Sources, load
+from bot.settings import Settings
 
 KIND_CN = {"villagers": "村民群", "work": "工作群", "office": "办公室群"}
 
@@ -47,6 +49,9 @@ def groups(schedules: Path, messages: Path, channel: str | None, online: bool, a
         for u in loaded.campaign.units
         for g in u.groups
     ]
+    routes = group_routes(loaded.campaign, Settings.from_env(channel=channel), channel)
+    for row in rows:
+        row["route"] = routes[row["id"]]
     if online:
         app = build_app(schedules, messages, channel, SystemClock(), echo=sys.stderr)
         try:
@@ -60,6 +65,7 @@ def groups(schedules: Path, messages: Path, channel: str | None, online: bool, a
     else:
         for row in rows:
             line = f"{row['id']:<28} {row['name']}（{KIND_CN.get(row['kind'], row['kind'])}，{row['unit_name']}）"
+            line += f"\n{'':<28} 渠道：{row['route']}"
             if online:
                 line += f"\n{'':<28} → {row['room_id']}" if row["room_id"] else f"\n{'':<28} ✗ {row['problem']}"
             click.echo(line)
@@ -69,14 +75,18 @@ def groups(schedules: Path, messages: Path, channel: str | None, online: bool, a
 
 
 async def _room_report(app: App) -> dict[str, tuple[str | None, str]]:
-    if not isinstance(app.channel, ReportsRooms):
+    from bot.channels.routed import RoutedChannel
+
+    # Rooms are the WeChat gateway's: behind the per-group routes it is the default channel.
+    channel = app.channel.default if isinstance(app.channel, RoutedChannel) else app.channel
+    if not isinstance(channel, ReportsRooms):
         why = f"当前渠道（{app.channel.name}）不连接微信，没有群 id；用 --channel wechaty"
         return {g.id: (None, why) for u in app.loaded.campaign.units for g in u.groups}
     try:
-        await app.channel.start()
-        return app.channel.room_report()
+        await channel.start()
+        return channel.room_report()
     finally:
-        await app.channel.close()
+        await channel.close()
 
 
 @main.command()

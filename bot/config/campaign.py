@@ -90,6 +90,8 @@ def _render_everything(folder: Path, campaign: Campaign, plan: Plan, renderer: R
         "alert_wechat_logout": {"account": "大喇叭", "reason": "已在其他设备登录"},
         "alert_wechat_down": {"minutes": 10, "endpoint": "127.0.0.1:8788", "error": "Connection refused"},
         "alert_wechat_throttled": {"notice": "发送消息过于频繁", "pause_minutes": 10},
+        "alert_robot_failed": {"group": "示例群", "robot": "企业微信群机器人", "code": 93000, "fix": "示例"},
+        "relay_digest": {"count": 1, "items": [{"id": 1, "target": "示例群", "text": "示例", "since": sample_at}]},
     }
     for name, variables in samples.items():
         attempt(name, lambda n=name, v=variables: renderer.render_named(n, v))

@@ -148,6 +148,7 @@ def load_campaign(folder: Path) -> Campaign:
         units=units.units,
         unit_sets=units.unit_sets,
         plans=tuple(p for _, p in sorted(plans, key=lambda dp: dp[1].year)),
+        relay=town.relay,
     )
 
 

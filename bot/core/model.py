@@ -83,6 +83,12 @@ def _cn_date(value: object, info: ValidationInfo) -> object:
         raise ValueError(f"没有{month}月") from None
 
 
+def _mobile(value: str) -> str:
+    if value and not re.fullmatch(r"1\d{10}", value):
+        raise ValueError("手机号写 11 位数字，例如 13800001111（不要加空格、横线或 +86）")
+    return value
+
+
 Slug = Annotated[str, AfterValidator(_slug)]
 PlanDate = Annotated[date, BeforeValidator(_cn_date)]
 ClockTime = Annotated[time, BeforeValidator(_clock_time)]
@@ -121,6 +127,8 @@ class Person(Frozen):
     role: str = ""
     wechat: str = Field(default="", description="WeChat id or alias used to find the contact (placeholder until set)")
     phone: str = ""
+    # For @mentions by group robots (WeCom mentioned_mobile_list, DingTalk atMobiles).
+    mobile: Annotated[str, AfterValidator(_mobile)] = ""
 
 
 class QuietHours(Frozen):
@@ -242,6 +250,8 @@ class TownFile(Frozen):
     town: TownInfo
     office_group: Slug
     admins: tuple[Person, ...] = Field(min_length=1)
+    # 人工代发: the people handed what no automatic path could deliver.
+    relay: tuple[Person, ...] = ()
     rules: Rules = Rules()
     calendar: CalendarOverrides = CalendarOverrides()
 
@@ -253,6 +263,8 @@ class Group(Frozen):
     id: Slug
     name: str = Field(min_length=1, description="the WeChat group topic as shown in WeChat")
     kind: GroupKind
+    # relay: no automatic path may be used; every message is handed to the relay people (人工代发).
+    via: Literal["relay"] | None = None
 
 
 class Unit(Frozen):
@@ -348,6 +360,7 @@ class Campaign(Frozen):
     units: tuple[Unit, ...]
     unit_sets: tuple[UnitSet, ...]
     plans: tuple[PlanFile, ...]
+    relay: tuple[Person, ...] = ()
 
     def unit(self, unit_id: str) -> Unit:
         for u in self.units:

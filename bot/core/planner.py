@@ -45,6 +45,7 @@ class Target:
     unit_name: str = ""
     wechat: str = ""
     mentions: tuple[Target, ...] = ()
+    mobile: str = ""  # a person's mobile number, for group robots' @mentions
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,14 @@ def group_target(group: Group, unit: Unit) -> Target:
 
 def person_target(person: Person, unit: Unit | None = None) -> Target:
     return Target(
-        person.id, person.name, "person", None, unit.id if unit else None, unit.name if unit else "", person.wechat
+        person.id,
+        person.name,
+        "person",
+        None,
+        unit.id if unit else None,
+        unit.name if unit else "",
+        person.wechat,
+        mobile=person.mobile,
     )
 
 

@@ -76,6 +76,8 @@ ALERT_TEMPLATES = (
     "alert_wechat_logout",
     "alert_wechat_down",
     "alert_wechat_throttled",
+    "alert_robot_failed",
+    "relay_digest",
 )
 # Loudspeaker scripts, written for the ear: `messages/broadcast/<name>.j2`, one per kind of broadcast clip.
 BROADCAST_SCRIPTS = ("broadcast/announce", "broadcast/remind")

@@ -19,6 +19,7 @@ class DeliveryStatus(StrEnum):
     UNCONFIRMED = "unconfirmed"  # handed to the network, then no answer (the runner died): maybe sent; never resent
     RELEASED = "released"  # claimed, but the runner stopped before handing it to the network: certainly not sent,
     # claimable again (the daemon sends it within the grace period, or records it MISSED)
+    RELAYED = "relayed"  # no automatic path: handed to the relay people (人工代发); counts as delivered
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,10 @@ class Store(Protocol):
     def mark_sent(self, claim: Claim, now: datetime, detail: str = "") -> None: ...
 
     def mark_failed(self, claim: Claim, now: datetime, error: str) -> None: ...
+
+    def mark_relayed(self, claim: Claim, now: datetime, detail: str) -> None:
+        """Handed to the relay queue (never claimable again: a person forwards it)."""
+        ...
 
     def mark_unconfirmed(self, claim: Claim, now: datetime, detail: str) -> None:
         """The send may or may not have gone out: UNCONFIRMED, never claimable again (the admins check by hand)."""

@@ -348,6 +348,9 @@ class SqlStore:
     def mark_unconfirmed(self, claim: Claim, now: datetime, detail: str) -> None:
         self._finish(claim, DeliveryStatus.UNCONFIRMED, now, detail)
 
+    def mark_relayed(self, claim: Claim, now: datetime, detail: str) -> None:
+        self._finish(claim, DeliveryStatus.RELAYED, now, detail)
+
     def settle(
         self,
         job_key: str,

@@ -49,6 +49,7 @@ def test_groups_lists_the_configured_groups(env: dict[str, str]) -> None:
         "kind": "villagers",
         "unit": "shanling",
         "unit_name": "杉岭村",
+        "route": "默认渠道（发件箱，需人工转发）",  # no robots.yaml: every group by the default channel
     }
     text = laba(env, "groups")
     assert "杉岭村村民群🌲（村民群，杉岭村）" in text.stdout and "共 25 个群" in text.stdout

@@ -1,0 +1,109 @@
+"""`RoutedChannel`: one `Channel` over every way out at once — each group's robot, the default channel (outbox or
+Wechaty) and the relay (人工代发) — choosing per delivery by `bot.core.routes`.
+
+A delivery whose path refuses it for good (a removed robot, a wrong signature, a file DingTalk can't carry) is
+handed to the relay rather than failed: it was certainly not posted, so a person forwarding it can't duplicate it.
+An uncertain failure (maybe posted) is never relayed; it goes up to the pipeline as it is.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+from bot.channels.base import Channel, Handoff, InboundMessage, OutgoingFile, no_handoff
+from bot.channels.relay import RelayDesk
+from bot.channels.robots import RobotChannel, RobotProblem, RobotRefused
+from bot.core.model import Campaign
+from bot.core.planner import Target
+from bot.core.routes import Route, RouteKind, route_for
+from bot.errors import DeliveryError
+from bot.health import HealthLine
+
+log = logging.getLogger(__name__)
+
+ProblemSink = Callable[[RobotProblem], Awaitable[None]]
+
+
+class RoutedChannel:
+    name = "routed"
+
+    def __init__(
+        self,
+        default: Channel,
+        robots: RobotChannel,
+        relay: RelayDesk,
+        campaign: Callable[[], Campaign],
+        *,
+        default_reaches_people: bool,
+    ) -> None:
+        self.default = default
+        self.robots = robots
+        self.relay = relay
+        self._campaign = campaign
+        self._reaches_people = default_reaches_people
+        # Told (by the app: the admins) when a robot refuses for good; set after construction.
+        self.problem_sink: ProblemSink | None = None
+
+    def route(self, target: Target) -> Route:
+        return route_for(self._campaign(), target, self.robots.groups, self._reaches_people)
+
+    async def start(self) -> None:
+        await self.default.start()
+        await self.robots.start()
+
+    async def close(self) -> None:
+        await self.robots.close()
+        await self.default.close()
+
+    async def send_text(self, target: Target, text: str, *, handoff: Handoff = no_handoff) -> str:
+        return await self._send(target, text, None, handoff)
+
+    async def send_file(self, target: Target, file: OutgoingFile, *, handoff: Handoff = no_handoff) -> str:
+        return await self._send(target, f"[文件] {file.name}", file, handoff)
+
+    async def send_direct(self, target: Target, text: str) -> str:
+        """By the target's automatic path, or else the default channel; never into the relay (the relay's own
+        digest uses this: a digest queued for the relay people would never reach them)."""
+        route = self.route(target)
+        if route.kind is RouteKind.ROBOT:
+            try:
+                return await self.robots.send_text(route.target, text)
+            except DeliveryError as exc:
+                if exc.uncertain:
+                    raise
+                log.warning("relay digest to %s by robot failed, writing it to the default channel: %s", target.id, exc)
+        return await self.default.send_text(target, text)
+
+    async def _send(self, target: Target, text: str, file: OutgoingFile | None, handoff: Handoff) -> str:
+        route = self.route(target)
+        if route.kind is RouteKind.RELAY:
+            # Queued for a person is handed over: after a crash it is never queued twice.
+            await handoff(True)
+            return await self.relay.queue(target, text, _path(file), route.why)
+        channel: Channel = self.robots if route.kind is RouteKind.ROBOT else self.default
+        try:
+            if file is not None:
+                return await channel.send_file(route.target, file, handoff=handoff)
+            return await channel.send_text(route.target, text, handoff=handoff)
+        except DeliveryError as exc:
+            if not exc.permanent or exc.uncertain:
+                raise
+            if isinstance(exc, RobotRefused) and self.problem_sink is not None:
+                await self.problem_sink(exc.problem)
+            log.warning("%s → %s failed for good, handed to the relay: %s", route.kind, target.id, exc)
+            await handoff(True)
+            return await self.relay.queue(target, text, _path(file), str(exc))
+
+    async def inbound(self) -> AsyncIterator[InboundMessage]:
+        # Only the default channel hears anyone: robots post, they don't listen.
+        async for message in self.default.inbound():
+            yield message
+
+    async def health(self) -> list[HealthLine]:
+        return [*await self.default.health(), *await self.robots.health(), *await self.relay.health()]
+
+
+def _path(file: OutgoingFile | None) -> Path | None:
+    return file.path if file is not None else None

@@ -1,0 +1,89 @@
+"""Wiring of the routes: the robots from robots.yaml, the relay desk and the default channel put together into one
+`RoutedChannel`, and the relay's digests and robot alerts hooked onto the pipeline."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from bot.channels.base import Channel
+from bot.channels.relay import RelayDesk
+from bot.channels.robots import Pacer, PublicFiles, RobotChannel, RobotProblem
+from bot.channels.robots.file import load_robots
+from bot.channels.robots.wire import KIND_CN
+from bot.channels.routed import RoutedChannel
+from bot.clock import Clock
+from bot.core.model import Campaign
+from bot.core.planner import Target, person_target
+from bot.pipeline import Pipeline
+from bot.settings import Settings
+from bot.store.relay import RelayQueue
+from bot.store.sql import SqlStore
+
+log = logging.getLogger(__name__)
+
+
+def needs_routing(campaign: Campaign, has_robots: bool) -> bool:
+    """Routing matters once there is a robot, a group marked `via: relay`, or relay people; a town with none of
+    these keeps its one default channel exactly as before."""
+    relay_groups = any(g.via == "relay" for u in campaign.units for g in u.groups)
+    return has_robots or relay_groups or bool(campaign.relay)
+
+
+def make_routed(
+    settings: Settings,
+    clock: Clock,
+    default: Channel,
+    campaign: Callable[[], Campaign],
+    store: SqlStore,
+    *,
+    pacer: Pacer | None = None,
+    wall_ms: Callable[[], int] | None = None,
+) -> Channel:
+    """`default` alone, or a RoutedChannel over it, the robots and the relay. Raises ConfigError for a bad
+    robots.yaml (its warnings go to the log). `pacer` and `wall_ms` let a simulation keep the robots' time."""
+    robots_file = load_robots(settings.robots_path, campaign())
+    for warning in robots_file.warnings:
+        log.warning("%s", warning)
+    if not needs_routing(campaign(), bool(robots_file.robots)):
+        return default
+    public = PublicFiles(settings.data_dir / "public", settings.public_url) if settings.public_url else None
+    robots = RobotChannel(robots_file.robots, public=public, pacer=pacer, wall_ms=wall_ms)
+    relay = RelayDesk(RelayQueue(store), clock.now)
+    # Only a personal-WeChat gateway really reaches a person; the outbox reaches no one by itself.
+    reaches_people = settings.channel == "wechaty"
+    return RoutedChannel(default, robots, relay, campaign, default_reaches_people=reaches_people)
+
+
+def wire_relay(channel: Channel, pipeline: Pipeline) -> None:
+    """After each batch, one digest to the relay people; when a robot refuses for good, the admins are told which
+    group and what to fix (once per group and error code: the store dedups alerts by key); a delivery whose every
+    attempt failed (the path stayed down) is handed to the relay instead of left failed."""
+    if not isinstance(channel, RoutedChannel):
+        return
+    routed = channel
+
+    async def robot_problem(problem: RobotProblem) -> None:
+        variables: dict[str, object] = {"group": _group_name(pipeline, problem.group), "robot": KIND_CN[problem.kind]}
+        variables |= {"code": problem.code, "fix": problem.fix}
+        await pipeline.alert("alert_robot_failed", f"alert/robot/{problem.group}/{problem.code}", variables)
+
+    async def digest() -> None:
+        loaded = pipeline.current()
+        people = [person_target(p) for p in loaded.campaign.relay]
+        await routed.relay.flush(people, loaded.renderer.render_named, routed.send_direct)
+
+    async def relay_failed(target: Target, text: str, why: str) -> str:
+        return await routed.relay.queue(target, text, None, why)
+
+    routed.problem_sink = robot_problem
+    pipeline.batch_done = digest
+    pipeline.relay_failed = relay_failed
+
+
+def _group_name(pipeline: Pipeline, group_id: str) -> str:
+    try:
+        group, _ = pipeline.current().campaign.group(group_id)
+    except KeyError:
+        return group_id
+    return group.name
