@@ -1,0 +1,112 @@
+"""`laba import` end to end, around the pure stages: read the town's units, understand the notice, check the draft
+with the same loader as `laba check` (in a scratch folder, so a failing draft touches nothing), write it."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from bot.config.campaign import Sources, load
+from bot.config.loader import TOWN_FILE, UNITS_FILE, _problems_from
+from bot.config.yamlfile import read_yaml
+from bot.core.model import UnitsFile
+from bot.errors import ConfigError, Problem
+from bot.notice.draft import DraftPlan, build_draft
+from bot.notice.emit import emit_yaml
+from bot.notice.reader import NoticeReader, read_notice
+from bot.notice.review import Review, review
+
+
+@dataclass(frozen=True)
+class Imported:
+    draft: DraftPlan
+    review: Review
+    target: Path
+    text: str
+    existing: str | None  # the file already at `target`, if any
+
+    @property
+    def unchanged(self) -> bool:
+        return self.existing == self.text
+
+    def diff(self) -> str:
+        old = (self.existing or "").splitlines(keepends=True)
+        new = self.text.splitlines(keepends=True)
+        return "".join(difflib.unified_diff(old, new, f"{self.target}（现有）", f"{self.target}（新导入）"))
+
+
+def _units(schedules: Path) -> UnitsFile:
+    doc = read_yaml(schedules / UNITS_FILE)
+    try:
+        return UnitsFile.model_validate(doc.data)
+    except ValidationError as exc:
+        raise ConfigError(_problems_from(doc, exc)) from None
+
+
+def _town_names(schedules: Path) -> tuple[str, ...]:
+    """金溪镇 → (金溪镇, 金溪, 黔江区金溪镇人民政府): prefixes a notice may put before a unit's name."""
+    data = read_yaml(schedules / TOWN_FILE).data
+    town = data.get("town") if isinstance(data, dict) else None
+    names = [str(town.get(k)) for k in ("full_name", "name") if town.get(k)] if isinstance(town, dict) else []
+    short = [n[:-1] for n in names if n.endswith(("镇", "乡")) and len(n) > 2]
+    return tuple(dict.fromkeys(names + short))
+
+
+def prepare(
+    notice_path: Path,
+    schedules: Path,
+    year: int | None = None,
+    output: Path | None = None,
+    readers: tuple[NoticeReader, ...] | None = None,
+) -> Imported:
+    """Read and understand the notice; nothing is written. Raises ConfigError listing every problem."""
+    if not (schedules / UNITS_FILE).is_file():
+        raise ConfigError(
+            [Problem(schedules, "", str(schedules), "这个目录里没有 units.yaml", "用 --schedules 指向镇的计划目录")]
+        )
+    notice = read_notice(notice_path, readers)
+    draft = build_draft(notice, _units(schedules), _town_names(schedules), year)
+    notes = review(draft, year_given=year is not None)
+    text = emit_yaml(draft, notes, notice_path.name)
+    target = output or schedules / f"plan-{draft.year}.yaml"
+    existing = target.read_text(encoding="utf-8") if target.is_file() else None
+    return Imported(draft, notes, target, text, existing)
+
+
+def check(imported: Imported, schedules: Path, messages: Path) -> list[Problem]:
+    """What `laba check` would say about the town with this plan, from a scratch copy of town.yaml and units.yaml.
+    Problems in the draft name the target file and its lines."""
+    with tempfile.TemporaryDirectory(prefix="laba-import-") as tmp:
+        folder = Path(tmp)
+        for name in (TOWN_FILE, UNITS_FILE):
+            shutil.copyfile(schedules / name, folder / name)
+        scratch = folder / f"plan-{imported.draft.year}.yaml"
+        scratch.write_text(imported.text, encoding="utf-8")
+        try:
+            load(Sources(folder, messages))
+        except ConfigError as exc:
+            return [_relocate(p, folder, schedules, scratch, imported.target) for p in exc.problems]
+    return []
+
+
+def _relocate(p: Problem, folder: Path, schedules: Path, scratch: Path, target: Path) -> Problem:
+    path = Path(p.file)
+    if path == scratch:
+        return replace(p, file=target)
+    if path.parent == folder:
+        return replace(p, file=schedules / path.name)
+    return p
+
+
+def write(imported: Imported) -> None:
+    """Write the plan whole or not at all (a temporary file renamed over the target)."""
+    imported.target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = imported.target.with_name(f".{imported.target.name}.tmp")
+    tmp.write_text(imported.text, encoding="utf-8")
+    os.replace(tmp, imported.target)
