@@ -36,7 +36,8 @@ class KnownDay:
     def on(self, year: int) -> date:
         if not self.lunar:
             return date(year, self.month, self.day)
-        return LunarDate(year, self.month, self.day).to_solar_date() + timedelta(days=self.offset)
+        solar = LunarDate(year, self.month, self.day).to_solar_date()
+        return date(solar.year, solar.month, solar.day) + timedelta(days=self.offset)
 
 
 # Longer spellings first where one contains another (六一儿童节 before 六一).
@@ -68,8 +69,8 @@ _DASH = r"\s*[—–\-－~～至到]+\s*"
 _DATED = re.compile(rf"(?<![\d年.])(\d{{1,2}})月(\d{{1,2}})[日号](?:{_DASH}(?:(\d{{1,2}})月)?(\d{{1,2}})[日号])?")
 _DOTTED = re.compile(r"“(\d{1,2})\.(\d{1,2})”")
 # Words that make a clause an event rather than, say, a deadline (5月30日前报送总结).
-_EVENTISH = re.compile(r"周|日|节|月|活动|仪式|大会|行动|宣传|比赛|评选|会")
-_KIND_WORDS = re.compile(r"宣传周|主题周|活动周|宣传月|主题月|活动月|宣传日|主题日|活动日|开放日|纪念日|仪式|大会|比赛")
+_EVENTISH = re.compile(r"周|日|节|月|活动|仪式|大会|行动|宣传|赛|评选|会")
+_KIND_WORDS = re.compile(r"(?:宣传|主题|活动|服务|志愿)[周月日]|开放日|纪念日|仪式|大会|竞赛|比赛")
 
 
 def known_days(text: str, year: int) -> list[DraftEvent]:
@@ -93,7 +94,7 @@ def event_id(name: str, start: date) -> str:
     """A stable id from the event's name: the pinyin of its kind word (宣传周 → xuanchuanzhou), with the day for a
     dotted date (“3.19”…主题周 → zhutizhou-319); else the pinyin of its first four characters."""
     kind = _KIND_WORDS.search(name)
-    han = "".join(ch for ch in name if "\u4e00" <= ch <= "\u9fff")
+    han = "".join(ch for ch in name.replace("垃圾分类", "") if "\u4e00" <= ch <= "\u9fff")
     base = "".join(lazy_pinyin(kind[0] if kind else han[:4])) or "huodong"
     base = re.sub(r"[^a-z0-9]", "", base.lower())
     if _DOTTED.search(name):

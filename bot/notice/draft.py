@@ -135,15 +135,19 @@ def _unit_problems(notice: Notice, act: DraftActivity, matcher: UnitMatcher) -> 
     out = []
     for m in act.units:
         if m.how is How.NONE:
-            near = "、".join(m.suggestions) if m.suggestions else "、".join(matcher.all_labels())
+            near = (
+                f"最接近的有：{'、'.join(m.suggestions)}"
+                if m.suggestions
+                else f"units.yaml 里有：{'、'.join(matcher.all_labels())}"
+            )
             out.append(
                 Problem(
                     notice.path,
                     f"计划表第{act.row.row}行 责任单位",
                     m.text,
                     "units.yaml 里没有这个单位或单位集合",
-                    f"最接近的有：{near}。在 units.yaml 里加上这个单位（名称写成通知里的样子），或把通知里的名称改成已有的，"
-                    "再导入一次",
+                    f"{near}。在 units.yaml 里加上这个单位（名称写成通知里的样子），"
+                    "或把通知里的名称改成已有的，再导入一次",
                 )
             )
     return out
@@ -194,13 +198,16 @@ def build_draft(
     for act in acts:
         problems.extend(_unit_problems(notice, act, matcher))
     if problems:
-        raise ConfigError(problems)
+        raise ConfigError(dict.fromkeys(problems))  # a row split into months is one row to fix
     body = _body_paragraphs(notice)
     from_body, unplaced = _place_events(body, plan_year, acts)
     proofs = _place_proof(body, acts)
     done = []
     for act in acts:
         in_row = known_days(act.content, plan_year) + written_dates(act.content, plan_year, "")
+        if len(act.row.months) > 1:
+            # 6—7月 with 世界环境日: the day belongs to the June activity only, not to each month of the range.
+            in_row = [e for e in in_row if e.start.month == act.month or e.start.month not in act.row.months]
         items, said = proofs.get(act.id, ((), ""))
         events = _unique_events(in_row + from_body[act.id])
         done.append(replace(act, events=events, proof=items, proof_source=said))

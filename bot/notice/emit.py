@@ -49,7 +49,7 @@ def _activity(a: DraftActivity) -> list[str]:
         lines.append(f"    theme: {scalar(a.theme)}")
     unsure = [f"“{u.text}”→{u.ref}（请确认）" for u in a.units if u.how is How.NEAR]
     note = f"    # 通知原文：{a.row.units_text}" + ("；" + "，".join(unsure) if unsure else "")
-    lines.append(f"    responsible: {flow_list(a.responsible)}{note.removeprefix('   ') if unsure else ''}")
+    lines.append(f"    responsible: {flow_list(a.responsible)}{note.removeprefix('  ') if unsure else ''}")
     if a.events:
         lines.append("    events:")
         for e in a.events:

@@ -29,7 +29,7 @@ class NoticeReader(Protocol):
 
 
 class TextReader:
-    suffixes = (".txt", ".text")
+    suffixes: tuple[str, ...] = (".txt", ".text")
 
     def read(self, path: Path) -> Notice:
         raw = path.read_bytes()
@@ -41,11 +41,13 @@ class TextReader:
                 return parse_text(path, raw.decode(encoding))
             except UnicodeDecodeError:
                 continue
-        raise ConfigError([Problem(path, "", path.name, "读不出文字（既不是 UTF-8 也不是 GBK）", "用记事本另存为 UTF-8")])
+        raise ConfigError(
+            [Problem(path, "", path.name, "读不出文字（既不是 UTF-8 也不是 GBK）", "用记事本另存为 UTF-8")]
+        )
 
 
 class WordReader:
-    suffixes = (".docx",)
+    suffixes: tuple[str, ...] = (".docx",)
 
     def read(self, path: Path) -> Notice:
         return read_docx(path)
@@ -54,7 +56,7 @@ class WordReader:
 class LibreOfficeReader:
     """Old Word (.doc) and WPS files, converted to .docx by LibreOffice, then read as .docx."""
 
-    suffixes = (".doc", ".wps", ".rtf", ".odt")
+    suffixes: tuple[str, ...] = (".doc", ".wps", ".rtf", ".odt")
 
     def __init__(self, soffice: str | None) -> None:
         self._soffice = soffice

@@ -101,7 +101,11 @@ def plan_rows(notice: Notice) -> tuple[list[PlanRow], list[Problem]]:
         if bad:
             problems.append(
                 Problem(
-                    notice.path, f"{place} 时间", cell["month"], f"没有{bad[0]}月，月份应在 1 到 12 之间", "改正通知里的月份"
+                    notice.path,
+                    f"{place} 时间",
+                    cell["month"],
+                    f"没有{bad[0]}月，月份应在 1 到 12 之间",
+                    "改正通知里的月份",
                 )
             )
             continue

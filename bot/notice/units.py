@@ -13,7 +13,15 @@ from bot.notice.wording import split_top
 V, C, D, S, E = UnitKind.VILLAGE, UnitKind.COMMUNITY, UnitKind.DEPARTMENT, UnitKind.SCHOOL, UnitKind.ENTERPRISE
 # How notices name a set, by the kinds of unit in it: a units.yaml set with exactly these kinds is meant.
 SET_ALIASES: dict[frozenset[UnitKind], tuple[str, ...]] = {
-    frozenset({V, C}): ("各村（社区）", "各村（居）", "各村（居）委", "各村（居）委会", "各村居", "各村社区", "各村（社区）居委会"),
+    frozenset({V, C}): (
+        "各村（社区）",
+        "各村（居）",
+        "各村（居）委",
+        "各村（居）委会",
+        "各村居",
+        "各村社区",
+        "各村（社区）居委会",
+    ),
     frozenset({V}): ("各村", "各行政村", "各村委会"),
     frozenset({C}): ("各社区", "各居委会"),
     frozenset({D}): ("镇级各部门", "镇属各部门", "镇级相关部门", "各部门", "镇级各单位", "镇属各单位", "各站所"),

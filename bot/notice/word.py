@@ -40,12 +40,12 @@ def read_docx(path: Path) -> Notice:
             if text:
                 body.append(text)
             continue
-        rows = _plan_rows(block) if table is None else None
-        if rows is None:
+        found = _plan_rows(block) if table is None else None
+        if found is None:
             body.extend(_table_text(block))
             continue
-        table = rows
-        heading = _heading(body)
+        title_rows, table = found
+        heading = title_rows or _heading(body)
     return Notice(path, tuple(body), tuple(heading), table)
 
 
@@ -54,7 +54,8 @@ def _cell_text(cell: object) -> str:
     return "\n".join(p.text.strip() for p in cell.paragraphs if p.text.strip())  # type: ignore[attr-defined]
 
 
-def _plan_rows(table: Table) -> tuple[tuple[str, ...], ...] | None:
+def _plan_rows(table: Table) -> tuple[list[str], tuple[tuple[str, ...], ...]] | None:
+    """(the table's own title rows, its rows from the header on), or None if it is not a plan table."""
     rows: list[tuple[str, ...]] = []
     for row in table.rows:
         cells = row.cells
@@ -65,7 +66,7 @@ def _plan_rows(table: Table) -> tuple[tuple[str, ...], ...] | None:
         rows.append(tuple(texts))
     for i, row_texts in enumerate(rows):
         if header_columns(row_texts) is not None:
-            return tuple(rows[i:])
+            return [t for r in rows[:i] for t in dict.fromkeys(r) if t], tuple(rows[i:])
     return None
 
 
