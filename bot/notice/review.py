@@ -21,7 +21,7 @@ def _md(d: object) -> str:
 
 
 def _q(name: str) -> str:
-    return name if name.startswith("“") and name.endswith("”") else f"“{name}”"
+    return name if "“" in name else f"“{name}”"
 
 
 def _short(name: str) -> str:
