@@ -67,7 +67,8 @@ def review(draft: DraftPlan, year_given: bool = False) -> Review:
             decide.append(f"{month}月有 {n} 项活动，会各发一次通知、各收一次照片，请确认")
     for e in draft.unplaced:
         decide.append(
-            f"方案正文里的 {_md(e.start)}{_q(e.name)}：计划表当月没有活动，没有写进计划；需要的话加到对应活动的 events 里"
+            f"方案正文里的 {_md(e.start)}{_q(e.name)}：计划表当月没有活动，没有写进计划；"
+            "需要的话加到对应活动的 events 里"
         )
     default_proof = [f"{a.month}月" for a in acts if not a.proof]
     if default_proof:
