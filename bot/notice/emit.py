@@ -3,6 +3,7 @@ top saying where it came from, what was inferred and what to review."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import yaml
@@ -11,9 +12,23 @@ from bot.notice.draft import DraftActivity, DraftPlan
 from bot.notice.review import Review
 from bot.notice.units import How
 
+# Chinese wording with full-width punctuation, digits, letters and inner spaces is always a plain YAML string
+# (no indicator, no `: ` or ` #`, not a number or bool since it holds a Han character): no need to ask the parser.
+_PLAIN = re.compile(
+    r"[\u4e00-\u9fff“”‘’（）《》〈〉「」【】、，。；：！？·…—\u3000-\u303fA-Za-z0-9]"
+    r"[\u4e00-\u9fff“”‘’（）《》〈〉「」【】、，。；：！？·…—\u3000-\u303fA-Za-z0-9. ]*"
+)
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _plain(text: str) -> bool:
+    return bool(_PLAIN.fullmatch(text)) and bool(_HAN.search(text)) and not text.endswith(" ")
+
 
 def scalar(text: str) -> str:
     """`text` as a YAML scalar: plain when it reads back as the same string (most Chinese does), else quoted."""
+    if _plain(text):
+        return text
     try:
         if text and yaml.safe_load(f"k: {text}") == {"k": text}:
             return text
@@ -24,6 +39,8 @@ def scalar(text: str) -> str:
 
 def flow_list(items: tuple[str, ...] | list[str]) -> str:
     def item(text: str) -> str:
+        if _plain(text):
+            return text
         try:
             if text and yaml.safe_load(f"[{text}]") == [text]:
                 return text
