@@ -13,25 +13,30 @@ from bot.notice import importing
 
 @main.command(name="import")
 @click.argument("notice", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--year", type=click.IntRange(2000, 2100), help="The plan's year (default: from the notice).")
+@click.option("--year", type=click.IntRange(2000, 2100), help="计划的年份（默认从通知里读）。")
 @schedules_option
 @messages_option
 @click.option(
     "-o",
     "--output",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Write here instead of SCHEDULES/plan-YYYY.yaml.",
+    help="写到这个文件，不写进计划目录的 plan-YYYY.yaml。",
 )
-@click.option("--force", is_flag=True, help="Overwrite an existing plan file (its edits are lost; see the diff first).")
+@click.option("--force", is_flag=True, help="计划文件已存在时用新导入的覆盖（手改的地方会丢，先不加它看看区别）。")
 @handle_errors
 def import_notice(
     notice: Path, year: int | None, schedules: Path, messages: Path, output: Path | None, force: bool
 ) -> None:
-    """Turn the town's yearly notice (.docx, .doc/.wps via LibreOffice, or .txt) into a draft plan-YYYY.yaml,
-    check it as `laba check` does and list what the town must still decide.
+    """把镇里每年的宣传方案通知变成计划草稿 plan-YYYY.yaml，检查并列出还要核对的事项。
 
-    Exit 0: written (or identical) and the check passes; 1: written but the check found problems, or an existing
-    file differs and --force was not given (nothing written); 2: the notice can't be read (nothing written)."""
+    NOTICE 是通知文件：.docx；.doc/.wps（要装 LibreOffice）；或网上公开的文字存成的 .txt。
+
+    \b
+    退出码：
+      0  写好了（或和现有文件一样），检查通过
+      1  写好了但检查有问题；或文件已存在、没加 --force（没有改动）
+      2  通知读不懂（什么也没写）
+    """
     imported = importing.prepare(notice, schedules, year, output)
     draft = imported.draft
     if imported.unchanged:
