@@ -48,6 +48,7 @@ class DraftPlan:
     header: NoticeHeader
     activities: tuple[DraftActivity, ...]
     unplaced: tuple[DraftEvent, ...]  # dated events of the body with no activity in their month: reported, not lost
+    loose_proof: tuple[str, ...] = ()  # proof requirements of the body that name no activity of the table
 
     @property
     def source(self) -> str:
@@ -115,20 +116,26 @@ def _place_events(
     return placed, unplaced
 
 
-def _place_proof(body: list[tuple[str, str]], acts: list[DraftActivity]) -> dict[str, tuple[tuple[str, ...], str]]:
-    """Proof items stated in the body (做到有…、有…) for the activities whose quoted name the paragraph repeats."""
+def _place_proof(
+    body: list[tuple[str, str]], acts: list[DraftActivity]
+) -> tuple[dict[str, tuple[tuple[str, ...], str]], list[str]]:
+    """Proof items stated in the body (做到有…、有…) for the activities whose quoted name the paragraph repeats, and
+    the statements that name no activity of the table (reported to the clerk, not lost)."""
     out: dict[str, tuple[tuple[str, ...], str]] = {}
+    unplaced: list[str] = []
     for section, paragraph in body:
         terms = quoted_terms(paragraph)
         for sentence in sentences(paragraph):
             items = proof_items(sentence)
             if not items:
                 continue
-            said = next(c for c in split_top(sentence.rstrip("。；"), "，,；;") if "做到" in c)
-            for act in acts:
-                if any(f"“{t}”" in act.content for t in terms):
-                    out[act.id] = (items, f"方案{section}：{said}")
-    return out
+            said = _SECTION.sub("", next(c for c in split_top(sentence.rstrip("。；"), "，,；;") if "做到" in c))
+            matched = [act for act in acts if any(f"“{t}”" in act.content for t in terms)]
+            for act in matched:
+                out[act.id] = (items, f"方案{section}：{said}")
+            if not matched:
+                unplaced.append(f"方案{section}：{said}")
+    return out, unplaced
 
 
 def _unit_problems(notice: Notice, act: DraftActivity, matcher: UnitMatcher) -> list[Problem]:
@@ -201,7 +208,7 @@ def build_draft(
         raise ConfigError(dict.fromkeys(problems))  # a row split into months is one row to fix
     body = _body_paragraphs(notice)
     from_body, unplaced = _place_events(body, plan_year, acts)
-    proofs = _place_proof(body, acts)
+    proofs, loose_proof = _place_proof(body, acts)
     done = []
     for act in acts:
         in_row = known_days(act.content, plan_year) + written_dates(act.content, plan_year, "")
@@ -211,4 +218,4 @@ def build_draft(
         items, said = proofs.get(act.id, ((), ""))
         events = _unique_events(in_row + from_body[act.id])
         done.append(replace(act, events=events, proof=items, proof_source=said))
-    return DraftPlan(plan_year, header, tuple(done), tuple(unplaced))
+    return DraftPlan(plan_year, header, tuple(done), tuple(unplaced), tuple(loose_proof))

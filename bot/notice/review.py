@@ -70,6 +70,8 @@ def review(draft: DraftPlan, year_given: bool = False) -> Review:
             f"方案正文里的 {_md(e.start)}{_q(e.name)}：计划表当月没有活动，没有写进计划；"
             "需要的话加到对应活动的 events 里"
         )
+    for said in draft.loose_proof:
+        decide.append(f"{said}——没有对上计划表里的哪项活动，需要的话写进对应活动的 proof.items")
     default_proof = [f"{a.month}月" for a in acts if not a.proof]
     if default_proof:
         decide.append(
