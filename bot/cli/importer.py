@@ -34,15 +34,11 @@ def import_notice(
     \b
     退出码：
       0  写好了（或和现有文件一样），检查通过
-      1  写好了但检查有问题；或文件已存在、没加 --force（没有改动）
+      1  检查有问题（草稿照样写好）；或文件已存在、内容不同、没加 --force（没有改动）
       2  通知读不懂（什么也没写）
     """
     imported = importing.prepare(notice, schedules, year, output)
-    draft = imported.draft
-    if imported.unchanged:
-        click.echo(f"{imported.target} 和这次导入的结果一样，没有改动。")
-        return
-    if imported.existing is not None and not force:
+    if imported.existing is not None and not imported.unchanged and not force:
         click.echo(imported.diff())
         click.echo(
             f"{imported.target} 已经存在，和这次导入的不一样（上面是区别，- 是现有的，+ 是新导入的）。没有改动它。\n"
@@ -51,7 +47,21 @@ def import_notice(
         )
         sys.exit(1)
     problems = importing.check(imported, schedules, messages)
-    importing.write(imported)
+    if imported.unchanged:
+        click.echo(f"{imported.target} 和这次导入的结果一样，没有改动。")
+    else:
+        importing.write(imported)
+        _report(imported)
+    if problems:
+        click.echo(f"检查没有通过，发现 {len(problems)} 处问题（改好后运行 laba check）：", err=True)
+        for problem in problems:
+            click.echo(f"  ✗ {problem}", err=True)
+        sys.exit(1)
+    click.echo("✓ 检查通过（和 laba check 一样）。核对完上面几项就可以用了。")
+
+
+def _report(imported: importing.Imported) -> None:
+    draft = imported.draft
     events = sum(len(a.events) for a in draft.activities)
     click.echo(f"已写入 {imported.target}：{draft.year}年，{len(draft.activities)} 项活动，{events} 个事件。")
     click.echo("导入时推断的：")
@@ -60,9 +70,3 @@ def import_notice(
     click.echo("请核对，还要镇里定的：")
     for line in imported.review.to_decide:
         click.echo(f"  ? {line}")
-    if problems:
-        click.echo(f"检查没有通过，发现 {len(problems)} 处问题（改好后运行 laba check）：", err=True)
-        for problem in problems:
-            click.echo(f"  ✗ {problem}", err=True)
-        sys.exit(1)
-    click.echo("✓ 检查通过（和 laba check 一样）。核对完上面几项就可以用了。")

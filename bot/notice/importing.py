@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from bot.config.campaign import Sources, load
-from bot.config.loader import TOWN_FILE, UNITS_FILE, _problems_from
+from bot.config.loader import PLAN_GLOB, TOWN_FILE, UNITS_FILE, _problems_from
 from bot.config.yamlfile import read_yaml
 from bot.core.model import UnitsFile
 from bot.errors import ConfigError, Problem
@@ -80,13 +80,16 @@ def prepare(
 
 
 def check(imported: Imported, schedules: Path, messages: Path) -> list[Problem]:
-    """What `laba check` would say about the town with this plan, from a scratch copy of town.yaml and units.yaml.
-    Problems in the draft name the target file and its lines."""
+    """What `laba check` would say about the town with this plan in place of the year's plan file, from a scratch
+    copy of the folder (the town's own files are not touched). Problems name the real files and their lines."""
     with tempfile.TemporaryDirectory(prefix="laba-import-") as tmp:
         folder = Path(tmp)
-        for name in (TOWN_FILE, UNITS_FILE):
-            shutil.copyfile(schedules / name, folder / name)
         scratch = folder / f"plan-{imported.draft.year}.yaml"
+        others = [
+            p for p in schedules.glob(PLAN_GLOB) if p.name != scratch.name and p.resolve() != imported.target.resolve()
+        ]
+        for path in [schedules / TOWN_FILE, schedules / UNITS_FILE, *others]:
+            shutil.copyfile(path, folder / path.name)
         scratch.write_text(imported.text, encoding="utf-8")
         try:
             load(Sources(folder, messages))

@@ -301,3 +301,16 @@ def test_a_missing_file_and_an_unknown_format(town: Sources, tmp_path: Path) -> 
     unknown = _import_seed(town, pdf)
     assert unknown.exit_code == 2 and "不认识这种文件" in unknown.stderr
     assert _nothing_written(town)
+
+
+def test_the_check_covers_the_towns_other_plans_as_laba_check_does(jinxi: Sources) -> None:
+    plan_2024 = jinxi.schedules / "plan-2024.yaml"
+    args = ("import", SEED, "--year", "2025", "--schedules", jinxi.schedules, "--messages", jinxi.messages)
+    fine = laba(*args)
+    assert fine.exit_code == 0, fine.output
+    assert laba("check", "--schedules", jinxi.schedules, "--messages", jinxi.messages).exit_code == 0
+
+    plan_2024.write_text(plan_2024.read_text(encoding="utf-8").replace("[jinxi-school,", "[jinxi-schol,"), "utf-8")
+    again = laba(*args, "--force")
+    assert again.exit_code == 1
+    assert f"{plan_2024}:" in again.stderr and "jinxi-schol" in again.stderr
