@@ -32,3 +32,14 @@ def test_a_cell_broken_over_two_lines_is_joined_into_the_content() -> None:
 def test_text_without_a_table() -> None:
     n = parse_text(Path("x.txt"), "关于做好垃圾分类工作的通知\n\n各村：请做好宣传。\n")
     assert n.table is None and n.body == ("关于做好垃圾分类工作的通知", "各村：请做好宣传。")
+
+
+def test_a_number_column_in_published_text() -> None:
+    text = "\t序号\n\t时间\n\t活动内容\n\t责任单位\n\n\t1\n\t3月\n\t开展植树\n\t文化站\n\n"
+    text += "\t2\n\t6—7月\n\t开展宣传\n\t乡建中心\n"
+    n = parse_text(Path("x.txt"), text)
+    assert n.table == (
+        ("序号", "时间", "活动内容", "责任单位"),
+        ("1", "3月", "开展植树", "文化站"),
+        ("2", "6—7月", "开展宣传", "乡建中心"),
+    )
