@@ -60,17 +60,22 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", "".join(lazy_pinyin(han[:4])).lower()) or "huodong"
 
 
-def _activity_ids(year: int, rows: list[tuple[int, str]]) -> list[str]:
+def _activity_ids(year: int, rows: list[tuple[int, str, str]], kept: dict[tuple[int, str], str]) -> list[str]:
     """`2025-06-xiaoshoula`: month and the pinyin of the title's first words; unique (-2, -3 on a clash) and stable
-    (the same notice gives the same ids: the delivery records are keyed by them)."""
-    out: list[str] = []
-    for month, title in rows:
+    (the same notice gives the same ids). An activity already in the plan file (same month, same wording) keeps its
+    id there: deliveries are recorded by it, so a re-import must not make sent messages look new."""
+    out: list[str | None] = [kept.get((month, content)) for month, _, content in rows]
+    taken = {ident for ident in out if ident}
+    for i, (month, title, _) in enumerate(rows):
+        if out[i] is not None:
+            continue
         base = f"{year}-{month:02d}-{_slug(title)}"
         ident, n = base, 2
-        while ident in out:
+        while ident in taken:
             ident, n = f"{base}-{n}", n + 1
-        out.append(ident)
-    return out
+        taken.add(ident)
+        out[i] = ident
+    return [ident or "" for ident in out]
 
 
 def _unique_events(events: list[DraftEvent]) -> tuple[DraftEvent, ...]:
@@ -170,7 +175,11 @@ def _year(notice: Notice, header: NoticeHeader, given: int | None) -> int | Prob
 
 
 def build_draft(
-    notice: Notice, units: UnitsFile, town_names: tuple[str, ...] = (), year: int | None = None
+    notice: Notice,
+    units: UnitsFile,
+    town_names: tuple[str, ...] = (),
+    year: int | None = None,
+    kept_ids: dict[tuple[int, str], str] | None = None,
 ) -> DraftPlan:
     """Understand the notice. Raises ConfigError listing every problem (no plan table, a bad month, a unit that
     matches nothing, no year); unit names matched only approximately are kept and flagged (`How.NEAR`)."""
@@ -186,7 +195,8 @@ def build_draft(
     matcher = UnitMatcher(units, town_names)
     singles = [(row, month) for row in rows for month in row.months]
     titles = [propose_title(row.content) for row, _ in singles]
-    ids = _activity_ids(plan_year, [(month, t) for (_, month), t in zip(singles, titles, strict=True)])
+    rows_ids = [(month, t, row.content) for (row, month), t in zip(singles, titles, strict=True)]
+    ids = _activity_ids(plan_year, rows_ids, kept_ids or {})
     acts = [
         DraftActivity(
             id=ident,

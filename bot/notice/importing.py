@@ -10,6 +10,7 @@ import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import yaml
 from pydantic import ValidationError
 
 from bot.config.campaign import Sources, load
@@ -71,12 +72,33 @@ def prepare(
             [Problem(schedules, "", str(schedules), "这个目录里没有 units.yaml", "用 --schedules 指向镇的计划目录")]
         )
     notice = read_notice(notice_path, readers)
-    draft = build_draft(notice, _units(schedules), _town_names(schedules), year)
-    notes = review(draft, year_given=year is not None)
-    text = emit_yaml(draft, notes, notice_path.name)
+    units, names = _units(schedules), _town_names(schedules)
+    draft = build_draft(notice, units, names, year)
     target = output or schedules / f"plan-{draft.year}.yaml"
     existing = target.read_text(encoding="utf-8") if target.is_file() else None
+    kept = _existing_ids(existing)
+    if kept:
+        draft = build_draft(notice, units, names, year, kept)
+    notes = review(draft, year_given=year is not None, kept=sum(a.id in kept.values() for a in draft.activities))
+    text = emit_yaml(draft, notes, notice_path.name)
     return Imported(draft, notes, target, text, existing)
+
+
+def _existing_ids(text: str | None) -> dict[tuple[int, str], str]:
+    """(month, wording) → id of the activities in the plan file being replaced, ids defaulted as the loader does.
+    A file that doesn't parse keeps nothing (the diff still shows it before anything is overwritten)."""
+    try:
+        data = yaml.safe_load(text) if text else None
+    except yaml.YAMLError:
+        return {}
+    if not isinstance(data, dict) or not isinstance(data.get("activities"), list):
+        return {}
+    out: dict[tuple[int, str], str] = {}
+    for act in data["activities"]:
+        if isinstance(act, dict) and isinstance(act.get("month"), int) and isinstance(act.get("content"), str):
+            ident = act.get("id") or f"{data.get('year')}-{act['month']:02d}"
+            out.setdefault((act["month"], act["content"].strip()), str(ident))
+    return out
 
 
 def check(imported: Imported, schedules: Path, messages: Path) -> list[Problem]:

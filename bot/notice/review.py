@@ -39,7 +39,7 @@ def _year_source(draft: DraftPlan, given: bool) -> str:
     return f"年份 {draft.year}：取自通知日期"
 
 
-def review(draft: DraftPlan, year_given: bool = False) -> Review:
+def review(draft: DraftPlan, year_given: bool = False, kept: int = 0) -> Review:
     acts = draft.activities
     events = [e for a in acts for e in a.events]
     inferred = [
@@ -49,6 +49,8 @@ def review(draft: DraftPlan, year_given: bool = False) -> Review:
         if events
         else "事件：无",
     ]
+    if kept:
+        inferred.append(f"现有计划文件里的 {kept} 个活动编号照旧保留（发送记录按编号防重发）")
     decide: list[str] = []
     for a in acts:
         for u in a.units:

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from bot.cli import main
-from bot.config.campaign import Sources
+from bot.config.campaign import Sources, load
 from bot.config.yamlfile import read_yaml
 from bot.core.model import Activity, PlanFile
 from tests.notice.notices import (
@@ -314,3 +314,15 @@ def test_the_check_covers_the_towns_other_plans_as_laba_check_does(jinxi: Source
     again = laba(*args, "--force")
     assert again.exit_code == 1
     assert f"{plan_2024}:" in again.stderr and "jinxi-schol" in again.stderr
+
+
+def test_reimporting_over_a_running_plan_keeps_its_activity_ids_so_nothing_is_sent_twice(jinxi: Sources) -> None:
+    before = set(load(jinxi).plan.by_key())
+    result = laba("import", SEED, "--schedules", jinxi.schedules, "--messages", jinxi.messages, "--force")
+    assert result.exit_code == 0, result.output
+    assert "现有计划文件里的 12 个活动编号照旧保留" in result.stdout
+    assert [a.id for a in plan_of(jinxi.schedules / "plan-2024.yaml").activities] == [
+        f"2024-{m:02d}" for m in range(1, 13)
+    ]
+    # The same delivery keys: the store's records of what was sent still match every job.
+    assert set(load(jinxi).plan.by_key()) == before
