@@ -5,6 +5,7 @@ Each module registers its commands on the one `main` group.
 
 from bot.cli import audio as audio
 from bot.cli import campaign as campaign
+from bot.cli import importer as importer
 from bot.cli import ledger as ledger
 from bot.cli import robots as robots
 from bot.cli import wechat as wechat
