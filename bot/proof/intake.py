@@ -357,7 +357,7 @@ class ProofIntake:
         refused = [(place, r) for place, r in enumerate(items, start=1) if r.status is EvidenceStatus.REFUSED]
         for place, r in refused:
             lines.append(f"第 {place} 个文件没有收下：{r.reason}。")
-        if refused:
+        if any(r.kind == "file" for _, r in refused):  # not a photo we could take (a photo not stored: send again)
             lines[-1] += "请发照片（jpg、png）。"
         kept = [
             r
