@@ -38,7 +38,7 @@ from grpclib.exceptions import GRPCError, StreamTerminatedError
 from wechaty_grpc.wechaty import PuppetStub
 from wechaty_grpc.wechaty import puppet as pb
 
-from bot.channels.base import Attachment, InboundMessage, OutgoingFile
+from bot.channels.base import MAX_ATTACHMENT_BYTES, Attachment, InboundMessage, OutgoingFile
 from bot.channels.wechaty import filebox
 from bot.channels.wechaty.protocol import (
     PATH,
@@ -818,6 +818,8 @@ class WechatyChannel:
         try:
             resp = await stub.message_image(id=message_id, type=pb.ImageType.IMAGE_TYPE_HD)
             box = filebox.parse(resp.filebox)
+            if box.size is not None and box.size > MAX_ATTACHMENT_BYTES:  # refused by its announced size, unfetched
+                return Attachment(box.name or filename, b"", _mime(box.name or filename), unfetched_size=box.size)
             if box.type is filebox.BoxType.UUID:
                 data = await self._download(box.uuid)
             else:

@@ -129,6 +129,7 @@ class LoopbackPuppet:
         self.messages: dict[str, LoggedMessage] = {}
         self.log: list[LoggedMessage] = []
         self.blobs: dict[str, tuple[str, bytes]] = {}
+        self.downloads: list[str] = []  # the uuids fetched with Download, in order
         self.logged_in = logged_in
         self.started = False
         self.qrcode = "https://login.weixin.qq.com/l/loopback-" + uuid.uuid4().hex[:8]
@@ -622,6 +623,7 @@ class LoopbackPuppet:
         req = await stream.recv_message()
         if req.id not in self.blobs:
             raise GRPCError(Status.NOT_FOUND, f"uuid {req.id} not found")
+        self.downloads.append(req.id)
         data = self.blobs[req.id][1]
         for i in range(0, len(data), CHUNK):
             await stream.send_message(DownloadResponse(chunk=data[i : i + CHUNK]))
