@@ -75,7 +75,7 @@ def hash_source(data: bytes, im: Image.Image, orientation: int) -> Image.Image:
 
     Raises `Truncated` for a JPEG that ends early, `ValueError`/`OSError` for data that can't be decoded."""
     if im.format in JPEG_FORMATS:
-        small = _decode_jpeg(data, cmyk=im.mode == "CMYK")
+        small = _decode_jpeg(data, cmyk=im.mode == "CMYK", adobe="adobe" in im.info)
     else:
         im.load()  # the whole picture: a truncated or corrupt file fails here
         small = _shrink(im)
@@ -84,7 +84,7 @@ def hash_source(data: bytes, im: Image.Image, orientation: int) -> Image.Image:
     return small.transpose(upright) if upright is not None else small
 
 
-def _decode_jpeg(data: bytes, *, cmyk: bool) -> Image.Image:
+def _decode_jpeg(data: bytes, *, cmyk: bool, adobe: bool) -> Image.Image:
     space = "CMYK" if cmyk else "RGB"
     scaled = {"min_height": HASH_SOURCE, "min_width": HASH_SOURCE}
     try:
@@ -95,7 +95,9 @@ def _decode_jpeg(data: bytes, *, cmyk: bool) -> Image.Image:
         # Other warnings (extraneous bytes before a marker …) are common in phones' files and harmless.
         pixels = simplejpeg.decode_jpeg(data, space, strict=False, **scaled)
     height, width = pixels.shape[:2]
-    return Image.frombytes(space, (width, height), pixels.tobytes()).convert("RGB")
+    # Adobe's CMYK JPEGs store the inks inverted (as Pillow reads them, "CMYK;I").
+    raw = "CMYK;I" if cmyk and adobe else space
+    return Image.frombytes(space, (width, height), pixels.tobytes(), "raw", raw).convert("RGB")
 
 
 def _shrink(im: Image.Image) -> Image.Image:

@@ -102,7 +102,7 @@ def test_limits_name_the_bad_value() -> None:
 
 
 def _modes(seed: int) -> dict[str, bytes]:
-    """The same photo as a GIF and as palette, 1-bit, 16-bit grey and grey-with-alpha PNGs."""
+    """The same photo as a GIF, as palette, 1-bit, 16-bit grey and grey-with-alpha PNGs, and as a CMYK JPEG."""
     with Image.open(io.BytesIO(photo(seed, size=(640, 480)))) as src:
         src.load()
     sixteen = src.convert("L").point(lambda v: v * 257, "I").convert("I;16")
@@ -112,11 +112,12 @@ def _modes(seed: int) -> dict[str, bytes]:
         "1": encoded(src.convert("1"), "PNG"),
         "I;16": encoded(sixteen, "PNG"),
         "LA": encoded(src.convert("LA"), "PNG"),
+        "CMYK": encoded(src.convert("CMYK"), "JPEG", quality=90),  # Adobe's inverted inks
         "L": encoded(src.convert("L"), "PNG"),
     }
 
 
-@pytest.mark.parametrize("mode", ["GIF", "P", "1", "I;16", "LA"])
+@pytest.mark.parametrize("mode", ["GIF", "P", "1", "I;16", "LA", "CMYK"])
 def test_gif_palette_1_bit_and_16_bit_images_are_verified_and_hashed_like_the_photo(mode: str) -> None:
     variants = _modes(11)
     with Image.open(io.BytesIO(variants["I;16"])) as sixteen:
