@@ -10,12 +10,18 @@ records in the sandbox's own store, so a job is never sent twice). Messages peop
 so the proof intake sees them in the campaign's month. Nothing is sent on its own: a person can read each step.
 
 The page polls `/api/state` (no websocket: one request per second is plenty on loopback and survives reloads).
+
+Safe to leave running: the page answers only to its own address (`Host` 127.0.0.1 or localhost with its port,
+else 421), and every request that changes something must carry the token written into the page and come from
+the page's origin (else 403), so another site open in the same browser can neither read nor drive it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
@@ -39,6 +45,8 @@ from bot.store.base import DeliveryStatus
 log = logging.getLogger(__name__)
 
 PRIVATE = "private"  # the page's pseudo-room for the bot's private chats
+TOKEN_HEADER = "X-Laba-Token"
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 async def _no_sleep(_: float) -> None:
@@ -72,6 +80,8 @@ class Sandbox:
     heard: list[Heard] = field(default_factory=list)
     cursor: int = 0
     url: str = ""
+    hosts: set[str] = field(default_factory=set)  # the Host headers the page may be asked for by
+    token: str = field(default_factory=lambda: secrets.token_urlsafe(32))  # in the page; asked of every change
     _runner: web.AppRunner | None = None
     _listener: asyncio.Task[None] | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -98,7 +108,7 @@ class Sandbox:
         await self.app.channel.start()
         self._listener = asyncio.create_task(listen(self.app))
         self.cursor = next((i for i, j in enumerate(self.jobs) if j.at >= self.start_at), len(self.jobs))
-        web_app = web.Application(client_max_size=20 * 1024 * 1024)
+        web_app = web.Application(client_max_size=20 * 1024 * 1024, middlewares=[self._guard])
         web_app.add_routes(
             [
                 web.get("/", self._page),
@@ -116,6 +126,7 @@ class Sandbox:
         listening: Any = site._server
         port = int(listening.sockets[0].getsockname()[1])
         self.url = f"http://{self.host}:{port}/"
+        self.hosts = {f"{name}:{port}" for name in (self.host, "127.0.0.1", "localhost")}
         return self.url
 
     async def close(self) -> None:
@@ -149,9 +160,28 @@ class Sandbox:
 
     # --- the page's API ----------------------------------------------------------------------------------
 
+    @web.middleware
+    async def _guard(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Only the page itself may drive the sandbox. A `Host` other than this address is refused (421: a DNS name
+        pointed at 127.0.0.1 by another site); a request that changes something must come from this origin and
+        carry the page's token (403: a form or script on another site, whatever its content type)."""
+        if request.host not in self.hosts:
+            raise web.HTTPMisdirectedRequest(text=f"地址不对：请用 {self.url} 打开沙盒")
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            origin = request.headers.get("Origin")
+            if origin is not None and origin != f"http://{request.host}":
+                raise web.HTTPForbidden(text="拒绝：请求来自别的网站")
+            token = request.headers.get(TOKEN_HEADER, "")
+            if not secrets.compare_digest(token.encode(), self.token.encode()):
+                raise web.HTTPForbidden(text="拒绝：缺少页面校验码，请刷新沙盒页面再试")
+        return await handler(request)
+
     async def _page(self, _: web.Request) -> web.Response:
         html = (resources.files("bot") / "sandbox.html").read_text(encoding="utf-8")
-        return web.Response(text=html, content_type="text/html", charset="utf-8")
+        html = html.replace("{{LABA_TOKEN}}", self.token)
+        # Not to be framed by another site (clickjacking the buttons).
+        headers = {"X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'"}
+        return web.Response(text=html, content_type="text/html", charset="utf-8", headers=headers)
 
     def _name(self, contact_id: str) -> str:
         if contact_id == SYSTEM_SENDER:

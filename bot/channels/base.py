@@ -20,13 +20,21 @@ class OutgoingFile:
     name: str
 
 
+# The largest file a channel fetches for a message: what the proof intake accepts (`bot.proof.images.Limits`).
+MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
+
+
 @dataclass(frozen=True)
 class Attachment:
-    """A file that came in with a message, already fetched from the network."""
+    """A file that came in with a message, already fetched from the network.
+
+    A file the network announced as larger than `MAX_ATTACHMENT_BYTES` is not fetched: `data` is then empty and
+    `unfetched_size` says how large it was announced (or how many bytes came before the fetch was stopped)."""
 
     name: str
     data: bytes
     mime: str = ""
+    unfetched_size: int | None = None
 
 
 @dataclass(frozen=True)

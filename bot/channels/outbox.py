@@ -7,6 +7,9 @@ a town can use laba before it connects a WeChat account.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
+import logging
 import os
 import re
 import sys
@@ -22,6 +25,10 @@ from bot.errors import DeliveryError
 from bot.health import HealthLine
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+# No space left, over the quota, or over the largest file this process may write (RLIMIT_FSIZE).
+DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+log = logging.getLogger(__name__)
 
 
 class OutboxChannel:
@@ -33,6 +40,7 @@ class OutboxChannel:
         self._echo = echo
         self._closed = asyncio.Event()
         self._seq = 0
+        self._disk_full = False  # the last write failed for want of space (said once, until a write succeeds)
 
     async def start(self) -> None:
         self._folder.mkdir(parents=True, exist_ok=True)
@@ -62,6 +70,7 @@ class OutboxChannel:
         self._seq += 1
         # Ids only: a file name is never built from a group's display name or a user's text.
         name = f"{now:%H%M%S}-{_UNSAFE.sub('_', target.id)}-{os.getpid()}-{self._seq:04d}{suffix}"
+        tmp = ""
         try:
             day.mkdir(parents=True, exist_ok=True)
             # Written whole or not at all: a half-written message must never look delivered.
@@ -70,8 +79,29 @@ class OutboxChannel:
                 fh.write(data)
             os.replace(tmp, day / name)
         except OSError as exc:
-            raise DeliveryError(f"写不进发件箱 {day}: {exc}") from exc
+            if tmp:  # nothing half-written stays behind
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+            raise self._failed(day, exc) from exc
+        if self._disk_full:
+            self._disk_full = False
+            self._console(f"[发件箱] 磁盘又能写了，消息照常写入 {self._folder}")
         return f"outbox:{day.name}/{name}"
+
+    def _failed(self, day: Path, exc: OSError) -> DeliveryError:
+        """A write that failed. A full disk fails every retry too: a permanent failure of this send, said on the
+        console once until a write succeeds again; each later message is still tried (a small one may fit)."""
+        if exc.errno not in DISK_FULL:
+            return DeliveryError(f"写不进发件箱 {day}: {exc}")
+        if not self._disk_full:
+            self._disk_full = True
+            log.error("outbox %s: disk full (%s)", self._folder, exc)
+            self._console(f"[发件箱] 磁盘已满，消息写不进 {self._folder}，都记为发送失败。请尽快清理磁盘。")
+        return DeliveryError(f"发件箱所在的磁盘已满，消息没有写进 {day}（{exc.strerror}）", permanent=True)
+
+    def _console(self, line: str) -> None:
+        if self._echo is not None:
+            print(line, file=self._echo, flush=True)
 
     def _say(self, target: Target, line: str) -> None:
         if self._echo is not None:

@@ -18,6 +18,7 @@ from bot.config.campaign import Sources
 from bot.errors import ConfigError
 from bot.settings import CHANNELS, Settings
 from bot.store.base import DeliveryStatus
+from bot.store.unavailable import StoreUnavailable
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -55,6 +56,9 @@ def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
             click.echo(f"发现 {len(exc.problems)} 处错误：", err=True)
             for problem in exc.problems:
                 click.echo(f"  ✗ {problem}", err=True)
+            sys.exit(2)
+        except StoreUnavailable as exc:
+            click.echo(f"✗ 数据库打不开：{exc}", err=True)
             sys.exit(2)
 
     return wrapper

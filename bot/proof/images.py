@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import warnings
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import TYPE_CHECKING, Final
+
+from bot.channels.base import MAX_ATTACHMENT_BYTES
 
 if TYPE_CHECKING:
     from PIL import Image
+
+log = logging.getLogger(__name__)
 
 # The formats a phone or WeChat produces; anything else (PDF, TIFF scans, PSD …) is refused rather than guessed at.
 EXTENSIONS: Final = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "BMP": "bmp", "MPO": "jpg"}
@@ -24,6 +29,7 @@ _DATETIME_ORIGINAL: Final = 36867
 _OFFSET_TIME_ORIGINAL: Final = 36881
 _DATETIME: Final = 306
 _ORIENTATION: Final = 0x0112
+_WIDEST_OFFSET: Final = timedelta(hours=14)  # Kiribati; the widest west is -12:00
 
 
 @dataclass(frozen=True)
@@ -31,14 +37,19 @@ class Limits:
     """What intake accepts. Checked before decoding: the byte size first, then the pixel count from the header,
     so a decompression bomb (a small file that declares a huge image) is refused without being decoded."""
 
-    max_bytes: int = 25 * 1024 * 1024
+    max_bytes: int = MAX_ATTACHMENT_BYTES
     max_pixels: int = 64_000_000
+    # Memory the decode of one photo may take, estimated from its header (`bot.proof.decode.decode_cost`):
+    # with Python and the libraries loaded, intake of any photo within these limits peaks under 200 MB more.
+    max_decode_bytes: int = 160 * 1024 * 1024
 
     def __post_init__(self) -> None:
         if self.max_bytes <= 0:
             raise ValueError(f"max_bytes must be positive, got: {self.max_bytes}")
         if self.max_pixels <= 0:
             raise ValueError(f"max_pixels must be positive, got: {self.max_pixels}")
+        if self.max_decode_bytes <= 0:
+            raise ValueError(f"max_decode_bytes must be positive, got: {self.max_decode_bytes}")
 
 
 class ImageRefused(Exception):
@@ -69,25 +80,26 @@ class VerifiedImage:
     exif_at: datetime | None
 
 
-# The smallest side the decode for hashing may shrink to (JPEG decodes at 1/2, 1/4 or 1/8 scale).
-HASH_SOURCE = 128
-
-
 def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def verify(data: bytes, limits: Limits, zone: tzinfo) -> VerifiedImage:
-    """Decode `data` fully (at reduced scale where the format allows it) and describe it.
+def verify(data: bytes, limits: Limits, zone: tzinfo, announced_size: int | None = None) -> VerifiedImage:
+    """Decode `data` (at reduced scale where the format allows it) within `limits.max_decode_bytes` and describe it.
 
-    Raises `TooLarge` over `limits`, `NotAnImage` if Pillow can't decode all of it or the format isn't a photo's.
-    EXIF times without an offset are taken to be in `zone` (cameras keep local time)."""
-    # Pillow and imagehash (with numpy) are loaded when the first photo comes, not when the daemon starts.
+    `announced_size`: the size the network announced for a file it did not fetch (`data` is then empty).
+    Raises `TooLarge` over `limits`, `NotAnImage` if the bytes can't be decoded whole or the format isn't a
+    photo's; never anything else. EXIF times without an offset are taken to be in `zone` (cameras keep local
+    time); EXIF times that are no real instant are unknown (None)."""
+    # Pillow, imagehash (with numpy) and the decoders are loaded when the first photo comes, not when the daemon starts.
     import imagehash
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    from PIL import Image
 
-    if len(data) > limits.max_bytes:
-        raise TooLarge(f"文件太大（{_mb(len(data))}，最多 {_mb(limits.max_bytes)}）")
+    from bot.proof.decode import Truncated, hash_source
+
+    size = max(len(data), announced_size or 0)
+    if size > limits.max_bytes:
+        raise TooLarge(f"文件太大（{_mb(size)}，最多 {_mb(limits.max_bytes)}）")
     if not data:
         raise NotAnImage("文件是空的")
     try:
@@ -95,30 +107,21 @@ def verify(data: bytes, limits: Limits, zone: tzinfo) -> VerifiedImage:
             # Pillow's own bomb check warns (or raises) at open; either way it is our refusal, not a crash.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as im:
+                fmt = _check_header(im, limits)
                 width, height = im.size
-                if width * height > limits.max_pixels:
-                    raise TooLarge(f"图片像素太多（{width}×{height}），请发普通照片")
-                fmt = im.format or ""
-                if fmt not in EXTENSIONS:
-                    raise NotAnImage(f"不支持的图片格式（{fmt or '未知'}），请发 jpg 或 png 照片")
                 exif = _exif(im)
                 exif_at = _exif_time(exif, zone)
-                # Draft mode lets JPEG decode at a reduced DCT scale: every byte is still decoded (a truncated or
-                # corrupt file fails in load()), at a fraction of the cost of a full-size decode. No thumbnail is
-                # made here: only the hash needs pixels, and few (the reports make their thumbnails when needed).
-                im.draft(None, (HASH_SOURCE, HASH_SOURCE))
-                im.load()
-                # Hash the picture the right way up, so a copy saved already rotated still matches; most photos
-                # carry no rotation, and then there is nothing to copy.
-                rotated = exif is not None and exif.get(_ORIENTATION, 1) not in (0, 1)
-                thumb = ImageOps.exif_transpose(im) if rotated else im
-                # pHash shrinks to 32×32 anyway: a box-reduced copy of ≥64 px gives the same bits at a tenth the cost.
-                phash = str(imagehash.phash(thumb.reduce(max(1, min(thumb.size) // 64))))
+                # Only the hash needs pixels, and few: no thumbnail is made here (the reports make theirs).
+                orientation = exif.get(_ORIENTATION, 1) if exif is not None else 1
+                phash = str(imagehash.phash(hash_source(data, im, orientation)))
     except ImageRefused:
         raise
     except (Image.DecompressionBombWarning, Image.DecompressionBombError):
         raise TooLarge("图片像素太多，请发普通照片") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
+    except Truncated as exc:
+        raise NotAnImage("图片文件不完整或已损坏，请重新发送") from exc
+    except Exception as exc:  # a decoder meeting hostile bytes raises all sorts: each means "can't be opened"
+        log.info("photo not decodable: %s: %s", type(exc).__name__, exc)
         raise NotAnImage("不是能打开的图片" + ("（文件不完整或已损坏）" if fmt_known(data) else "")) from exc
     return VerifiedImage(
         sha256=sha256_of(data),
@@ -130,6 +133,21 @@ def verify(data: bytes, limits: Limits, zone: tzinfo) -> VerifiedImage:
         phash=phash,
         exif_at=exif_at,
     )
+
+
+def _check_header(im: Image.Image, limits: Limits) -> str:
+    """The format of an opened image whose header is within `limits` (else `TooLarge`/`NotAnImage`)."""
+    width, height = im.size
+    if width * height > limits.max_pixels:
+        raise TooLarge(f"图片像素太多（{width}×{height}），请发普通照片")
+    from bot.proof.decode import decode_cost
+
+    fmt = im.format or ""
+    if fmt not in EXTENSIONS:
+        raise NotAnImage(f"不支持的图片格式（{fmt or '未知'}），请发 jpg 或 png 照片")
+    if decode_cost(im) > limits.max_decode_bytes:
+        raise TooLarge(f"图片尺寸太大（{width}×{height} 的 {fmt.lower()} 图），请缩小后再发，或发手机拍的 jpg 照片")
+    return fmt
 
 
 def thumbnail(data: bytes) -> bytes:
@@ -177,19 +195,27 @@ def _exif_time(exif: Image.Exif | None, zone: tzinfo) -> datetime | None:
         naive = datetime.strptime(raw.strip().rstrip("\x00"), "%Y:%m:%d %H:%M:%S")  # noqa: DTZ007 (zone added below)
     except ValueError:
         return None
-    return naive.replace(tzinfo=_offset(offset) or zone)
+    taken = naive.replace(tzinfo=_offset(offset) or zone)
+    try:
+        # Year 1 east of Greenwich or year 9999 west of it is no instant the store (UTC) or the town can hold.
+        taken.astimezone(UTC)
+        taken.astimezone(zone)
+    except (OverflowError, ValueError):
+        return None
+    return taken
 
 
 def _offset(value: object) -> tzinfo | None:
-    if not isinstance(value, str) or len(value.strip()) != 6:
+    """An EXIF offset ("+08:00"), or None if absent or no offset any clock uses (the time is then local)."""
+    if not isinstance(value, str):
         return None
-    text = value.strip()
-    try:
-        sign = -1 if text[0] == "-" else 1
-        hours, minutes = int(text[1:3]), int(text[4:6])
-    except ValueError:
+    text = value.strip().rstrip("\x00")
+    if len(text) != 6 or text[0] not in "+-" or text[3] != ":" or not (text[1:3] + text[4:6]).isdigit():
         return None
-    return timezone(sign * timedelta(hours=hours, minutes=minutes))
+    hours, minutes = int(text[1:3]), int(text[4:6])
+    if minutes >= 60 or timedelta(hours=hours, minutes=minutes) > _WIDEST_OFFSET:
+        return None
+    return timezone((-1 if text[0] == "-" else 1) * timedelta(hours=hours, minutes=minutes))
 
 
 def _mb(n: int) -> str:

@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -43,7 +44,7 @@ from bot.config.campaign import LoadedCampaign
 from bot.core.model import Campaign, GroupKind, Unit
 from bot.core.planner import Target, group_target, person_target
 from bot.pipeline import Pipeline
-from bot.proof.images import ImageRefused, Limits, verify
+from bot.proof.images import ImageRefused, Limits, VerifiedImage, verify
 from bot.proof.windows import ActivityWindow, open_for, pick, windows
 from bot.store.base import DeliveryStatus
 from bot.store.evidence import (
@@ -144,6 +145,7 @@ class ProofIntake:
         self._windows_for: tuple[int, tuple[ActivityWindow, ...]] | None = None
         self._bursts: dict[BurstKey, Burst] = {}
         self._sending: set[asyncio.Task[None]] = set()  # acknowledgements whose window closed, on their way
+        self._decoding = threading.Lock()  # one photo decoded at a time: the memory budget is per photo
         self._closing = False
 
     # -- what the handler knows about the town -------------------------------------------------------------
@@ -355,7 +357,7 @@ class ProofIntake:
         refused = [(place, r) for place, r in enumerate(items, start=1) if r.status is EvidenceStatus.REFUSED]
         for place, r in refused:
             lines.append(f"第 {place} 个文件没有收下：{r.reason}。")
-        if refused:
+        if any(r.kind == "file" for _, r in refused):  # not a photo we could take (a photo not stored: send again)
             lines[-1] += "请发照片（jpg、png）。"
         kept = [
             r
@@ -425,12 +427,23 @@ class ProofIntake:
         filed: list[tuple[Evidence, int]] = []
         attachments = message.attachments or (Attachment("", b""),)
         for part, attachment in enumerate(attachments, start=1):
-            record, count, fresh = self._file_one(message, part, attachment, unit, chosen)
+            checked = await asyncio.to_thread(self._verify, attachment)
+            record, count, fresh = self._file_one(message, part, attachment, unit, chosen, checked)
             if fresh:  # else a message delivered again: filed and answered with its first delivery
                 filed.append((record, count))
         if filed:
             await self._hold(message, target, unit, chosen, candidates, filed)
         return True
+
+    def _verify(self, attachment: Attachment) -> VerifiedImage | ImageRefused:
+        """The photo described, or why it is refused. Run in a worker thread, one photo at a time: each decode may
+        take up to the memory budget (`Limits.max_decode_bytes`)."""
+        with self._decoding:
+            try:
+                zone = self._pipeline.clock.zone
+                return verify(attachment.data, self.settings.limits, zone, attachment.unfetched_size)
+            except ImageRefused as exc:
+                return exc
 
     def _file_one(
         self,
@@ -439,8 +452,10 @@ class ProofIntake:
         attachment: Attachment,
         unit: Unit | None,
         chosen: ActivityWindow | None,
+        checked: VerifiedImage | ImageRefused,
     ) -> tuple[Evidence, int, bool]:
-        """File one attachment: (record, the unit's running count after it or 0, whether it is new)."""
+        """File one attachment: (record, the unit's running count after it or 0, whether it is new). Every
+        attachment ends recorded: accepted or pending, or refused with the reason the sender is told."""
         base = NewEvidence(
             message_id=message.message_id,
             part=part,
@@ -452,16 +467,21 @@ class ProofIntake:
             unit_id=unit.id if unit else None,
             activity_id=chosen.activity.id if chosen and unit else None,
             group_id=message.group,
-            size=len(attachment.data),
+            size=max(len(attachment.data), attachment.unfetched_size or 0),
             text=message.text,
         )
-        try:
-            image = verify(attachment.data, self.settings.limits, self._pipeline.clock.zone)
-        except ImageRefused as exc:
-            refused = replace(base, kind="file", status=EvidenceStatus.REFUSED, reason=exc.reason)
+        if isinstance(checked, ImageRefused):
+            refused = replace(base, kind="file", status=EvidenceStatus.REFUSED, reason=checked.reason)
             kept, fresh = self.evidence.add(refused)
             return kept, 0, fresh
-        self.evidence.files.put(image.sha256, image.extension, attachment.data)
+        image = checked
+        try:
+            self.evidence.files.put(image.sha256, image.extension, attachment.data)
+        except OSError as exc:  # a full disk above all: the photo is refused, and the sender told to send again
+            log.error("photo %s/%d not stored: %s", message.message_id, part, exc)
+            reason = "照片没能存下（服务器磁盘写不进），请过一会儿再发一次"
+            kept, fresh = self.evidence.add(replace(base, status=EvidenceStatus.REFUSED, reason=reason))
+            return kept, 0, fresh
         flags = exif_flags((), image.exif_at, chosen)
         status = EvidenceStatus.ACCEPTED if base.unit_id and base.activity_id else EvidenceStatus.PENDING
         record = replace(

@@ -14,6 +14,7 @@ import io
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from bot.proof.images import EXTENSIONS, thumbnail
 from bot.proof.ledger import EVIDENCE_STATUS_CN, STATUS_CN, ActivityLedger, Ledger, UnitRow
@@ -198,6 +199,7 @@ def month_xlsx(ledger: Ledger, town: str, thumbs: Thumbs, out: Path) -> None:
                 cell.alignment = Alignment(vertical="top", wrap_text=True)
     if not wb.sheetnames:
         wb.create_sheet("台账").append(["这个月没有要交材料的活动。"])
+    _as_text(wb)
     wb.save(out)
 
 
@@ -223,7 +225,24 @@ def year_xlsx(ledger: Ledger, town: str, out: Path) -> None:
             cells.append("—" if row is None else f"{row.status_cn}（{row.counted}）")
         ws.append([name, *cells])
     ws.column_dimensions["A"].width = 24
+    _as_text(wb)
     wb.save(out)
+
+
+# What a spreadsheet would take for the start of a formula (and OWASP's tab and carriage return).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _as_text(wb: Any) -> None:
+    """Every cell that starts like a formula kept as the text it is: a unit named "=HYPERLINK(…)" in units.yaml
+    must not become a link or a calculation when the clerk opens the ledger. openpyxl would store "=…" as a
+    formula; the quote prefix also keeps Excel from taking the text for one when the cell is edited."""
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str) and cell.value.startswith(FORMULA_START):
+                    cell.data_type = "s"
+                    cell.quotePrefix = True
 
 
 def _sheet_name(label: str) -> str:

@@ -316,13 +316,19 @@ class FileStore:
         if parent not in self._dirs:
             parent.mkdir(parents=True, exist_ok=True)
             self._dirs.add(parent)
+        created = False
         try:
             # Exclusive create: a crash mid-write leaves a short file, which the size check above replaces.
             with open(path, "xb") as f:
+                created = True
                 f.write(data)
             return path
         except FileExistsError:
             pass  # a short file from a crash, or another process writing the same content right now
+        except BaseException:
+            if created:  # a write that failed (a full disk) leaves no short file behind
+                path.unlink(missing_ok=True)
+            raise
         # Unique per process and thread, in the final folder so the rename is atomic.
         tmp = parent / f".tmp-{path.name}-{os.getpid()}-{threading.get_ident()}"
         try:

@@ -43,6 +43,7 @@ from sqlalchemy.types import TypeDecorator
 
 from bot.errors import ExactlyOnceViolation
 from bot.store.base import Claim, DeliveryRecord, DeliveryStatus, InFlight, Snapshot
+from bot.store.unavailable import explain
 
 MIGRATIONS_DIR: Final = Path(__file__).resolve().parent / "migrations"
 
@@ -592,12 +593,22 @@ def open_store(url: str | URL, zone: tzinfo) -> SqlStore:
     """Connect to the database at `url`, migrate it to the newest schema, and return the store.
 
     `url` is an SQLAlchemy URL: `sqlite:///path/to/laba.db` (the folder is created if missing) or
-    `postgresql://host:port/db` (served by psycopg 3).
+    `postgresql://host:port/db` (served by psycopg 3). Raises `StoreUnavailable` (one line for a person, the
+    password masked) when the URL is wrong or the database can't be reached, opened or logged into.
     """
-    store = SqlStore(url, zone)
+    try:
+        store = SqlStore(url, zone)
+    except Exception as exc:
+        unavailable = explain(url, exc)
+        if unavailable is None:
+            raise
+        raise unavailable from exc
     try:
         store.migrate()
-    except BaseException:
+    except BaseException as exc:
         store.close()
-        raise
+        unavailable = explain(url, exc) if isinstance(exc, Exception) else None
+        if unavailable is None:
+            raise
+        raise unavailable from exc
     return store

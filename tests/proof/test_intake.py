@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
 import yaml
+from PIL import Image
 
+from bot.channels.base import Attachment
+from bot.clock import TOWN_ZONE
 from bot.config.campaign import Sources
+from bot.proof.images import Limits, sha256_of
 from bot.store.evidence import EvidenceStatus, Flag
 from tests.proof.conftest import Town, at, make_town, message, photo, png_bomb, resized
+from tests.proof.hostile import WORST_CASES, claims_bigger, encoded, gradient, with_exif_time, worst_case
+
+ROOT = Path(__file__).resolve().parents[2]
 
 LI = "lidehua-changchun"  # 李德华, contact of 长春村
 ZHANG = "zhangjun-shanling"  # 张军, contact of 杉岭村
@@ -225,3 +236,83 @@ def test_the_exif_check_follows_the_activity_an_item_is_moved_to(town: Town) -> 
     town.say(message(ADMIN, at(4, 27), text="#改派 1 5月"))
     [item] = town.intake.evidence.items()
     assert item.activity_id == "2024-05" and item.flags == ()
+
+
+def _hostile() -> dict[str, tuple[Attachment, EvidenceStatus, str]]:
+    """Each odd photo the issue found, and how it must end: (attachment, status, reason)."""
+    side = 7999
+    picture = gradient((640, 480))
+    kept = {
+        "gif": encoded(picture.quantize(16), "GIF"),
+        "palette": encoded(picture.quantize(16), "PNG"),
+        "1-bit": encoded(picture.convert("1"), "PNG"),
+        "16-bit": encoded(picture.getchannel(0).convert("I;16"), "PNG"),
+        "year 1": with_exif_time("0001:01:01 00:00:00", "+08:00"),
+        "year 9999": with_exif_time("9999:12:31 23:59:59", "-05:00"),
+        "offset +99:00": with_exif_time("2024:04:07 16:00:00", "+99:00"),
+    }
+    cases = {name: (Attachment(name, data), EvidenceStatus.ACCEPTED, "") for name, data in kept.items()}
+    huge_png = encoded(Image.new("RGB", (side, side), (30, 90, 20)), "PNG")
+    too_big = f"图片尺寸太大（{side}×{side} 的 png 图），请缩小后再发，或发手机拍的 jpg 照片"
+    refused = {
+        "claims 7999x7999": (Attachment("g.jpg", claims_bigger(side, side)), "图片文件不完整或已损坏，请重新发送"),
+        "png under the pixel limit": (Attachment("h.png", huge_png), too_big),
+        "40 MB, not fetched": (Attachment("i.jpg", b"", unfetched_size=40 << 20), "文件太大（40.0 MB，最多 25.0 MB）"),
+    }
+    cases.update({name: (a, EvidenceStatus.REFUSED, reason) for name, (a, reason) in refused.items()})
+    return cases
+
+
+def test_every_odd_photo_ends_recorded_and_the_sender_is_told(town: Town) -> None:
+    cases = _hostile()
+    for minute, (name, (attachment, status, reason)) in enumerate(cases.items()):
+        msg = message(LI, at(4, 8, 10, minute), photos=(b"",), group="changchun-work")
+        [reply] = town.say(replace(msg, attachments=(attachment,)))
+        item = town.intake.evidence.items()[-1]
+        assert (item.status, item.reason) == (status, reason), name
+        if status is EvidenceStatus.ACCEPTED:
+            assert reply.startswith("已收到 长春村 4月“敲门行动”入户宣传 照片 1 张") and "拍摄时间" not in reply, name
+            assert item.phash is not None and item.sha256 is not None
+        else:
+            assert reply == f"第 1 个文件没有收下：{reason}。请发照片（jpg、png）。", name
+    taken = {i.exif_at for i in town.intake.evidence.items() if i.kind == "photo"}
+    assert taken == {None, datetime(2024, 4, 7, 16, tzinfo=TOWN_ZONE)}  # the odd offset taken as local time
+    assert town.intake.evidence.items()[-1].size == 40 * 1024 * 1024
+
+
+def test_a_photo_that_cannot_be_stored_is_recorded_as_refused_and_the_sender_asked_to_send_again(town: Town) -> None:
+    data = photo(1)
+    blocked = town.intake.evidence.files.path(sha256_of(data), "jpg").parent
+    blocked.parent.mkdir(parents=True, exist_ok=True)
+    blocked.write_bytes(b"")  # a file where the folder should be: the photo can't be written
+    [reply] = town.say(message(LI, at(4, 8), photos=(data,), group="changchun-work"))
+    [item] = town.intake.evidence.items()
+    assert (item.status, item.reason) == (
+        EvidenceStatus.REFUSED,
+        "照片没能存下（服务器磁盘写不进），请过一会儿再发一次",
+    )
+    assert reply.startswith("第 1 个文件没有收下：照片没能存下（服务器磁盘写不进），请过一会儿再发一次。")
+
+
+def test_peak_memory_of_intake_stays_under_200_mb_for_any_photo_within_the_limits(tmp_path: Path) -> None:
+    """The largest photo of each way of decoding that the limits admit, through the whole intake in a fresh
+    process (see tests/proof/intake_memory.py)."""
+    paths = []
+    for name, make in WORST_CASES.items():
+        path = tmp_path / name
+        path.write_bytes(worst_case(make, Limits()))
+        paths.append(str(path))
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.proof.intake_memory", str(tmp_path / "work"), *paths],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = dict(zip(WORST_CASES, map(json.loads, done.stdout.splitlines()), strict=True))
+    for name, result in results.items():
+        assert result["status"] == "accepted", (name, result)
+        assert result["grown_mb"] < 200, (name, result)
+    assert max(r["grown_mb"] for r in results.values()) > 100  # the measurement sees a decode

@@ -4,6 +4,7 @@ Playwright), the XLSX read back with openpyxl, the year view, and the `laba repo
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from openpyxl import load_workbook
 from bot.cli import main
 from bot.clock import TOWN_ZONE
 from bot.config.campaign import Sources
-from bot.proof.ledger import Ledger, month_ledger, year_ledger
+from bot.proof.ledger import Ledger, UnitRow, month_ledger, year_ledger
 from bot.proof.report import Thumbnails, month_html, month_xlsx, year_html, year_xlsx
 from tests.helpers import CHROMIUM, CHROMIUM_ARGS
 from tests.proof import scenario
@@ -169,3 +170,32 @@ def test_every_ledger_command_has_help() -> None:
             command = command.commands[args[1]]
         assert command.help
         assert all(p.help for p in command.params if isinstance(p, click.Option)), args
+
+
+FORMULAS = ['=HYPERLINK("http://example.invalid","点我")', "+86-138", "-1+1", "@SUM(A1:A9)", "=1+1"]
+
+
+def _renamed(ledger: Ledger, names: list[str]) -> Ledger:
+    """The ledger with its first units renamed (as a clerk could name them in units.yaml)."""
+    rename = dict(zip([r.unit.id for r in ledger.activities[0].rows], names, strict=False))
+
+    def row(r: UnitRow) -> UnitRow:
+        return replace(r, unit=r.unit.model_copy(update={"name": rename[r.unit.id]})) if r.unit.id in rename else r
+
+    activities = tuple(replace(a, rows=tuple(row(r) for r in a.rows)) for a in ledger.activities)
+    return replace(ledger, title="=1+2", activities=activities)
+
+
+def test_cells_that_start_like_formulas_are_written_as_text(april: tuple[Town, Ledger], tmp_path: Path) -> None:
+    town, ledger = april
+    month, year = tmp_path / "month.xlsx", tmp_path / "year.xlsx"
+    month_xlsx(_renamed(ledger, FORMULAS), "金溪镇", Thumbnails(town.intake.evidence.files), month)
+    year_ledger_ = year_ledger(town.loaded, town.store, town.intake.evidence, 2024)
+    year_xlsx(_renamed(year_ledger_, FORMULAS), "=金溪镇", year)
+    for path in (month, year):
+        ws = load_workbook(path).worksheets[0]
+        names = {c.value: c for c in ws["A"] if c.value in FORMULAS}
+        assert set(names) == set(FORMULAS), path
+        assert all(c.data_type == "s" and c.quotePrefix for c in names.values()), path
+        assert all(c.data_type != "f" for row in ws.iter_rows() for c in row), path
+    assert load_workbook(year).worksheets[0]["A1"].value.startswith("=金溪镇")

@@ -294,6 +294,7 @@ class PuppetService(PuppetWorld):
         req = await stream.recv_message()
         if req.id not in self.blobs:
             raise GRPCError(Status.NOT_FOUND, f"uuid {req.id} not found")
+        self.downloads.append(req.id)
         data = self.blobs[req.id][1]
         for i in range(0, len(data), CHUNK):
             await stream.send_message(DownloadResponse(chunk=data[i : i + CHUNK]))

@@ -80,6 +80,7 @@ class PuppetWorld:
         self.messages: dict[str, LoggedMessage] = {}
         self.log: list[LoggedMessage] = []
         self.blobs: dict[str, tuple[str, bytes]] = {}
+        self.downloads: list[str] = []  # the uuids fetched with Download, in order
         self.logged_in = logged_in
         self.started = False
         self.qrcode = "https://login.weixin.qq.com/l/loopback-" + uuid.uuid4().hex[:8]

@@ -21,7 +21,7 @@ from grpclib.const import Cardinality
 from wechaty_grpc.wechaty import PuppetStub
 from wechaty_grpc.wechaty import puppet as pb
 
-from bot.channels.base import Attachment, InboundMessage
+from bot.channels.base import MAX_ATTACHMENT_BYTES, Attachment, InboundMessage
 from bot.channels.wechaty import filebox
 from bot.channels.wechaty.connection import GatewayConnection
 from bot.channels.wechaty.directory import WechatyDirectory
@@ -154,6 +154,8 @@ class WechatyReceiver:
             with gateway_errors():
                 resp = await stub.message_image(id=message_id, type=pb.ImageType.IMAGE_TYPE_HD)
             box = filebox.parse(resp.filebox)
+            if box.size is not None and box.size > MAX_ATTACHMENT_BYTES:  # refused by its announced size, unfetched
+                return Attachment(box.name or filename, b"", _mime(box.name or filename), unfetched_size=box.size)
             data = await self._download(box.uuid) if box.type is filebox.BoxType.UUID else box.data()
             return Attachment(box.name or filename or f"{message_id}.jpg", data, _mime(box.name or filename))
         except (GatewayRejected, filebox.FileBoxError) as exc:
