@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TextIO
 
-from bot import proof
+from bot import proof, sorting
 from bot.admin import AdminCommands
 from bot.audio.base import TtsEngine
 from bot.audio.edge import EdgeTts
@@ -127,8 +128,13 @@ def build(
         raise
     pipeline = Pipeline(holder.get, store, channel, clock, runner_id(), producer=producer)
     wire_channel_alerts(channel, pipeline, OutboxChannel(settings.outbox_dir, clock.now, sys.stderr))
+    try:
+        answers = sorting.handlers(holder.get, pipeline, store, sources.schedules)
+    except ConfigError:
+        store.close()
+        raise
     router = InboundRouter(
-        [AdminCommands(holder.get, pipeline), *proof.handlers(holder.get, pipeline, store, settings.data_dir)]
+        [AdminCommands(holder.get, pipeline), *proof.handlers(holder.get, pipeline, store, settings.data_dir), *answers]
     )
     return App(holder, store, channel, pipeline, clock, router)
 
@@ -186,6 +192,7 @@ async def run_daemon(app: App, clock: RealTimeClock, stop: asyncio.Event, reload
     pending = scheduler.pending()
     log.info("running: %d jobs waiting; next: %s", len(pending), pending[0] if pending else "none")
     listener = asyncio.create_task(_listen(app))
+    ticker = asyncio.create_task(_after_quiet_hours(app, stop))
     try:
         await stop.wait()
     finally:
@@ -193,7 +200,20 @@ async def run_daemon(app: App, clock: RealTimeClock, stop: asyncio.Event, reload
         await app.drain()
         await app.channel.close()
         listener.cancel()
-        await asyncio.gather(listener, return_exceptions=True)
+        await asyncio.gather(listener, ticker, return_exceptions=True)
+
+
+async def _after_quiet_hours(app: App, stop: asyncio.Event, every_seconds: float = 60.0) -> None:
+    """Once a minute: answer the villagers' questions held over quiet hours (a no-op while they last)."""
+    while not stop.is_set():
+        for handler in app.router.handlers:
+            if isinstance(handler, sorting.SortingAnswers):
+                try:
+                    await handler.answer_waiting()
+                except Exception:
+                    log.exception("answering the questions held over quiet hours failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every_seconds)
 
 
 async def _listen(app: App) -> None:

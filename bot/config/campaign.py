@@ -87,6 +87,21 @@ def _render_everything(folder: Path, campaign: Campaign, plan: Plan, renderer: R
         "alert_wechat_logout": {"account": "大喇叭", "reason": "已在其他设备登录"},
         "alert_wechat_down": {"minutes": 10, "endpoint": "127.0.0.1:8788", "error": "Connection refused"},
         "alert_wechat_throttled": {"notice": "发送消息过于频繁", "pause_minutes": 10},
+        "sorting_answer": {
+            "asker": "村民",
+            "answers": [
+                {
+                    "asked": "示例",
+                    "name": "示例",
+                    "category": "可回收物",
+                    "note": "示例",
+                    "reason": "",
+                    "contested": True,
+                    "similar": {"name": "示例", "category": "其他垃圾"},
+                }
+            ],
+            "unknown": ["示例"],
+        },
     }
     for name, variables in samples.items():
         attempt(name, lambda n=name, v=variables: renderer.render_named(n, v))

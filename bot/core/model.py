@@ -209,6 +209,16 @@ class BroadcastRule(Frozen):
         return self
 
 
+class SortingRule(Frozen):
+    """Answers to villagers' "XX是什么垃圾" in their groups (`bot.sorting.answers`)."""
+
+    answer: bool = True  # false: the bot stays silent on sorting questions (they are still counted for the office)
+    # A question in quiet hours: "defer" answers it when they end, "drop" doesn't answer it at all.
+    quiet_hours: Literal["defer", "drop"] = "defer"
+    # One answer per person per item within this long: a villager asking again (or twenty times) gets one.
+    repeat_after: Duration = timedelta(hours=1)
+
+
 class Rules(Frozen):
     quiet_hours: QuietHours = QuietHours()
     misfire_grace: Duration = timedelta(hours=1)
@@ -222,6 +232,7 @@ class Rules(Frozen):
     # Photos are still taken into the ledger this long after the proof due time (late ones count, the clerk sees when).
     proof_grace: Duration = timedelta(hours=72)
     broadcast: BroadcastRule = BroadcastRule()
+    sorting: SortingRule = SortingRule()
 
 
 class CalendarOverrides(Frozen):

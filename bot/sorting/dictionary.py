@@ -26,8 +26,8 @@ class SortingDictionary:
     """Items by every name they go by. Later items replace earlier ones of the same name (a town's own entries
     come after the shipped ones). `lookup` is safe from any thread (the index is never changed after building)."""
 
-    def __init__(self, items: Iterable[Item], naming: Naming = Naming()) -> None:
-        self.naming = naming
+    def __init__(self, items: Iterable[Item], naming: Naming | None = None) -> None:
+        self.naming = naming or Naming()
         self.items: tuple[Item, ...] = _overridden(items)
         self.ambiguous: dict[str, tuple[Item, ...]] = {}
         keyed: dict[str, list[Item]] = defaultdict(list)

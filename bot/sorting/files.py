@@ -4,7 +4,7 @@ overrides and its names for the categories). Errors name the file and line like 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -69,7 +69,7 @@ class TownSorting:
     """A town's `sorting.yaml`, read: its items and its names for the categories."""
 
     items: tuple[Item, ...] = ()
-    naming: Naming = Naming()
+    naming: Naming = field(default_factory=Naming)
 
 
 def read_town(folder: Path) -> TownSorting:

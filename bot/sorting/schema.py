@@ -18,7 +18,9 @@ def _category(value: object) -> object:
     if isinstance(value, str):
         found = CATEGORY_WORDS.get(value.strip())
         if found is None:
-            raise ValueError("分类写 可回收物、有害垃圾、厨余垃圾 或 其他垃圾（也可写 recyclable/hazardous/kitchen/other）")
+            raise ValueError(
+                "分类写 可回收物、有害垃圾、厨余垃圾 或 其他垃圾（也可写 recyclable/hazardous/kitchen/other）"
+            )
         return found
     return value
 
