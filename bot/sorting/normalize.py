@@ -11,11 +11,17 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from pathlib import Path
 from typing import Final
 
 import zhconv
 from pypinyin import lazy_pinyin
 
+# zhconv reads its table lazily through a file it never closes (a ResourceWarning); given the path, it closes it.
+zhconv.loaddict(str(Path(zhconv.__file__).with_name("zhcdict.json")))
+
+# Words zhconv keeps as they are (they are simplified already) but the mainland says otherwise.
+_REGIONAL: Final = (("塑胶", "塑料"), ("宝特瓶", "塑料瓶"), ("铝箔包", "利乐包"), ("卫生筷", "一次性筷子"))
 _NOISE: Final = re.compile(r"[\s\W_\d]+|[的了呀啊吧呢嘛哦]", re.UNICODE)
 _NUMBER: Final = "一二两三四五六七八九十百几半每这那哪些某"
 _MEASURE: Final = "个只块张件条根瓶袋包盒支节把片颗粒双套台本捆堆桶罐箱份些点团坨枚对串束卷打扎摞盆碗杯斤两公斤"
@@ -71,7 +77,10 @@ _ACCENT: Final = (("zh", "z"), ("ch", "c"), ("sh", "s"), ("ang", "an"), ("eng", 
 def light(text: str) -> str:
     """The form every name and query is compared in (see the module doc)."""
     text = unicodedata.normalize("NFKC", text).lower()
-    return _NOISE.sub("", zhconv.convert(text, "zh-cn"))
+    simplified = zhconv.convert(text, "zh-cn")
+    for regional, mainland in _REGIONAL:
+        simplified = simplified.replace(regional, mainland)
+    return _NOISE.sub("", simplified)
 
 
 def variants(text: str) -> list[str]:
