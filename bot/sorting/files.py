@@ -14,7 +14,7 @@ from bot.config.loader import _validate
 from bot.config.yamlfile import read_yaml
 from bot.errors import ConfigError, Problem
 from bot.sorting.dictionary import SortingDictionary
-from bot.sorting.model import Item, Naming
+from bot.sorting.model import Category, Item, Naming
 from bot.sorting.normalize import light
 from bot.sorting.schema import DictionaryFile, items_of
 
@@ -82,9 +82,16 @@ def read_town(folder: Path) -> TownSorting:
 
 
 def build_dictionary(town_folder: Path | None) -> SortingDictionary:
-    """The shipped items with the town's added on top (its entries replace ours of the same name)."""
+    """The shipped items with the town's added on top (its entries replace ours of the same name). Raises
+    ConfigError if the town's sorting.yaml is broken."""
     town = read_town(town_folder) if town_folder is not None else TownSorting()
-    return SortingDictionary((*shipped_items(), *town.items), town.naming)
+    return _indexed(town.items, tuple(town.naming.names.items()))
+
+
+@lru_cache(maxsize=8)
+def _indexed(town_items: tuple[Item, ...], names: tuple[tuple[Category, str], ...]) -> SortingDictionary:
+    # Indexing is the costly part (pinyin of every name); the same town files give the same, immutable index.
+    return SortingDictionary((*shipped_items(), *town_items), Naming(dict(names)))
 
 
 class DictionarySource:
