@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TextIO
 
-from bot import proof, sorting
+from bot import proof
 from bot.admin import AdminCommands
 from bot.audio.base import TtsEngine
 from bot.audio.edge import EdgeTts
@@ -30,6 +30,7 @@ from bot.inbound import InboundRouter
 from bot.pipeline import Outcome, Pipeline
 from bot.scheduler import CampaignHolder, CampaignScheduler
 from bot.settings import CHANNELS, TTS_ENGINES, Settings
+from bot.sorting import answers as sorting
 from bot.store.base import Store
 from bot.store.sql import open_store
 

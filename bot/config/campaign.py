@@ -16,6 +16,7 @@ from bot.core.model import Campaign, JobKind
 from bot.core.planner import Plan, plan_campaign
 from bot.core.render import ProofFacts, Renderer, TemplateError
 from bot.errors import ConfigError, Problem
+from bot.sorting.files import read_town
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class LoadedCampaign:
 def load(sources: Sources) -> LoadedCampaign:
     """Raises ConfigError listing every problem; nothing is returned half-checked."""
     campaign = load_campaign(sources.schedules)
+    read_town(sources.schedules)  # the town's own sorting dictionary (sorting.yaml), checked like its other files
     templates = read_templates(sources.messages)
     plan = plan_campaign(campaign)
     renderer = Renderer(templates, campaign)

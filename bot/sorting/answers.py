@@ -20,17 +20,21 @@ import asyncio
 import logging
 from collections.abc import Callable
 from itertools import groupby
+from pathlib import Path
 from typing import Any, Final
 
 from bot.channels.base import InboundMessage
 from bot.config.campaign import LoadedCampaign
 from bot.core.model import GroupKind
 from bot.core.planner import Target, group_target
+from bot.inbound import InboundHandler
 from bot.pipeline import Pipeline
 from bot.sorting.dictionary import SortingDictionary
+from bot.sorting.files import DictionarySource, read_town
 from bot.sorting.normalize import light
 from bot.sorting.question import items_asked
 from bot.store.sorting import NewQuestion, Question, QuestionStatus, QuestionStore
+from bot.store.sql import SqlStore
 
 log = logging.getLogger(__name__)
 
@@ -166,3 +170,12 @@ class SortingAnswers:
                 now = self._pipeline.clock.now()
                 await asyncio.to_thread(self.questions.set_status, message_id, status, now, QuestionStatus.WAITING)
             return answered
+
+
+def handlers(
+    current: Callable[[], LoadedCampaign], pipeline: Pipeline, store: SqlStore, schedules: Path
+) -> list[InboundHandler]:
+    """The handler `bot.app.build` registers. Raises ConfigError if the town's sorting.yaml is broken; the dictionary
+    itself is built on the first question (in a worker thread: it takes a second)."""
+    read_town(schedules)
+    return [SortingAnswers(current, pipeline, QuestionStore(store), DictionarySource(schedules).get)]

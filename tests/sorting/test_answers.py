@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -89,13 +89,23 @@ def village(jinxi: Sources, tmp_path: Path) -> Iterator[Village]:
 
 def test_a_question_gets_one_short_answer_in_the_group(village: Village) -> None:
     [reply] = village.say(ask("请问鸡蛋壳是什么垃圾？", at(6, 9)))
-    assert reply.splitlines() == ["王大爷：", "鸡蛋壳是【厨余垃圾】。沥干水分后倒进厨余垃圾桶，装它的塑料袋另投其他垃圾。"]
+    assert reply.splitlines() == [
+        "王大爷：",
+        "鸡蛋壳是【厨余垃圾】。沥干水分后倒进厨余垃圾桶，装它的塑料袋另投其他垃圾。",
+    ]
     assert village.channel.sent[-1].target.id == GROUP
 
 
 @pytest.mark.parametrize(
     "text",
-    ["易拉罐属于哪类", "易拉罐怎么扔", "易拉罐扔哪个桶？", "一个易拉罐是啥垃圾", "@大喇叭 易拉罐", "@大喇叭\u2005易拉罐"],
+    [
+        "易拉罐属于哪类",
+        "易拉罐怎么扔",
+        "易拉罐扔哪个桶？",
+        "一个易拉罐是啥垃圾",
+        "@大喇叭 易拉罐",
+        "@大喇叭\u2005易拉罐",
+    ],
 )
 def test_the_ways_villagers_ask(village: Village, text: str) -> None:
     [reply] = village.say(ask(text, at(6, 9)))
@@ -106,7 +116,11 @@ def test_several_items_in_one_question_are_answered_together(village: Village) -
     [reply] = village.say(ask("纽扣电池、干电池和烂菜叶分别是什么垃圾", at(6, 9)))
     lines = reply.splitlines()
     assert lines[1].startswith("纽扣电池是【有害垃圾】")
-    assert lines[2].startswith("干电池（普通干电池）是【其他垃圾】") and "注意：" in lines[2] and "【有害垃圾】" in lines[2]
+    assert (
+        lines[2].startswith("干电池（普通干电池）是【其他垃圾】")
+        and "注意：" in lines[2]
+        and "【有害垃圾】" in lines[2]
+    )
     assert lines[3].startswith("烂菜叶是【厨余垃圾】")
     assert len(lines) == 4
 
@@ -167,9 +181,7 @@ def test_last_nights_question_is_answered_before_this_mornings(village: Village)
 def test_a_town_may_leave_quiet_hours_questions_unanswered(jinxi: Sources, tmp_path: Path) -> None:
     town = jinxi.schedules / "town.yaml"
     town.write_text(
-        town.read_text(encoding="utf-8").replace(
-            "  min_photos: 2", "  min_photos: 2\n  sorting: {quiet_hours: drop}"
-        ),
+        town.read_text(encoding="utf-8").replace("  min_photos: 2", "  min_photos: 2\n  sorting: {quiet_hours: drop}"),
         encoding="utf-8",
     )
     village = Village(jinxi, tmp_path)
