@@ -21,7 +21,13 @@ from pypinyin import lazy_pinyin
 zhconv.loaddict(str(Path(zhconv.__file__).with_name("zhcdict.json")))
 
 # Words zhconv keeps as they are (they are simplified already) but the mainland says otherwise.
-_REGIONAL: Final = (("塑胶", "塑料"), ("宝特瓶", "塑料瓶"), ("铝箔包", "利乐包"), ("卫生筷", "一次性筷子"))
+_REGIONAL: Final = (
+    ("塑胶", "塑料"),
+    ("宝特瓶", "塑料瓶"),
+    ("铝箔包", "利乐包"),
+    ("卫生筷", "一次性筷子"),
+    ("光碟", "光盘"),
+)
 _NOISE: Final = re.compile(r"[\s\W_\d]+|[的了呀啊吧呢嘛哦]", re.UNICODE)
 _NUMBER: Final = "一二两三四五六七八九十百几半每这那哪些某"
 _MEASURE: Final = "个只块张件条根瓶袋包盒支节把片颗粒双套台本捆堆桶罐箱份些点团坨枚对串束卷打扎摞盆碗杯斤两公斤"
