@@ -11,8 +11,9 @@ Fuzzy: queries that miss the exact path and need tidying, then pinyin: each item
 (一个…), in traditional characters (zhconv zh-tw), spelled in pinyin letters, with one character swapped for a
 homophone, and unknown words (which go through every stage before the answer None). The tidying cache
 (`normalize.light`) is cleared before every timed run, so each query pays the full cost once. The fuzzy p99 is
-over single queries timed one by one (each query's best of three), after a first pass (pypinyin and zhconv load parts of their tables on first
-use). The garbage collector is off while timing, as `timeit` does. Figures are per query. See benchmarks/README.md.
+over single queries timed one by one (each query's best of three), after a first pass (pypinyin and zhconv load
+parts of their tables on first use). The garbage collector is off while timing, as `timeit` does.
+Figures are per query. See benchmarks/README.md.
 """
 
 from __future__ import annotations
