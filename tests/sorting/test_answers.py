@@ -180,10 +180,9 @@ def test_last_nights_question_is_answered_before_this_mornings(village: Village)
 
 def test_a_town_may_leave_quiet_hours_questions_unanswered(jinxi: Sources, tmp_path: Path) -> None:
     town = jinxi.schedules / "town.yaml"
-    town.write_text(
-        town.read_text(encoding="utf-8").replace("  min_photos: 2", "  min_photos: 2\n  sorting: {quiet_hours: drop}"),
-        encoding="utf-8",
-    )
+    text = town.read_text(encoding="utf-8")
+    assert "quiet_hours: defer" in text
+    town.write_text(text.replace("quiet_hours: defer", "quiet_hours: drop"), encoding="utf-8")
     village = Village(jinxi, tmp_path)
     assert village.say(ask("西瓜皮是什么垃圾", at(6, 22, 30), message_id="late")) == []
     assert village.at_end_of_quiet_hours(at(7, 8)) == []
