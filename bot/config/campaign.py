@@ -16,7 +16,8 @@ from bot.core.model import Campaign, JobKind
 from bot.core.planner import Plan, plan_campaign
 from bot.core.render import ProofFacts, Renderer, TemplateError
 from bot.errors import ConfigError, Problem
-from bot.sorting.files import read_town
+from bot.sorting.files import build_dictionary, read_town
+from bot.sorting.tips import monthly_tip
 
 
 @dataclass(frozen=True)
@@ -50,11 +51,20 @@ def load(sources: Sources) -> LoadedCampaign:
     read_town(sources.schedules)  # the town's own sorting dictionary (sorting.yaml), checked like its other files
     templates = read_templates(sources.messages)
     plan = plan_campaign(campaign)
-    renderer = Renderer(templates, campaign)
+    renderer = Renderer(templates, campaign, _sorting_tips(sources.schedules, campaign, plan))
     problems = _render_everything(sources.messages, campaign, plan, renderer)
     if problems:
         raise ConfigError(problems)
     return LoadedCampaign(sources, campaign, plan, renderer)
+
+
+def _sorting_tips(schedules: Path, campaign: Campaign, plan: Plan) -> dict[tuple[int, int], str]:
+    """The month's sorting tip for the loudspeaker scripts, when the town turned them on (rules.broadcast)."""
+    if not campaign.rules.broadcast.sorting_tip:
+        return {}
+    dictionary = build_dictionary(schedules)
+    months = {(j.year, j.month) for j in plan.jobs if j.broadcast is not None}
+    return {(y, m): monthly_tip(dictionary, y, m) for y, m in sorted(months)}
 
 
 def _render_everything(folder: Path, campaign: Campaign, plan: Plan, renderer: Renderer) -> list[Problem]:

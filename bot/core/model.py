@@ -198,6 +198,8 @@ class BroadcastRule(Frozen):
     loudness_lufs: float = Field(default=-16.0, ge=-31, le=-10)
     true_peak_dbtp: float = Field(default=-1.5, ge=-9, le=0)
     bitrate_kbps: Literal[48, 56, 64, 80, 96, 112, 128] = 64
+    # End each clip with one tip from the sorting dictionary (the same tip for every village in a month).
+    sorting_tip: bool = False
 
     @model_validator(mode="after")
     def _ordered(self) -> BroadcastRule:
