@@ -33,6 +33,7 @@ from bot.sorting.dictionary import SortingDictionary
 from bot.sorting.files import DictionarySource, read_town
 from bot.sorting.normalize import light
 from bot.sorting.question import items_asked
+from bot.store.base import DeliveryStatus
 from bot.store.sorting import NewQuestion, Question, QuestionStatus, QuestionStore
 from bot.store.sql import SqlStore
 
@@ -143,16 +144,18 @@ class SortingAnswers:
             )
         return self.questions.file(rows, status, now - rules.sorting.repeat_after)
 
-    async def _send(self, target: Target, message_id: str, asker: str, questions: list[Question]) -> None:
+    async def _send(self, target: Target, message_id: str, asker: str, questions: list[Question]) -> DeliveryStatus:
         loaded = self._current()
         dictionary = await asyncio.to_thread(self._dictionary)
         text = loaded.renderer.render_named(TEMPLATE, answer_variables(dictionary, asker, questions))
         outcome = await self._pipeline.send_now(target, text, reply_key(message_id))
         log.info("sorting answer %s → %s: %s", message_id, target.name, outcome.status.value)
+        return outcome.status
 
     async def answer_waiting(self) -> int:
         """Answer the questions held over quiet hours, if they are over; how many messages were answered.
-        Safe to call any time and repeatedly: each message is answered once (its `send_now` key)."""
+        Safe to call any time and repeatedly: each message is answered once (its `send_now` key). An answer the
+        network refused stays waiting and is tried again by the next call (a failed claim may be claimed again)."""
         loaded = self._current()
         if loaded.campaign.rules.quiet_hours.contains(self._pipeline.clock.now().time()):
             return 0
@@ -164,7 +167,9 @@ class SortingAnswers:
                 target = self.villagers_target(questions[0].group_id)
                 status = QuestionStatus.DROPPED  # the group left the town's files overnight: nowhere to answer
                 if target is not None:
-                    await self._send(target, message_id, questions[0].sender_name, questions)
+                    sent = await self._send(target, message_id, questions[0].sender_name, questions)
+                    if sent is DeliveryStatus.FAILED:
+                        continue  # refused by the network: still waiting, tried again on the next call
                     answered += 1
                     status = QuestionStatus.ANSWERED
                 now = self._pipeline.clock.now()

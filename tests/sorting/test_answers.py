@@ -216,3 +216,14 @@ def test_the_town_names_the_categories_its_own_way(jinxi: Sources, tmp_path: Pat
         "烟头是【不可腐烂垃圾】。倒掉残渣后投其他垃圾桶。",
     ]
     village.app.close()
+
+
+def test_a_morning_answer_the_network_refused_is_tried_again(village: Village) -> None:
+    village.say(ask("西瓜皮是什么垃圾", at(6, 23), message_id="night"))
+    village.channel.refuse.add(GROUP)
+    assert village.at_end_of_quiet_hours(at(7, 8)) == []
+    assert [q.status for q in village.answers.questions.of_message("night")] == [QuestionStatus.WAITING]
+    village.channel.refuse.clear()
+    [reply] = village.at_end_of_quiet_hours(at(7, 8, 1))
+    assert "西瓜皮是【厨余垃圾】" in reply
+    assert village.at_end_of_quiet_hours(at(7, 8, 2)) == []
