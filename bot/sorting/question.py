@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
+BOT_NAME: Final = "大喇叭"
 MAX_ITEMS: Final = 5  # more than this in one message is not a question but a list: answer the first five
 MAX_ITEM_CHARS: Final = 20
 
@@ -39,9 +40,11 @@ def strip_mentions(text: str) -> tuple[str, bool]:
 
 def items_asked(text: str, *, to_bot: bool = False) -> tuple[str, ...]:
     """The items a message asks about, as typed; () when it is not a sorting question. `to_bot`: the message
-    @-s the bot, so a bare "XX" is a question too."""
-    body, mentioned = strip_mentions(text)
-    to_bot = to_bot or mentioned
+    @-s the bot (as the network tells), so a bare "XX" is a question too."""
+    body, _ = strip_mentions(text)
+    # The network says whether the bot was @-ed; without it, only "@大喇叭" by name counts (an @ of a neighbour
+    # followed by a word is talk between villagers).
+    to_bot = to_bot or text.lstrip().startswith(f"@{BOT_NAME}")
     body = _POLITE.sub("", body.strip())
     m = _ASK.match(body)
     if m is not None:
