@@ -205,14 +205,17 @@ async def run_daemon(app: App, clock: RealTimeClock, stop: asyncio.Event, reload
 
 
 async def _after_quiet_hours(app: App, stop: asyncio.Event, every_seconds: float = 60.0) -> None:
-    """Once a minute: answer the villagers' questions held over quiet hours (a no-op while they last)."""
-    while not stop.is_set():
+    """Once a minute until `stop` (and once more when it is set): answer the villagers' questions held over quiet
+    hours (a no-op while they last)."""
+    while True:
         for handler in app.router.handlers:
             if isinstance(handler, sorting.SortingAnswers):
                 try:
                     await handler.answer_waiting()
                 except Exception:
                     log.exception("answering the questions held over quiet hours failed")
+        if stop.is_set():
+            return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), every_seconds)
 

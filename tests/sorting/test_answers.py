@@ -227,3 +227,15 @@ def test_a_morning_answer_the_network_refused_is_tried_again(village: Village) -
     [reply] = village.at_end_of_quiet_hours(at(7, 8, 1))
     assert "西瓜皮是【厨余垃圾】" in reply
     assert village.at_end_of_quiet_hours(at(7, 8, 2)) == []
+
+
+def test_the_daemons_minute_tick_answers_the_night_questions(village: Village) -> None:
+    from bot.app import _after_quiet_hours
+
+    village.say(ask("西瓜皮是什么垃圾", at(6, 23)))
+    village.clock.set(at(7, 8, 0))
+    stop = asyncio.Event()
+    stop.set()  # one round, then stop (as at shutdown)
+    asyncio.run(_after_quiet_hours(village.app, stop))
+    assert "西瓜皮是【厨余垃圾】" in village.channel.sent[-1].text
+    assert village.answers.questions.waiting() == []
