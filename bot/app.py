@@ -198,6 +198,7 @@ async def run_daemon(app: App, clock: RealTimeClock, stop: asyncio.Event, reload
         await stop.wait()
     finally:
         scheduler.shutdown()
+        ticker.cancel()  # its round at stop is for callers without a channel to close (tests, one-shot runs)
         await app.drain()
         await app.channel.close()
         listener.cancel()
