@@ -1,7 +1,8 @@
 """How people type an item, tidied into the forms the dictionary is indexed by. Pure functions, no I/O.
 
 `light` is applied to every name in the dictionary and to every query: simplified characters (zhconv, phrase-aware:
-塑膠袋 → 塑料袋), full-width folded, case folded, spaces, punctuation, digits and the particles 的/了 dropped.
+塑膠袋 → 塑料袋), full-width folded, case folded, digits read out (5号 → 五号), spaces, punctuation and the
+particles 的/了 dropped.
 `variants` adds, for queries only, the forms without a leading quantity (一个、两袋、这些) and without the words
 that describe a state rather than a thing (旧、破、用过、吃剩、过期 …); the dictionary tries them in order.
 """
@@ -28,7 +29,9 @@ _REGIONAL: Final = (
     ("卫生筷", "一次性筷子"),
     ("光碟", "光盘"),
 )
-_NOISE: Final = re.compile(r"[\s\W_\d]+|[的了呀啊吧呢嘛哦]", re.UNICODE)
+_NOISE: Final = re.compile(r"[\s\W_]+|[的了呀啊吧呢嘛哦]", re.UNICODE)
+# 5号电池 and 五号电池 are one thing: digits are read out, one by one, the same way for names and queries.
+_DIGITS: Final = str.maketrans("0123456789", "〇一二三四五六七八九")
 _NUMBER: Final = "一二两三四五六七八九十百几半每这那哪些某"
 _MEASURE: Final = "个只块张件条根瓶袋包盒支节把片颗粒双套台本捆堆桶罐箱份些点团坨枚对串束卷打扎摞盆碗杯斤两公斤"
 _QUANTITY: Final = re.compile(rf"^[{_NUMBER}]+[{_MEASURE}]?")
@@ -86,7 +89,7 @@ def light(text: str) -> str:
     simplified = zhconv.convert(text, "zh-cn")
     for regional, mainland in _REGIONAL:
         simplified = simplified.replace(regional, mainland)
-    return _NOISE.sub("", simplified)
+    return _NOISE.sub("", simplified).translate(_DIGITS)
 
 
 def variants(text: str) -> list[str]:

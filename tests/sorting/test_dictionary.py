@@ -95,6 +95,9 @@ def test_every_item_of_the_test_list_is_answered_right(dictionary: SortingDictio
         ("灯管", "荧光灯管", "synonym"),
         ("ｘ光片", "X光片", "name"),
         ("X光片", "X光片", "name"),
+        ("5号电池", "普通干电池", "synonym"),
+        ("84消毒液", "消毒液", "synonym"),
+        ("两节5号电池", "普通干电池", "variant"),
     ],
 )
 def test_typed_variants_resolve_to_the_item(dictionary: SortingDictionary, typed: str, item: str, via: str) -> None:
