@@ -68,19 +68,27 @@ def sorting() -> None:
 
 
 @sorting.command()
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON list: {item, count, last_asked}.")
-def unknown(as_json: bool) -> None:
+@schedules_option
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list: {item, count, last_asked, known_now}.")
+@handle_errors
+def unknown(schedules: Path, as_json: bool) -> None:
     """Items villagers asked about that the bot didn't know, with how often, newest first.
 
-    Classify them and add them to the town's sorting.yaml; the bot answers them from then on."""
+    Classify them and add them to the town's sorting.yaml; the bot answers them from then on (those already
+    added are marked)."""
+    dictionary = build_dictionary(schedules)
     settings = Settings.from_env()
     store = open_store(settings.database_url, TOWN_ZONE)
     try:
         rows = QuestionStore(store).unknown()
     finally:
         store.close()
+    known = {r.asked: (m.item.name if (m := dictionary.lookup(r.asked)) else None) for r in rows}
     if as_json:
-        out = [{"item": r.asked, "count": r.count, "last_asked": r.last_asked.isoformat()} for r in rows]
+        out = [
+            {"item": r.asked, "count": r.count, "last_asked": r.last_asked.isoformat(), "known_now": known[r.asked]}
+            for r in rows
+        ]
         click.echo(json.dumps(out, ensure_ascii=False, indent=2))
         return
     if not rows:
@@ -88,5 +96,6 @@ def unknown(as_json: bool) -> None:
         return
     click.echo(f"村民问过、大喇叭还不认得的物品 {len(rows)} 样（最近问的在前）：")
     for r in rows:
-        click.echo(f"  {r.last_asked:%Y-%m-%d %H:%M}  {r.count} 次  {r.asked}")
+        now = f"  （已补进词典：{known[r.asked]}）" if known[r.asked] else ""
+        click.echo(f"  {r.last_asked:%Y-%m-%d %H:%M}  {r.count} 次  {r.asked}{now}")
     click.echo(f"确认分类后写进 {TOWN_FILE}，以后就能回答了。")

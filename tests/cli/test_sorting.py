@@ -79,10 +79,15 @@ def test_sorting_unknown_lists_what_villagers_asked_newest_first(env: dict[str, 
     result = laba(env, "sorting", "unknown")
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[1:3] == ["  2024-05-06 09:03  2 次  火箭", "  2024-05-06 09:02  1 次  外星人"]
+    # The office classifies 火箭 in the town's file: the list says so.
+    (jinxi.schedules / "sorting.yaml").write_text(
+        "groups:\n  - {theme: 玩具, category: 其他垃圾, note: 投其他垃圾桶, items: [火箭/玩具火箭]}\n", encoding="utf-8"
+    )
+    assert laba(env, "sorting", "unknown").stdout.splitlines()[1].endswith("火箭  （已补进词典：火箭）")
     rows = json.loads(laba(env, "sorting", "unknown", "--json").stdout)
     assert rows == [
-        {"item": "火箭", "count": 2, "last_asked": "2024-05-06T09:03:00+08:00"},
-        {"item": "外星人", "count": 1, "last_asked": "2024-05-06T09:02:00+08:00"},
+        {"item": "火箭", "count": 2, "last_asked": "2024-05-06T09:03:00+08:00", "known_now": "火箭"},
+        {"item": "外星人", "count": 1, "last_asked": "2024-05-06T09:02:00+08:00", "known_now": None},
     ]
 
 
