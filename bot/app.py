@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
 import uuid
@@ -27,6 +28,7 @@ from bot.pipeline import Outcome, Pipeline
 from bot.routing import make_routed, wire_relay
 from bot.scheduler import CampaignHolder, CampaignScheduler
 from bot.settings import CHANNELS, TTS_ENGINES, Settings
+from bot.sorting import answers as sorting
 from bot.store.base import Store
 from bot.store.sql import open_store
 
@@ -195,8 +197,13 @@ def build(
     pipeline = Pipeline(holder.get, store, channel, clock, runner_id(), producer=producer)
     parts.update(pipeline=pipeline, channel=default)
     wire_relay(channel, pipeline)
+    try:
+        answers = sorting.handlers(holder.get, pipeline, store, sources.schedules)
+    except ConfigError:
+        store.close()
+        raise
     router = InboundRouter(
-        [AdminCommands(holder.get, pipeline), *proof.handlers(holder.get, pipeline, store, settings.data_dir)]
+        [AdminCommands(holder.get, pipeline), *proof.handlers(holder.get, pipeline, store, settings.data_dir), *answers]
     )
     return App(holder, store, channel, pipeline, clock, router, sources, broken)
 
@@ -275,14 +282,32 @@ async def run_daemon(app: App, clock: RealTimeClock, stop: asyncio.Event, reload
     pending = scheduler.pending()
     log.info("running: %d jobs waiting; next: %s", len(pending), pending[0] if pending else "none")
     listener = asyncio.create_task(listen(app))
+    ticker = asyncio.create_task(_after_quiet_hours(app, stop))
     try:
         await stop.wait()
     finally:
         await scheduler.stop()
+        ticker.cancel()  # its round at stop is for callers without a channel to close (tests, one-shot runs)
         await app.drain()
         await app.channel.close()
         listener.cancel()
-        await asyncio.gather(listener, return_exceptions=True)
+        await asyncio.gather(listener, ticker, return_exceptions=True)
+
+
+async def _after_quiet_hours(app: App, stop: asyncio.Event, every_seconds: float = 60.0) -> None:
+    """Once a minute until `stop` (and once more when it is set): answer the villagers' questions held over quiet
+    hours (a no-op while they last)."""
+    while True:
+        for handler in app.router.handlers:
+            if isinstance(handler, sorting.SortingAnswers):
+                try:
+                    await handler.answer_waiting()
+                except Exception:
+                    log.exception("answering the questions held over quiet hours failed")
+        if stop.is_set():
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every_seconds)
 
 
 async def listen(app: App) -> None:

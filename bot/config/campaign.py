@@ -16,6 +16,8 @@ from bot.core.model import Campaign, JobKind
 from bot.core.planner import Plan, plan_campaign
 from bot.core.render import ProofFacts, Renderer, TemplateError
 from bot.errors import ConfigError, Problem
+from bot.sorting.files import build_dictionary, read_town
+from bot.sorting.tips import monthly_tip
 
 
 @dataclass(frozen=True)
@@ -46,13 +48,23 @@ class LoadedCampaign:
 def load(sources: Sources) -> LoadedCampaign:
     """Raises ConfigError listing every problem; nothing is returned half-checked."""
     campaign = load_campaign(sources.schedules)
+    read_town(sources.schedules)  # the town's own sorting dictionary (sorting.yaml), checked like its other files
     templates = read_templates(sources.messages)
     plan = plan_campaign(campaign)
-    renderer = Renderer(templates, campaign)
+    renderer = Renderer(templates, campaign, _sorting_tips(sources.schedules, campaign, plan))
     problems = _render_everything(sources.messages, campaign, plan, renderer)
     if problems:
         raise ConfigError(problems)
     return LoadedCampaign(sources, campaign, plan, renderer)
+
+
+def _sorting_tips(schedules: Path, campaign: Campaign, plan: Plan) -> dict[tuple[int, int], str]:
+    """The month's sorting tip for the loudspeaker scripts, when the town turned them on (rules.broadcast)."""
+    if not campaign.rules.broadcast.sorting_tip:
+        return {}
+    dictionary = build_dictionary(schedules)
+    months = {(j.year, j.month) for j in plan.jobs if j.broadcast is not None}
+    return {(y, m): monthly_tip(dictionary, y, m) for y, m in sorted(months)}
 
 
 def _render_everything(folder: Path, campaign: Campaign, plan: Plan, renderer: Renderer) -> list[Problem]:
@@ -92,6 +104,21 @@ def _render_everything(folder: Path, campaign: Campaign, plan: Plan, renderer: R
         "alert_wechat_throttled": {"notice": "发送消息过于频繁", "pause_minutes": 10},
         "alert_robot_failed": {"group": "示例群", "robot": "企业微信群机器人", "code": 93000, "fix": "示例"},
         "relay_digest": {"count": 1, "items": [{"id": 1, "target": "示例群", "text": "示例", "since": sample_at}]},
+        "sorting_answer": {
+            "asker": "村民",
+            "answers": [
+                {
+                    "asked": "示例",
+                    "name": "示例",
+                    "category": "可回收物",
+                    "note": "示例",
+                    "reason": "",
+                    "contested": True,
+                    "similar": {"name": "示例", "category": "其他垃圾"},
+                }
+            ],
+            "unknown": ["示例"],
+        },
     }
     for name, variables in samples.items():
         attempt(name, lambda n=name, v=variables: renderer.render_named(n, v))

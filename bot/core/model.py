@@ -206,6 +206,8 @@ class BroadcastRule(Frozen):
     loudness_lufs: float = Field(default=-16.0, ge=-31, le=-10)
     true_peak_dbtp: float = Field(default=-1.5, ge=-9, le=0)
     bitrate_kbps: Literal[48, 56, 64, 80, 96, 112, 128] = 64
+    # End each clip with one tip from the sorting dictionary (the same tip for every village in a month).
+    sorting_tip: bool = False
 
     @model_validator(mode="after")
     def _ordered(self) -> BroadcastRule:
@@ -215,6 +217,16 @@ class BroadcastRule(Frozen):
                 f"（{self.deliver_days_before}）：先做好音频再发给广播员"
             )
         return self
+
+
+class SortingRule(Frozen):
+    """Answers to villagers' "XX是什么垃圾" in their groups (`bot.sorting.answers`)."""
+
+    answer: bool = True  # false: the bot stays silent on sorting questions (they are still counted for the office)
+    # A question in quiet hours: "defer" answers it when they end, "drop" doesn't answer it at all.
+    quiet_hours: Literal["defer", "drop"] = "defer"
+    # One answer per person per item within this long: a villager asking again (or twenty times) gets one.
+    repeat_after: Duration = timedelta(hours=1)
 
 
 class Rules(Frozen):
@@ -230,6 +242,7 @@ class Rules(Frozen):
     # Photos are still taken into the ledger this long after the proof due time (late ones count, the clerk sees when).
     proof_grace: Duration = timedelta(hours=72)
     broadcast: BroadcastRule = BroadcastRule()
+    sorting: SortingRule = SortingRule()
 
 
 class CalendarOverrides(Frozen):

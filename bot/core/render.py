@@ -87,8 +87,12 @@ REQUIRED_TEMPLATES = tuple(k.value for k in JobKind) + ALERT_TEMPLATES + BROADCA
 class Renderer:
     """Renders a planned job for one target. Raises TemplateError naming the template and line."""
 
-    def __init__(self, templates: Mapping[str, str], campaign: Campaign) -> None:
+    def __init__(
+        self, templates: Mapping[str, str], campaign: Campaign, tips: Mapping[tuple[int, int], str] | None = None
+    ) -> None:
         sources = dict(templates)
+        # (year, month) -> the sorting tip broadcast scripts end with (`sorting_tip`, empty when none).
+        self._tips = dict(tips or {})
 
         def source(name: str) -> tuple[str, str, Callable[[], bool]] | None:
             # The name is also the file name Jinja compiles under (DictLoader gives "<template>"), so a runtime error's
@@ -144,7 +148,9 @@ class Renderer:
         """A broadcast job's loudspeaker script for `target` (its village), from `broadcast/<script>.j2`."""
         if job.broadcast is None:
             raise ValueError(f"job must be a broadcast job, got: {job.key}")
-        return self.render_named(f"broadcast/{job.broadcast.script}", job_context(self._campaign, job, target, facts))
+        ctx = job_context(self._campaign, job, target, facts)
+        ctx["sorting_tip"] = self._tips.get((job.year, job.month), "")
+        return self.render_named(f"broadcast/{job.broadcast.script}", ctx)
 
 
 def _line_of(exc: BaseException) -> int | None:

@@ -324,9 +324,10 @@ def test_the_migrations_produce_exactly_the_schema_the_code_queries(store: SqlSt
 
     import bot.store.evidence
     import bot.store.rooms
+    import bot.store.sorting
     from bot.store.sql import metadata
 
-    assert {"deliveries", "rooms", "evidence"} <= set(metadata.tables)
+    assert {"deliveries", "rooms", "evidence", "sorting_questions"} <= set(metadata.tables)
     assert bot.store.rooms.rooms.metadata is metadata is bot.store.evidence.evidence.metadata
     with store.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), metadata) == []

@@ -11,9 +11,10 @@ from sqlalchemy.engine import Connection
 from bot.store import evidence as _evidence
 from bot.store import relay as _relay
 from bot.store import rooms as _rooms
+from bot.store import sorting as _sorting
 from bot.store.sql import metadata
 
-_ = (_evidence, _relay, _rooms)
+_ = (_evidence, _relay, _rooms, _sorting)
 
 
 def run_migrations_online() -> None:

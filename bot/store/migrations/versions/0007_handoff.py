@@ -1,7 +1,7 @@
 """Where a message leaves: when each delivery was handed to the network, and which runners are alive.
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0006
 Create Date: 2026-11-29
 
 A claim alone does not say whether a message left: a runner may stop while the message waits for its pacing gap.
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007"
-down_revision: str | None = "0004"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
