@@ -115,7 +115,7 @@ def test_status_reports_health_and_last_delivery(
     assert reply.target.kind == "person" and reply.target.wechat == "jinxi-ranxy"  # asked privately: answered so
     assert "发送：已暂停" in reply.text
     assert "✓ 内存渠道" in reply.text
-    assert "5月活动通知" in reply.text and "共已发 23 条" in reply.text
+    assert "5月活动通知" in reply.text and "共已发 7 条" in reply.text
     assert "下一项：5月19日（周日）上午10点" in reply.text
 
 

@@ -95,6 +95,7 @@ class Studio:
         self.rest_seconds = rest_seconds
         self._monotonic = monotonic
         self._resting_until: dict[str, float] = {}
+        self._last_error: dict[str, str] = {}  # why a resting engine failed: every alert names the real cause
         self.synthesised = 0  # how many clips this studio spoke (cache misses), for the CLI and tests
 
     @property
@@ -125,13 +126,14 @@ class Studio:
             if seconds is not None:
                 return self._place(request, cached, engine.name, seconds, cached=True, fallback=fallback)
             if self._monotonic() < self._resting_until.get(engine.name, float("-inf")):
-                errors.append(f"{engine.name} 刚才失败过，暂不使用")
+                errors.append(f"{engine.name}：{self._last_error.get(engine.name, '失败')}（稍后再试）")
                 continue
             try:
                 speech = await self._speak(engine, request)
             except TtsError as exc:
                 log.warning("%s failed for %s: %s", engine.name, request.stem, exc)
                 self._resting_until[engine.name] = self._monotonic() + self.rest_seconds
+                self._last_error[engine.name] = str(exc)
                 errors.append(f"{engine.name}：{exc}")
                 continue
             try:

@@ -246,7 +246,7 @@ def _cross_check(
         at(town_doc, ("office_group",), town.office_group, f"这个群的 kind 是 {office.kind.value}，不是 office", "")
 
     quiet = town.rules.quiet_hours
-    for rule_name in ("announce", "remind", "proof_request", "chase", "summary"):
+    for rule_name in ("announce", "remind", "remind_units", "proof_request", "chase", "summary"):
         t: time = getattr(town.rules, rule_name).time
         if quiet.contains(t):
             at(
