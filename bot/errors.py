@@ -17,6 +17,7 @@ class Problem:
     message: str
     hint: str = ""
     line: int | None = None
+    warning: bool = False  # worth a look, but the plan works as written (`check` prints it, exit stays 0)
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else f"{self.file}"

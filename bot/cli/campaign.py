@@ -26,8 +26,9 @@ from bot.cli.base import (
 )
 from bot.clock import ShiftedClock, SystemClock, VirtualClock
 from bot.config.campaign import Sources, load
+from bot.config.plan_checks import season_warnings
 from bot.core.planner import PlannedJob, Target, admin_targets, group_target, person_target
-from bot.core.render import ProofFacts, cn_date
+from bot.core.render import ProofFacts, cn_date, format_instant
 from bot.health import HealthLine
 from bot.pipeline import Outcome, job_label
 from bot.settings import Settings
@@ -53,8 +54,10 @@ def check(schedules: Path, messages: Path, channel: str | None, online: bool) ->
         f"{years} 年计划共 {sum(len(p.activities) for p in c.plans)} 项活动、{len(loaded.plan.jobs)} 个发送任务"
         f"（{targets} 条消息），模板全部渲染通过。"
     )
-    for warning in loaded.plan.warnings:
+    for warning in (*loaded.plan.warnings, *season_warnings(c, SystemClock().now())):
         click.echo(f"  ! {warning}")
+    for problem in loaded.warnings:
+        click.echo(f"  ! {problem}")
     if not online:
         return
     app = build_app(schedules, messages, channel, SystemClock())
@@ -168,9 +171,9 @@ def run(schedules: Path, messages: Path, channel: str | None, now_: str | None, 
     app = build_app(schedules, messages, channel, clock)
     # The daemon says what it does (jobs sent, late, missed, reloads); APScheduler's own chatter only with -v.
     logging.getLogger("bot").setLevel(logging.INFO)
-    click.echo(
-        f"laba 运行中：{app.loaded.campaign.town.name}，现在是 {clock.now():%Y-%m-%d %H:%M %Z}。按 Ctrl-C 停止。"
-    )
+    click.echo(f"laba 运行中：{app.loaded.campaign.town.name}，现在是 {format_instant(clock.now())}。按 Ctrl-C 停止。")
+    for warning in season_warnings(app.loaded.campaign, clock.now()):
+        click.echo(f"! {warning}", err=True)
 
     async def main_loop() -> None:
         stop = asyncio.Event()

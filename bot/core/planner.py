@@ -260,6 +260,14 @@ def _plan_year(campaign: Campaign, plan: PlanFile, timing: _Timing) -> Iterable[
     yield from _summaries(campaign, plan, months, timing)
 
 
+def announcement_moved(campaign: Campaign, act: Activity) -> datetime | None:
+    """When the activity's announcement goes out if its first event moved it before the rules' day, else None."""
+    timing = _Timing(campaign, ZoneInfo(campaign.town.timezone))
+    year = next(p.year for p in campaign.plans if any(a.id == act.id for a in p.activities))
+    announce, _ = _month_start(act, year, act.month, timing)
+    return None if announce == timing.on_day(year, act.month, timing.rules.announce) else announce
+
+
 def _month_start(act: Activity, year: int, month: int, timing: _Timing) -> tuple[datetime, datetime]:
     """When the month's announcement and the units' work arrangement go out.
 
