@@ -188,7 +188,7 @@ def test_simulate_log(env: dict[str, str]) -> None:
 
 
 def test_send_writes_one_outbox_file(env: dict[str, str]) -> None:
-    result = laba(env, "send", "--to", "changchun-villagers", "测试")
+    result = laba(env, "send", "--to", "changchun-villagers", "--now", "2024-05-20T12:00", "测试")
     assert result.exit_code == 0, result.output
     assert "已发送到 长春村村民群" in result.stdout
     (file,) = outbox_files(env)
@@ -197,7 +197,7 @@ def test_send_writes_one_outbox_file(env: dict[str, str]) -> None:
 
 
 def test_send_by_group_name_and_to_unknown(env: dict[str, str]) -> None:
-    assert laba(env, "send", "--to", "杉岭村村民群🌲", "你好").exit_code == 0
+    assert laba(env, "send", "--to", "杉岭村村民群🌲", "--now", "2024-05-20T12:00", "你好").exit_code == 0
     assert len(outbox_files(env)) == 1
     result = laba(env, "send", "--to", "nobody", "你好")
     assert result.exit_code == 2

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import re
+import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -50,3 +55,32 @@ def test_the_checks_catch_the_old_wording(jinxi: Sources, tmp_path: Path) -> Non
         "村（社区） placeholder where villagers read",
         "deadline said as 晚上6点",
     } <= set(found)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_clip_names_never_collide_in_generated_plans(jinxi: Sources, tmp_path: Path, seed: int) -> None:
+    from bot.core.clips import clip_folder, clip_stem, colliding_clips
+
+    loaded = load(Sources(write_town(tmp_path / "town", seed), jinxi.messages))
+    pairs = [(j, t) for j in loaded.plan.jobs if j.broadcast for t in j.targets]
+    names = {f"{clip_folder(j)}/{clip_stem(j, t)}.mp3" for j, t in pairs}
+    assert len(names) == len(pairs) > 0 and colliding_clips(loaded.plan) == {}
+    assert all(re.fullmatch(r"[a-z0-9_.-]+\.mp3", n.split("/")[1]) for n in names)
+
+
+def test_a_run_with_its_own_data_dir_writes_nothing_into_the_checkout(tmp_path: Path) -> None:
+    """`laba simulate` with only BOT_DATA_DIR set, from the checkout: clips land under the data folder, 0644."""
+    root = Path(__file__).resolve().parents[1]
+    before = sorted(p for p in root.iterdir() if p.name not in (".venv", ".git"))
+    env = {**os.environ, "BOT_DATA_DIR": str(tmp_path / "data"), "BOT_TTS_ENGINE": "offline"}
+    env.pop("BOT_AUDIO_DIR", None)
+    env.pop("BOT_DATABASE_URL", None)
+    args = [sys.executable, "-m", "bot", "simulate", "--from", "2024-05-17", "--to", "2024-05-17"]
+    done = subprocess.run(args, cwd=root, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p for p in root.iterdir() if p.name not in (".venv", ".git")) == before
+    assert not any((root / "audio_out").glob("20*"))
+    clips = list((tmp_path / "data" / "audio").rglob("*.mp3"))
+    sheets = list((tmp_path / "data" / "audio").rglob("*-bofangdan.txt"))
+    assert len(clips) >= 7 and sheets
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o644 for p in clips + sheets)

@@ -31,22 +31,34 @@ async def tts_health(settings: Settings) -> HealthLine:
     return await EdgeTts(settings.edge_tts_url).health()
 
 
-@main.command()
+@main.command(
+    help=(
+        "现在就制作广播音频（没变的直接用缓存），并显示放在哪里。\n\n"
+        "音频放在 BOT_AUDIO_DIR（默认 BOT_DATA_DIR/audio）"
+        "下按月份分的文件夹里，每个广播员还有一个播放列表（.m3u）和一张播放单。"
+    )
+)
 @schedules_option
 @messages_option
-@click.option("--month", help="Every clip of this month (2024-05). Default: the current month.")
-@click.option("--activity", "activity_id", help="Every clip of one activity (its id, as `laba plan` shows: 2024-05).")
+@click.option("--month", help="这个月的全部广播音频，例如 2024-05 或 5月。默认是本月。")
+@click.option(
+    "--activity", "activity_id", help="某项活动的全部广播音频（活动编号，laba plan 里显示的，例如 2024-05）。"
+)
 @click.option(
     "--engine",
     type=click.Choice(TTS_ENGINES[:2]),
     default=None,
-    help="edge: edge-tts, the offline voice if it keeps failing; offline: espeak-ng only. Default: BOT_TTS_ENGINE.",
+    help=(
+        "用哪种语音：edge（在线语音，连不上时改用离线语音）或 offline（只用离线语音 espeak-ng）"
+        "。默认看 BOT_TTS_ENGINE。"
+    ),
 )
 @handle_errors
 def audio(schedules: Path, messages: Path, month: str | None, activity_id: str | None, engine: str | None) -> None:
     """Produce the loudspeaker clips now (unchanged ones come from the cache) and print where they are.
 
-    Clips go to BOT_AUDIO_DIR (default audio_out)/<YYYY-MM>/, with an M3U playlist and a play sheet per operator."""
+    Clips go to BOT_AUDIO_DIR (default BOT_DATA_DIR/audio)/<YYYY-MM>/, with an M3U playlist and a play sheet per
+    operator."""
     if month and activity_id:
         raise click.UsageError("--month 和 --activity 只能用一个")
     loaded = load(Sources(schedules, messages))
