@@ -24,6 +24,7 @@ from bot.channels.outbox import OutboxChannel
 from bot.clock import Clock, RealTimeClock, VirtualClock
 from bot.config.campaign import LoadedCampaign, Sources, load
 from bot.core.planner import admin_targets
+from bot.core.render import format_instant
 from bot.errors import ConfigError, Problem
 from bot.inbound import InboundRouter
 from bot.pipeline import Outcome, Pipeline
@@ -184,7 +185,11 @@ async def run_daemon(app: App, clock: RealTimeClock, stop: asyncio.Event, reload
         if isinstance(handler, AdminCommands):
             handler.pending = scheduler.pending
     pending = scheduler.pending()
-    log.info("running: %d jobs waiting; next: %s", len(pending), pending[0] if pending else "none")
+    if pending:
+        key, at = pending[0]
+        log.info("运行中：还有 %d 项任务；下一项 %s，%s", len(pending), key, format_instant(at))
+    else:
+        log.info("运行中：计划里已经没有要发的任务")
     listener = asyncio.create_task(_listen(app))
     try:
         await stop.wait()

@@ -117,10 +117,10 @@ class Pipeline:
             text = self.current().renderer.render(job, target, facts)
         except TemplateError as exc:
             # check/reload render every job before a plan goes live, so this is a bug, not a clerk's typo.
-            log.exception("render failed for %s → %s", job.key, target.id)
+            log.exception("消息生成失败：%s → %s", job_label(job), target.name)
             return await self._fail_unclaimed(job, target, f"模板渲染失败: {exc}")
         if self.held:
-            log.info("sending is held: %s → %s waits", job.key, target.id)
+            log.info("已暂停发送：%s → %s 等恢复后再发", job_label(job), target.name)
             await self._open.wait()
         claim = self.store.claim(job.key, target.id, job.at, self.clock.now(), self.runner)
         if claim is None:
@@ -139,7 +139,7 @@ class Pipeline:
                 message_id = note + await send()
             except DeliveryError as exc:
                 error = str(exc)
-                log.warning("send %s → %s failed (attempt %d): %s", job.key, target.id, attempt, error)
+                log.warning("发送失败（第 %d 次）：%s → %s：%s", attempt, job_label(job), target.name, error)
                 if exc.uncertain:
                     self.store.mark_unconfirmed(claim, self.clock.now(), error)
                     await self.report_unconfirmed([(job_label(job), target.name)])
@@ -149,7 +149,7 @@ class Pipeline:
                 await self.sleep(self.retry.backoff(attempt))
                 continue
             self.store.mark_sent(claim, self.clock.now(), message_id)
-            log.info("sent %s → %s (%s)", job.key, target.name, message_id)
+            log.info("已发送：%s → %s", job_label(job), target.name)
             return Outcome(job.key, target.id, target.name, job.at, DeliveryStatus.SENT, message_id)
         self.store.mark_failed(claim, self.clock.now(), error)
         await self.alert(
@@ -184,7 +184,7 @@ class Pipeline:
         if clip is None and self.producer is None:
             return send_text, f"{error}，改发广播稿："
         if clip is None:
-            log.error("no clip for %s → %s, sending the script instead: %s", job.key, target.id, error)
+            log.error("广播音频没做成，改发广播稿：%s → %s：%s", job_label(job), target.name, error)
             await self.alert(
                 "alert_audio_failed",
                 f"alert/audio_failed/{job.key}/{target.id}",
@@ -199,7 +199,7 @@ class Pipeline:
             nonlocal file_id
             if not file_id:  # a retry after the play sheet failed must not send the clip twice
                 file_id = await self.channel.send_file(target, OutgoingFile(clip.path, clip.path.name))
-                log.info("clip %s → %s (%s)", clip.path.name, target.name, file_id)
+                log.info("已发广播音频 %s → %s", clip.path.name, target.name)
             return await send_text()
 
         return send_clip, ""
@@ -225,7 +225,7 @@ class Pipeline:
             try:
                 clip = await self.producer.produce(clip_request(loaded, job, target, script))
             except AudioError as exc:
-                log.warning("could not produce %s → %s ahead: %s", job.key, target.id, exc)
+                log.warning("提前制作广播音频失败，到发送时再做：%s → %s：%s", job_label(job), target.name, exc)
                 continue
             if clip.fallback:
                 await self._tell_fallback(job, clip)
@@ -272,12 +272,12 @@ class Pipeline:
         loaded = self.current()
         if loaded.campaign.rules.quiet_hours.contains(self.clock.now().time()):
             self.deferred_alerts.append((template, key, variables))
-            log.warning("alert %s deferred to the end of quiet hours", key)
+            log.warning("免打扰时段，给管理员的提醒等到早上再发：%s", key)
             return
         try:
             text = loaded.renderer.render_named(template, variables)
         except TemplateError:
-            log.exception("alert template %s failed", template)
+            log.exception("提醒模板 %s 出错", template)
             return
         now = self.clock.now()
         for admin in admin_targets(loaded.campaign):
@@ -288,10 +288,10 @@ class Pipeline:
                 message_id = await self.channel.send_text(admin, text)
             except DeliveryError as exc:
                 self.store.mark_failed(claim, self.clock.now(), str(exc))
-                log.error("could not alert %s: %s\n%s", admin.name, exc, text)
+                log.error("提醒没能发给 %s：%s\n%s", admin.name, exc, text)
                 continue
             self.store.mark_sent(claim, self.clock.now(), message_id)
-        log.warning("alert to admins: %s", text.splitlines()[0])
+        log.warning("已提醒管理员：%s", text.splitlines()[0])
 
     async def flush_alerts(self) -> None:
         pending, self.deferred_alerts = self.deferred_alerts, []

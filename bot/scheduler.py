@@ -27,6 +27,7 @@ from bot.clock import RealTimeClock
 from bot.config.campaign import LoadedCampaign, Sources
 from bot.core.model import QuietHours
 from bot.core.planner import Plan, PlannedJob
+from bot.core.render import format_instant
 from bot.errors import ConfigError
 from bot.pipeline import Pipeline, job_label
 
@@ -153,7 +154,7 @@ class CampaignScheduler:
             if job.id not in (RELOAD_JOB, ALERTS_JOB) and job.id.removeprefix(PREPARE) not in keys:
                 job.remove()
                 self._fire_at.pop(job.id, None)
-                log.info("removed from the plan: %s", job.id)
+                log.info("计划里已没有这项任务，取消：%s", job.id)
         past = [j for j in plan.jobs if j.at <= now and (startup or j.key not in self._known)]
         settled = {(d.job_key, d.target) for d in self.pipeline.store.deliveries(frozenset(j.key for j in past))}
         late: list[PlannedJob] = []
@@ -170,18 +171,20 @@ class CampaignScheduler:
                 missed.append(job)
         if before_service:
             log.info(
-                "%d jobs fall before this store's first start (%s): not sent, not reported",
+                "%d 项任务早于本数据库第一次启动（%s），不补发也不报漏发",
                 before_service,
-                self._service_start.isoformat(),
+                format_instant(self._service_start),
             )
         for job in missed:
-            self.pipeline.record_missed(job, f"程序停止期间错过（超过补发时限 {self.grace}）")
-            log.warning("missed: %s at %s", job.key, job.at.isoformat())
+            self.pipeline.record_missed(
+                job, f"程序停止期间错过（超过补发时限 {int(self.grace.total_seconds() // 60)} 分钟）"
+            )
+            log.warning("漏发：%s（原定 %s）", job_label(job), format_instant(job.at))
         await self.pipeline.report_missed(missed, self.grace)
         quiet = self.holder.get().campaign.rules.quiet_hours
         for job in late:
             run_at = after_quiet(now, quiet)
-            log.warning("late: %s (due %s) runs at %s", job.key, job.at.isoformat(), run_at.isoformat())
+            log.warning("补发：%s（原定 %s），%s 发出", job_label(job), format_instant(job.at), format_instant(run_at))
             self._add(job.key, run_at)
         for job in plan.jobs:
             if job.at > now:
@@ -218,13 +221,13 @@ class CampaignScheduler:
     async def _fire(self, key: str) -> None:
         job = self.holder.job(key)
         if job is None:
-            log.warning("job %s fired but is no longer in the plan", key)
+            log.warning("任务 %s 到点了，但计划里已经没有它，不发", key)
             return
         try:
             await self.pipeline.run_job(job)
         except Exception:
             # The store still holds which targets were claimed; a restart picks up the rest within the grace.
-            log.exception("job %s crashed", key)
+            log.exception("任务 %s 出错了", key)
         finally:
             self._fire_at.pop(key, None)
             for callback in self._done_callbacks:
@@ -236,9 +239,9 @@ class CampaignScheduler:
             return
         try:
             clips = await self.pipeline.prepare(job)
-            log.info("prepared %d clips for %s", len(clips), key)
+            log.info("提前做好 %d 段广播音频：%s", len(clips), key)
         except Exception:
-            log.exception("preparing %s crashed; its delivery will produce the clips", key)
+            log.exception("提前制作广播音频出错（%s），到发送时再做", key)
 
     def _on_missed(self, event: JobExecutionEvent) -> None:
         if event.job_id.startswith(PREPARE):
@@ -270,7 +273,7 @@ class CampaignScheduler:
             loaded = self._load(sources)
         except ConfigError as exc:
             text = str(exc)
-            log.error("the edited files have errors; the running plan stays:\n%s", text)
+            log.error("改过的文件有错，仍按原来的计划运行：\n%s", text)
             if text != self._last_error:
                 self._last_error = text
                 await self.pipeline.alert(
@@ -282,5 +285,5 @@ class CampaignScheduler:
         self._last_error = ""
         self.holder.swap(loaded)
         await self._apply(loaded.plan, startup=False)
-        log.info("reloaded: %d jobs in the plan", len(loaded.plan.jobs))
+        log.info("已重新读取计划：共 %d 项任务", len(loaded.plan.jobs))
         return True

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 import sys
 from collections.abc import Callable
@@ -16,6 +15,7 @@ import click
 from bot.app import App, build
 from bot.cli.chinese import ChineseGroup
 from bot.cli.chinese import install as speak_chinese
+from bot.cli.logs import setup_logging
 from bot.clock import TOWN_ZONE
 from bot.config.campaign import Sources
 from bot.errors import ConfigError
@@ -136,11 +136,7 @@ def main(verbose: bool) -> None:
 
     Data: BOT_DATA_DIR (default ./data) and BOT_DATABASE_URL (default a SQLite file in it; postgresql://... works).
     """
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    setup_logging(verbose, sys.stderr)
 
 
 def build_app(schedules: Path, messages: Path, channel: str | None, clock: Any, echo: Any = sys.stdout) -> App:
