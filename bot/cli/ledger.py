@@ -14,7 +14,7 @@ import click
 
 from bot.app import App
 from bot.cli.base import build_app, handle_errors, main, messages_option, schedules_option
-from bot.clock import SystemClock
+from bot.clock import TOWN_ZONE, SystemClock
 from bot.proof import evidence_dir
 from bot.proof.admin import LedgerActions, Result
 from bot.proof.intake import ProofIntake
@@ -130,13 +130,15 @@ def list_(schedules: Path, messages: Path, month_: str) -> None:
                 flags = "、".join(FLAG_CN[f] for f in i.flags)
                 state = EVIDENCE_STATUS_CN[i.status] + (f"（{i.reason}）" if i.reason else "")
                 click.echo(
-                    f"    编号 {i.id}  {i.kind}  {i.received_at:%m-%d %H:%M}  {i.sender_name}  {state}"
-                    + (f"  {flags}" if flags else "")
+                    f"    编号 {i.id}  {WORDS_CN.get(i.kind, i.kind)}  "
+                    f"{i.received_at.astimezone(TOWN_ZONE):%m-%d %H:%M}"
+                    f"  {i.sender_name}  {state}" + (f"  {flags}" if flags else "")
                 )
     if led.unfiled:
         click.echo("\n未归档")
         for i in led.unfiled:
-            click.echo(f"  编号 {i.id}  {i.received_at:%m-%d %H:%M}  {i.sender_name}  {EVIDENCE_STATUS_CN[i.status]}")
+            at = i.received_at.astimezone(TOWN_ZONE)
+            click.echo(f"  编号 {i.id}  {at:%m-%d %H:%M}  {i.sender_name}  {EVIDENCE_STATUS_CN[i.status]}")
 
 
 def _finish(result: Result) -> None:
@@ -219,4 +221,39 @@ def log_(schedules: Path, messages: Path, evidence_id: int | None) -> None:
     with _ledger(schedules, messages) as ctx:
         entries = ctx.evidence.history(f"evidence:{evidence_id}" if evidence_id is not None else None)
     for e in entries:
-        click.echo(f"{e.at:%Y-%m-%d %H:%M}  {e.actor}  {e.action}  {e.subject}  {e.detail}")
+        click.echo(
+            f"{e.at.astimezone(TOWN_ZONE):%Y-%m-%d %H:%M}  {e.actor}  {ACTION_CN.get(e.action, e.action)}  "
+            f"{_subject_cn(e.subject)}  {_words_cn(e.detail)}"
+        )
+
+
+# The change log stores short English words (stable, for programs); people read them in Chinese.
+ACTION_CN = {
+    "intake": "收到",
+    "file": "归档",
+    "reject": "驳回",
+    "reassign": "改派",
+    "bind_request": "申请绑定",
+    "bind_approved": "批准绑定",
+    "bind_rejected": "拒绝绑定",
+    "bind_pending": "绑定待批",
+}
+WORDS_CN = {
+    "photo": "照片",
+    "note": "文字说明",
+    "file": "文件",
+    "accepted": "已收",
+    "pending": "暂存",
+    "refused": "未收下",
+    "rejected": "已驳回",
+    "None": "（无）",
+}
+
+
+def _subject_cn(subject: str) -> str:
+    kind, _, ident = subject.partition(":")
+    return {"evidence": f"编号 {ident}", "binding": f"绑定申请 {ident}"}.get(kind, subject)
+
+
+def _words_cn(detail: str) -> str:
+    return " ".join(WORDS_CN.get(word, word) for word in detail.split(" "))

@@ -392,8 +392,50 @@ def _check_town_against_units(town_doc: YamlDoc, town: TownFile, units: UnitsFil
     return out
 
 
-def _check_activity_dates(doc: YamlDoc, i: int, act: Activity) -> list[Problem]:
+# Titles a clerk must never shorten in a message (the title is what villagers and units read).
+OFFICIAL_TITLES = ("习近平总书记", "习近平")
+# Words of a cadres' meeting: an event's name is what villagers are reminded of.
+CADRE_EVENT = re.compile(r"誓师大会|启动仪式|动员大会|推进会|工作会|座谈会")
+
+
+def _check_wording(doc: YamlDoc, i: int, act: Activity) -> list[Problem]:
+    """Warnings about what people will read: a shortened official title, an event for cadres in the villagers'
+    reminders, a "week" with one day."""
     out: list[Problem] = []
+    warn = _at(out, warning=True)
+    for name in OFFICIAL_TITLES:
+        after = act.content.split(name, 1)[1][:4] if name in act.content else ""
+        if after and after in act.title and name not in act.title:
+            warn(
+                doc,
+                ("activities", i, "title"),
+                act.title,
+                f"计划原文是“{name}{after}…”，title 里把“{name}”省掉了",
+                f"称谓要写全，例如 title: {act.title.replace(after, name + after, 1)}",
+            )
+            break
+    for j, ev in enumerate(act.events):
+        if CADRE_EVENT.search(ev.name):
+            warn(
+                doc,
+                ("activities", i, "events", j, "name"),
+                ev.name,
+                "事件名称会发到村民群提醒村民，这里写的是干部参加的会议",
+                "name 写村民能参加的事（例如“3.19”城市管理服务主题周）；会议写在 content 里，工作安排会发给各单位",
+            )
+        if ev.end is None and ev.name.endswith("周"):
+            warn(
+                doc,
+                ("activities", i, "events", j, "start"),
+                str(ev.start),
+                f"“{ev.name}”是一周的活动，却只写了一天，提醒里会说成“某日是…周”",
+                "补上 end（结束日期）",
+            )
+    return out
+
+
+def _check_activity_dates(doc: YamlDoc, i: int, act: Activity) -> list[Problem]:
+    out: list[Problem] = _check_wording(doc, i, act)
     at = _at(out)
     for j, ev in enumerate(act.events):
         if ev.id == ANNOUNCE_CLIP:

@@ -138,3 +138,18 @@ def test_a_plan_in_the_past_or_none_for_this_year_is_warned(jinxi: Sources) -> N
     assert "已经全部过去" in season_warnings(campaign, datetime(2025, 3, 1, tzinfo=TOWN_ZONE))[0]
     assert season_warnings(campaign, datetime(2024, 3, 1, tzinfo=TOWN_ZONE)) == []
     assert "没有 2023 年的计划" in season_warnings(campaign, datetime(2023, 3, 1, tzinfo=TOWN_ZONE))[0]
+
+
+def test_what_villagers_read_is_checked(jinxi: Sources) -> None:
+    plan = jinxi.schedules / "plan-2024.yaml"
+    edit(plan, "    title: 学习贯彻习近平总书记重要回信精神\n", "    title: 学习贯彻重要回信精神\n")
+    edit(plan, "        name: “3.19”城市管理服务主题周\n", "        name: “3.19”主题周暨誓师大会启动仪式\n")
+    edit(plan, "        start: 3月19日\n        end: 3月25日\n", "        start: 3月19日\n")
+    edit(plan, "        name: 第二届全国城市生活垃圾分类宣传周\n", "        name: 宣传周\n")
+    edit(plan, "        end: 5月26日\n", "")
+    warnings = {w.place: w for w in load(jinxi).warnings}
+    assert "习近平总书记" in warnings["activities[0].title"].message
+    assert "学习贯彻习近平总书记重要回信精神" in warnings["activities[0].title"].hint
+    assert "干部参加的会议" in warnings["activities[2].events[0].name"].message
+    assert "只写了一天" in warnings["activities[4].events[0].start"].message
+    assert warnings["activities[0].title"].line == line(plan, "title: 学习贯彻重要回信精神")
