@@ -52,7 +52,7 @@ def test_check_exits_2_listing_every_problem(env: dict[str, str], jinxi: Sources
     assert "✓" not in result.stdout
     assert "发现 3 处错误" in result.stderr
     assert f"{plan}:{line_of(plan, 'start: 4月31日')} activities[4].events[0].start" in result.stderr
-    assert "4月没有31日" in result.stderr and "'4月31日'" in result.stderr
+    assert "4月没有31日" in result.stderr and "（值：“4月31日”）" in result.stderr
     assert f"{plan}:{line_of(plan, 'responsibel')} activities[3].responsibel" in result.stderr
     assert "activities[3].responsible" in result.stderr
 
