@@ -13,7 +13,7 @@ from bot.app import make_studio
 from bot.audio.base import AudioError, Clip
 from bot.audio.edge import EdgeTts
 from bot.audio.studio import Studio, clip_request
-from bot.cli.base import handle_errors, main, messages_option, schedules_option
+from bot.cli.base import handle_errors, main, messages_option, parse_month, schedules_option
 from bot.clock import SystemClock
 from bot.config.campaign import LoadedCampaign, Sources, load
 from bot.core.planner import PlannedJob, Target
@@ -93,7 +93,11 @@ def _select(loaded: LoadedCampaign, month: str | None, activity_id: str | None) 
             known = "、".join(sorted({j.activity_id or "" for j in jobs}))
             raise click.UsageError(f"没有活动 {activity_id!r}。有广播的活动：{known}")
         return chosen
-    wanted = month or f"{SystemClock().now():%Y-%m}"
+    if month:
+        year, mon = parse_month(month, loaded.campaign.plans[-1].year)
+        wanted = f"{year}-{mon:02d}"
+    else:
+        wanted = f"{SystemClock().now():%Y-%m}"
     return [j for j in jobs if f"{j.year}-{j.month:02d}" == wanted]
 
 

@@ -69,6 +69,17 @@ def parse_instant(value: str, *, end_of_day: bool = False, year: int | None = No
     return start + timedelta(days=1) if end_of_day else start
 
 
+_MONTH = re.compile(r"(?:(?P<y>\d{4})\s*[-/年.]\s*)?(?P<m>\d{1,2})\s*月?")
+
+
+def parse_month(value: str, year: int) -> tuple[int, int]:
+    """A month as people write it: 2024-05, 2024/5, 2024年5月, or 5月 (in `year`)."""
+    m = _MONTH.fullmatch(value.strip())
+    if m is None or not 1 <= int(m["m"]) <= 12 or (m["y"] is None and "月" not in value):
+        raise click.UsageError(f"月份“{value}”看不懂：写 5月、2024年5月 或 2024-05")
+    return (int(m["y"]) if m["y"] else year), int(m["m"])
+
+
 def date_range(from_: str | None, to: str | None, schedules: Path) -> tuple[datetime | None, datetime | None]:
     """--from and --to (the last day inclusive); a start after the end is a usage error, not an empty list."""
     year = default_year(schedules)

@@ -3,17 +3,17 @@ the change log). Corrections made here are logged like the admins' chat commands
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import click
 
 from bot.app import App
-from bot.cli.base import build_app, handle_errors, main, messages_option, schedules_option
+from bot.cli.base import build_app, handle_errors, main, messages_option, parse_month, schedules_option
 from bot.clock import TOWN_ZONE, SystemClock
 from bot.proof import evidence_dir
 from bot.proof.admin import LedgerActions, Result
@@ -48,16 +48,13 @@ def _ledger(schedules: Path, messages: Path) -> Iterator[LedgerContext]:
 
 
 def _month(value: str) -> tuple[int, int]:
-    m = re.fullmatch(r"(\d{4})-(\d{1,2})", value.strip())
-    if m is None or not 1 <= int(m[2]) <= 12:
-        raise click.BadParameter(f"{value!r} 不是月份；写 2024-05")
-    return int(m[1]), int(m[2])
+    return parse_month(value, datetime.now(TOWN_ZONE).year)
 
 
 @main.command(help="生成一个月或一年的佐证材料台账：带缩略图的网页（HTML），或嵌入照片的表格（XLSX）。")
 @schedules_option
 @messages_option
-@click.option("--month", "month_", help="哪个月，例如 2024-05。")
+@click.option("--month", "month_", help="哪个月，例如 2024-05 或 2024年5月。")
 @click.option("--year", "year_", type=int, help="一整年，例如 2024（代替 --month）。")
 @click.option(
     "--format",
@@ -115,7 +112,7 @@ def ledger() -> None:
 @ledger.command(name="list", help="列出一个月各项活动收到的材料（还有当月收到、还没归到活动的），带编号。")
 @schedules_option
 @messages_option
-@click.option("--month", "month_", required=True, help="哪个月，例如 2024-05。")
+@click.option("--month", "month_", required=True, help="哪个月，例如 2024-05 或 2024年5月。")
 @handle_errors
 def list_(schedules: Path, messages: Path, month_: str) -> None:
     """Every item filed for the month's activities (and unfiled ones received that month), with numbers."""

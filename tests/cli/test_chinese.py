@@ -87,3 +87,13 @@ def test_send_in_quiet_hours_goes_with_force(env: dict[str, str]) -> None:
     result = laba(env, "send", "--to", "changchun-villagers", "--now", "2024-05-20T22:30", "--force", "你好")
     assert result.exit_code == 0, result.output
     assert "已发送到 长春村村民群" in result.stdout
+
+
+def test_months_as_people_write_them() -> None:
+    from bot.cli.base import parse_month
+
+    for text in ("2024-05", "2024/5", "2024年5月", "5月", " 05月 "):
+        assert parse_month(text, 2024) == (2024, 5), text
+    for bad in ("13月", "2024-13", "五月份", "5"):
+        with pytest.raises(click.UsageError):
+            parse_month(bad, 2024)

@@ -136,7 +136,7 @@ def test_report_and_ledger_commands(
     assert runner.invoke(main, ["report", *common, "--year", "2024", "--format", "xlsx"]).exit_code == 0
     assert (town.data_dir / "reports" / "ledger-2024.xlsx").is_file()
     bad = runner.invoke(main, ["report", *common, "--month", "2024-13"])
-    assert bad.exit_code == 2 and "不是月份" in bad.output
+    assert bad.exit_code == 2 and "看不懂" in bad.output
 
     listing = runner.invoke(main, ["ledger", "list", *common, "--month", "2024-04"])
     assert "长春村：已提交，有效照片 3 张" in listing.output and "重复照片" in listing.output
