@@ -91,6 +91,9 @@ def defects(loaded: LoadedCampaign, sent: list[Sent]) -> dict[str, list[str]]:
         )
         if _unit_facing(s) and not calendar.is_workday(s.job.at.date()) and not policy_any:
             flag("unit-facing message on a day off", s, f"{s.job.at:%Y-%m-%d}")
+        events = s.job.activity.events if s.job.activity else ()
+        if s.job.due is not None and events and s.job.due.date() < max(e.end or e.start for e in events):
+            flag("proof due before the activity's events are over", s, f"{s.job.due:%m-%d}")
         if s.job.kind is JobKind.ANNOUNCE and s.job.activity and s.job.activity.events:
             first = min(e.start for e in s.job.activity.events)
             if s.job.at.date() >= first:

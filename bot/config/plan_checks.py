@@ -14,7 +14,7 @@ from pathlib import Path
 from bot.config.yamlfile import Loc, YamlDoc, place, read_yaml
 from bot.core.clips import colliding_clips
 from bot.core.model import Activity, Campaign
-from bot.core.planner import Plan, announcement_moved
+from bot.core.planner import Plan, announcement_moved, due_follows_event
 from bot.core.render import format_instant
 from bot.errors import ConfigError, Problem
 
@@ -84,6 +84,19 @@ def plan_problems(folder: Path, campaign: Campaign, plan: Plan) -> list[Problem]
                         format_instant(chase.at),
                         f"催交离请交材料（{format_instant(request.at)}）不到一天，各单位刚收到通知就被催",
                         "截止日期往后放，或把 rules.chase.days_before 改小",
+                        warning=True,
+                    )
+                )
+            last = max((ev.end or ev.start for ev in act.events), default=None)
+            if last is not None and due_follows_event(campaign, act):
+                out.append(
+                    places.problem(
+                        act,
+                        ("events",),
+                        f"{last.month}月{last.day}日",
+                        f"活动到 {last.month}月{last.day}日 才结束，晚于每月的交材料截止日，"
+                        f"截止改为 {format_instant(due)}",
+                        "要别的截止日期，请在 proof 里写 due",
                         warning=True,
                     )
                 )

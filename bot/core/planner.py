@@ -350,10 +350,31 @@ def _broadcast(
     return PlannedJob(key, JobKind.BROADCAST, deliver_at, operators, act, year, month, event, due, clip)
 
 
+# Days after an activity's last event day that its proof is due, when the town's rule day would come first.
+DUE_AFTER_EVENT_DAYS = 2
+
+
 def _due(act: Activity, year: int, month: int, timing: _Timing) -> datetime:
+    """The plan's own `proof.due`, else the town's rule day, but never before the activity's last event day: an
+    event that runs past the 25th (春节 across the month) is due two days after it ends, on a workday."""
     if act.proof.due is not None:
         return timing.at(act.proof.due, timing.rules.proof_due.time)
-    return timing.on_day(year, month, timing.rules.proof_due)
+    due = timing.on_day(year, month, timing.rules.proof_due)
+    if act.events:
+        last = max(ev.end or ev.start for ev in act.events)
+        if due.date() < last:
+            day = timing.workdays.settle(last + timedelta(days=DUE_AFTER_EVENT_DAYS), "next")
+            return timing.at(day, timing.rules.proof_due.time)
+    return due
+
+
+def due_follows_event(campaign: Campaign, act: Activity) -> bool:
+    """True when the activity's events run past the town's due day, so its proof is due after them instead."""
+    if act.proof.due is not None or not act.events:
+        return False
+    timing = _Timing(campaign, ZoneInfo(campaign.town.timezone))
+    year = next(p.year for p in campaign.plans if any(a.id == act.id for a in p.activities))
+    return timing.on_day(year, act.month, timing.rules.proof_due).date() < max(e.end or e.start for e in act.events)
 
 
 def activity_due(campaign: Campaign, act: Activity) -> datetime:

@@ -153,3 +153,20 @@ def test_what_villagers_read_is_checked(jinxi: Sources) -> None:
     assert "干部参加的会议" in warnings["activities[2].events[0].name"].message
     assert "只写了一天" in warnings["activities[4].events[0].start"].message
     assert warnings["activities[0].title"].line == line(plan, "title: 学习贯彻重要回信精神")
+
+
+def test_an_event_past_the_due_day_moves_the_due_date_after_it(jinxi: Sources) -> None:
+    """春节 across the month: the rule's 25th would come before the event ends; proof is due two days after it."""
+    plan = jinxi.schedules / "plan-2024.yaml"
+    edit(
+        plan,
+        "    proof:\n      items: [活动照片]\n\n  - month: 3\n",
+        "    events:\n      - {id: chunjie, name: 春节期间宣传, start: 2月20日, end: 2月28日}\n"
+        "    proof:\n      items: [活动照片]\n\n  - month: 3\n",
+    )
+    loaded = load(jinxi)
+    request = loaded.plan.by_key()["2024-02/proof_request"]
+    assert request.due is not None and request.due.date().isoformat() == "2024-03-01"
+    (warning,) = [w for w in loaded.warnings if w.place == "activities[1].events"]
+    assert "截止改为 3月1日（周五）下午6点" in warning.message
+    assert "2024-02/final_summary" in loaded.plan.by_key()  # the month's summary comes before that due date
