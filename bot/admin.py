@@ -14,8 +14,9 @@ from collections.abc import Callable
 from datetime import datetime
 
 from bot.channels.base import InboundMessage
+from bot.clock import TOWN_ZONE
 from bot.config.campaign import LoadedCampaign
-from bot.core.model import Person
+from bot.core.model import Campaign, Person
 from bot.core.planner import PlannedJob, Target, group_target
 from bot.core.render import cn_date, cn_time
 from bot.pipeline import Pipeline, job_label
@@ -24,13 +25,20 @@ from bot.store.base import DeliveryStatus
 log = logging.getLogger(__name__)
 
 COMMAND = re.compile(r"^\s*[#＃]\s*(计划|状态|暂停|恢复|帮助)\s*$")
+# Every command the bot understands in chat, this module's and the ledger's (bot/proof/admin.py, intake.py).
 HELP = (
-    "大喇叭管理命令（只有管理员可用）：\n"
+    "大喇叭能听懂的命令：\n"
+    "管理员用：\n"
     "#计划 —— 接下来要发的消息\n"
-    "#状态 —— 微信连接、最近发送、是否暂停\n"
+    "#状态 —— 是否暂停、微信是否连着、已经发了多少\n"
     "#暂停 —— 暂停发送计划消息（到时间的消息先等着，不算漏发）\n"
     "#恢复 —— 恢复发送\n"
-    "#帮助 —— 显示这段说明"
+    "#批准 编号 / #拒绝 编号 —— 处理绑定申请，例如 #批准 3\n"
+    "#驳回 材料编号 原因 —— 驳回一份材料，例如 #驳回 12 照片不清楚\n"
+    "#改派 材料编号 单位或活动 —— 改到别的单位或活动，例如 #改派 12 长春村 5月\n"
+    "#帮助 —— 显示这段说明\n"
+    "各单位用：\n"
+    "#绑定 单位名称 —— 说明自己是哪个单位的（管理员批准后，发的照片记到该单位），例如 #绑定 长春村"
 )
 UPCOMING = 5
 
@@ -85,7 +93,7 @@ class AdminCommands:
             return True  # the same message delivered again: answered (and acted on) already
         admin = self.admin_of(message)
         if admin is None:
-            log.info("%s (%s) tried #%s", message.sender_name, message.sender_wechat, m.group(1))
+            log.info("%s（%s）不是管理员，用了 #%s", message.sender_name, message.sender_wechat, m.group(1))
             await self._pipeline.send_now(target, f"{message.sender_name}，#{m.group(1)} 只有镇里的管理员可以用。", key)
             return True
         reply = await self.run(m.group(1), admin)
@@ -97,13 +105,13 @@ class AdminCommands:
             if self._pipeline.held:
                 return "发送已经是暂停状态。发 #恢复 继续。"
             self._pipeline.hold()
-            log.warning("sending held by %s", admin.name)
+            log.warning("%s 暂停了发送", admin.name)
             return f"已暂停发送计划消息（{admin.name}）。到时间的消息会等着，发 #恢复 后补发，不算漏发。"
         if verb == "恢复":
             if not self._pipeline.held:
                 return "发送没有暂停，一切照常。"
             self._pipeline.resume()
-            log.warning("sending resumed by %s", admin.name)
+            log.warning("%s 恢复了发送", admin.name)
             return f"已恢复发送（{admin.name}）。暂停期间到时间的消息现在补发。"
         if verb == "计划":
             return self._plan_text()
@@ -131,28 +139,42 @@ class AdminCommands:
         return "\n".join(lines)
 
     async def _status_text(self) -> str:
+        """Groups and messages, in words: no gateway addresses or job keys; counts of planned messages only, so
+        they agree with each other (replies and alerts are not in them)."""
+        campaign, plan = self._current().campaign, self._current().plan
         lines = ["大喇叭状态："]
         lines.append("· 发送：已暂停（发 #恢复 继续）" if self._pipeline.held else "· 发送：正常")
         for line in await self._pipeline.channel.health():
-            lines.append(f"· {line}")
-        records = self._pipeline.store.deliveries()
+            lines.append(f"· {line.part}：正常" if line.ok else f"· {line.part}：有问题——{line.detail}")
+        by_key = plan.by_key()
+        records = [r for r in self._pipeline.store.deliveries() if r.job_key in by_key]
         delivered = (DeliveryStatus.SENT, DeliveryStatus.RELAYED)
         sent = sorted((r for r in records if r.status in delivered), key=lambda r: r.updated_at)
         relayed = sum(1 for r in sent if r.status is DeliveryStatus.RELAYED)
         failed = [r for r in records if r.status in (DeliveryStatus.FAILED, DeliveryStatus.UNCONFIRMED)]
-        by_key = self._current().plan.by_key()
         if sent:
+            groups = {r.target for r in sent if _is_group(campaign, r.target)}
+            people = {r.target for r in sent} - groups
+            lines.append(f"· 已发计划消息 {len(sent)} 条，发到 {len(groups)} 个群、{len(people)} 个人")
             last = sent[-1]
-            job = by_key.get(last.job_key)
-            what = job_label(job) if job else last.job_key
-            by_hand = f"，其中人工代发 {relayed} 条" if relayed else ""
-            lines.append(f"· 最近发送：{last.updated_at:%m-%d %H:%M} {what}（共已发 {len(sent)} 条{by_hand}）")
+            at = last.updated_at.astimezone(TOWN_ZONE)
+            lines.append(f"· 最近一条：{cn_date(at)}{cn_time(at)} {job_label(by_key[last.job_key])}")
+            if relayed:
+                lines.append(f"· 其中人工代发 {relayed} 条")
         else:
-            lines.append("· 最近发送：还没有")
+            lines.append("· 已发计划消息：还没有")
         if failed:
-            lines.append(f"· 失败或未确认：{len(failed)} 条（详见 laba 日志）")
+            lines.append(f"· 没发成或不确定发到没有：{len(failed)} 条（管理员已收到提醒）")
         upcoming = self._upcoming()
         if upcoming:
             job, at = upcoming[0]
             lines.append(f"· 下一项：{cn_date(at)}{cn_time(at)} {job_label(job)}")
         return "\n".join(lines)
+
+
+def _is_group(campaign: Campaign, target_id: str) -> bool:
+    try:
+        campaign.group(target_id)
+    except KeyError:
+        return False
+    return True

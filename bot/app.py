@@ -22,6 +22,7 @@ from bot.clock import Clock, RealTimeClock, VirtualClock
 from bot.config import last_good
 from bot.config.campaign import LoadedCampaign, Sources, load
 from bot.core.planner import admin_targets
+from bot.core.render import format_instant
 from bot.errors import ConfigError, Problem
 from bot.inbound import InboundRouter
 from bot.pipeline import Outcome, Pipeline
@@ -217,7 +218,7 @@ def _load(
         kept = last_good.restore(store, sources, settings.data_dir / "last-good") if daemon else None
         if kept is None:
             raise
-        log.error("the town's files have errors; running the last good plan (kept %s):\n%s", kept[1].saved_at, exc)
+        log.error("计划文件有错，先按 %s 保存的上次检查无误的计划运行：\n%s", format_instant(kept[1].saved_at), exc)
         return load(kept[0]), exc
     if daemon:
         last_good.keep(store, sources, clock.now())
@@ -280,7 +281,11 @@ async def run_daemon(app: App, clock: RealTimeClock, stop: asyncio.Event, reload
         if isinstance(handler, AdminCommands):
             handler.pending = scheduler.pending
     pending = scheduler.pending()
-    log.info("running: %d jobs waiting; next: %s", len(pending), pending[0] if pending else "none")
+    if pending:
+        key, at = pending[0]
+        log.info("运行中：还有 %d 项任务；下一项 %s，%s", len(pending), key, format_instant(at))
+    else:
+        log.info("运行中：计划里已经没有要发的任务")
     listener = asyncio.create_task(listen(app))
     ticker = asyncio.create_task(_after_quiet_hours(app, stop))
     try:
@@ -303,7 +308,7 @@ async def _after_quiet_hours(app: App, stop: asyncio.Event, every_seconds: float
                 try:
                     await handler.answer_waiting()
                 except Exception:
-                    log.exception("answering the questions held over quiet hours failed")
+                    log.exception("回答免打扰时段留下的问题时出错")
         if stop.is_set():
             return
         with contextlib.suppress(TimeoutError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date, time
 from pathlib import Path
 
 
@@ -26,15 +27,27 @@ class Problem:
     message: str
     hint: str = ""
     line: int | None = None
+    warning: bool = False  # worth a look, but the plan works as written (`check` prints it, exit stays 0)
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else f"{self.file}"
         if self.place:
             where += f" {self.place}"
-        text = f"{where}: {self.message} (值: {self.value!r})"
+        text = f"{where}: {self.message}（值：{_shown(self.value)}）"
         if self.hint:
-            text += f"\n    提示: {self.hint}"
+            text += f"\n    提示：{self.hint}"
         return text
+
+
+def _shown(value: object) -> str:
+    """A value as a clerk wrote it: text in quotation marks, dates as 2024-05-20, never a Python repr."""
+    if isinstance(value, str):
+        return f"“{value}”"
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, dict | list | tuple):
+        return "、".join(_shown(v) for v in (value.values() if isinstance(value, dict) else value)) or "（空）"
+    return "（空）" if value is None else str(value)
 
 
 class ConfigError(LabaError):

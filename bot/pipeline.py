@@ -165,7 +165,7 @@ class Pipeline:
             text = self.current().renderer.render(job, target, facts)
         except TemplateError as exc:
             # check/reload render every job before a plan goes live, so this is a bug, not a clerk's typo.
-            log.exception("render failed for %s → %s", job.key, target.id)
+            log.exception("消息生成失败：%s → %s", job_label(job), target.name)
             return await self._fail_unclaimed(job, target, f"模板渲染失败: {exc}")
         await self._wait_open(job, target)
         self.heartbeat()
@@ -251,14 +251,14 @@ class Pipeline:
                 message_id = await send()
             except DeliveryError as exc:
                 error, permanent = str(exc), exc.permanent
-                log.warning("send %s failed (attempt %d): %s", what, number, error)
+                log.warning("发送 %s 失败（第 %d 次）：%s", what, number, error)
                 if exc.uncertain:
                     self.store.mark_unconfirmed(attempt.claim, self.clock.now(), error)
                     return DeliveryStatus.UNCONFIRMED, error
             except Exception as exc:
                 # Not a channel's own refusal: a look-up or transport error it did not map. Whether the message may
                 # have left is known from the handoff, not guessed from the exception.
-                log.exception("send %s raised %s (attempt %d)", what, type(exc).__name__, number)
+                log.exception("发送 %s 出错 %s（第 %d 次）", what, type(exc).__name__, number)
                 error, permanent = f"{type(exc).__name__}: {exc}", False
                 if attempt.handed:
                     detail = f"发送途中出错，可能已发出（{error}）"
@@ -351,7 +351,7 @@ class Pipeline:
         if clip is None and self.producer is None:
             return send_text, f"{error}，改发广播稿："
         if clip is None:
-            log.error("no clip for %s → %s, sending the script instead: %s", job.key, target.id, error)
+            log.error("广播音频没做成，改发广播稿：%s → %s：%s", job_label(job), target.name, error)
             await self.alert(
                 "alert_audio_failed",
                 f"alert/audio_failed/{job.key}/{target.id}",
@@ -395,7 +395,7 @@ class Pipeline:
             try:
                 clip = await self.producer.produce(clip_request(loaded, job, target, script))
             except AudioError as exc:
-                log.warning("could not produce %s → %s ahead: %s", job.key, target.id, exc)
+                log.warning("提前制作广播音频失败，到发送时再做：%s → %s：%s", job_label(job), target.name, exc)
                 continue
             if clip.fallback:
                 await self._tell_fallback(job, clip)
@@ -445,24 +445,24 @@ class Pipeline:
         except (asyncio.CancelledError, Stopping):
             raise
         except Exception:
-            log.exception("alert %s could not be delivered", key)
+            log.exception("给管理员的提醒 %s 没能发出", key)
 
     async def _alert(self, template: str, key: str, variables: Mapping[str, Any]) -> None:
         loaded = self.current()
         if loaded.campaign.rules.quiet_hours.contains(self.clock.now().time()):
             self.deferred_alerts.append((template, key, variables))
-            log.warning("alert %s deferred to the end of quiet hours", key)
+            log.warning("免打扰时段，给管理员的提醒等到早上再发：%s", key)
             return
         try:
             text = loaded.renderer.render_named(template, variables)
         except TemplateError:
-            log.exception("alert template %s failed", template)
+            log.exception("提醒模板 %s 出错", template)
             return
         for admin in admin_targets(loaded.campaign):
             outcome = await self.send_now(admin, text, key, tries=1)
             if outcome.fresh and outcome.status is not DeliveryStatus.SENT:
-                log.error("could not alert %s: %s\n%s", admin.name, outcome.detail, text)
-        log.warning("alert to admins: %s", text.splitlines()[0])
+                log.error("没能提醒 %s：%s\n%s", admin.name, outcome.detail, text)
+        log.warning("已提醒管理员：%s", text.splitlines()[0])
 
     async def flush_alerts(self) -> None:
         pending, self.deferred_alerts = self.deferred_alerts, []
@@ -537,7 +537,7 @@ class Pipeline:
                     self._wire_idle.clear()
                     await self._wire_idle.wait()
         except TimeoutError:
-            log.warning("stopping: %d messages still on the wire after %.0f s", len(self._wire), wait_seconds)
+            log.warning("停止时还有 %d 条消息在发送途中，等了 %.0f 秒", len(self._wire), wait_seconds)
 
     @property
     def stopping(self) -> bool:

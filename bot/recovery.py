@@ -90,7 +90,7 @@ def recover(store: Store, me: str, wall_now: datetime, now: datetime) -> Recover
             released.append(record)
     if released or unconfirmed:
         log.warning(
-            "claims of stopped runners: %d never left (will be sent again), %d may have left (reported)",
+            "上次程序停止时正在发的消息：%d 条还没发出（会重新发），%d 条可能已发出（已告知管理员）",
             len(released),
             len(unconfirmed),
         )

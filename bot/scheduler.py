@@ -27,8 +27,9 @@ from bot.clock import RealTimeClock
 from bot.config.campaign import LoadedCampaign, Sources
 from bot.core.model import QuietHours
 from bot.core.planner import Plan, PlannedJob
+from bot.core.render import format_instant
 from bot.errors import ConfigError
-from bot.pipeline import Outcome, Pipeline
+from bot.pipeline import Outcome, Pipeline, job_label
 from bot.recovery import HEARTBEAT_SECONDS, recover
 from bot.store.base import DeliveryStatus, Store
 
@@ -134,7 +135,7 @@ class CampaignScheduler:
         try:
             found = recover(self.pipeline.store, self.pipeline.runner, self.pipeline.wall(), self.clock.now())
         except Exception:
-            log.exception("could not check for stopped runners' claims (the database?); trying again shortly")
+            log.exception("检查已停止的程序留下的发送记录时出错（数据库？），稍后再试")
             return
         await self.pipeline.report_unconfirmed([self._describe(r.job_key, r.target) for r in found.unconfirmed])
         jobs = [j for j in (self.holder.job(k) for k in sorted({r.job_key for r in found.released})) if j]
@@ -175,7 +176,7 @@ class CampaignScheduler:
             if job.id not in HOUSEKEEPING and job.id.removeprefix(PREPARE) not in keys:
                 job.remove()
                 self._fire_at.pop(job.id, None)
-                log.info("removed from the plan: %s", job.id)
+                log.info("计划里已没有这项任务，取消：%s", job.id)
         # Past jobs with targets still unsettled: on start all of them; on a reload also those that already fired
         # but gained targets (a unit added to the plan), except while they are running.
         past = [j for j in plan.jobs if j.at <= now and j.key not in self._running]
@@ -221,13 +222,13 @@ class CampaignScheduler:
                 late.append(job)
             elif added:
                 self.pipeline.record_missed(job, "计划修改前这项消息已经发出，后来加入的单位不再补发")
-                log.info("added after it went out, not sent: %s at %s", job.key, job.at.isoformat())
+                log.info("后来加入的单位不补发：%s（原定 %s）", job_label(job), format_instant(job.at))
             else:
                 missed.append((job, self.pipeline.record_missed(job, f"程序停止期间错过（超过补发时限 {self.grace}）")))
-                log.warning("missed: %s at %s", job.key, job.at.isoformat())
+                log.warning("漏发：%s（原定 %s）", job_label(job), format_instant(job.at))
         if before_service:
             log.info(
-                "%d jobs fall before this store's first start (%s): not sent, not reported",
+                "%d 项任务早于本数据库第一次启动（%s），不补发也不报漏发",
                 before_service,
                 self._service_start.isoformat(),
             )
@@ -235,7 +236,7 @@ class CampaignScheduler:
         quiet = self.holder.get().campaign.rules.quiet_hours
         for job in late:
             run_at = after_quiet(now, quiet)
-            log.warning("late: %s (due %s) runs at %s", job.key, job.at.isoformat(), run_at.isoformat())
+            log.warning("补发：%s（原定 %s），%s 发出", job_label(job), format_instant(job.at), format_instant(run_at))
             self._add(job.key, run_at)
 
     def _add(self, key: str, at: datetime) -> None:
@@ -255,7 +256,7 @@ class CampaignScheduler:
     async def _fire(self, key: str) -> None:
         job = self.holder.job(key)
         if job is None:
-            log.warning("job %s fired but is no longer in the plan", key)
+            log.warning("任务 %s 到点了，但计划里已经没有它，不发", key)
             return
         task = asyncio.current_task()
         if task is not None:
@@ -264,10 +265,10 @@ class CampaignScheduler:
             await self.pipeline.run_job(job)
             await self._follow_up(job)
         except asyncio.CancelledError:
-            log.warning("job %s stopped with the daemon; the next start sends what is left", key)
+            log.warning("任务 %s 随程序停止而中断，下次启动时补发没发的", key)
         except Exception:
             # The store still holds which targets were claimed; the follow-up resumes the rest.
-            log.exception("job %s crashed", key)
+            log.exception("任务 %s 出错了", key)
             await self._follow_up(job)
         finally:
             self._running.pop(key, None)
@@ -284,7 +285,7 @@ class CampaignScheduler:
         try:
             left = self.pipeline.unsettled(job)
         except Exception:
-            log.exception("cannot read %s's outcomes (the database?)", job.key)
+            log.exception("读不到任务 %s 的发送记录（数据库？）", job.key)
             left = list(job.targets)
         if not left:
             self._resumes.pop(job.key, None)
@@ -293,14 +294,14 @@ class CampaignScheduler:
         run_at = now + self._resume_backoff[min(count, len(self._resume_backoff) - 1)]
         if run_at - job.at <= self.grace:
             self._resumes[job.key] = count + 1
-            log.warning("%s: %d targets unsettled; resuming at %s", job.key, len(left), run_at.isoformat())
+            log.warning("%s 还有 %d 个群/人没发完，%s 接着发", job_label(job), len(left), format_instant(run_at))
             self._add(job.key, after_quiet(run_at, self.holder.get().campaign.rules.quiet_hours))
             return
         self._resumes.pop(job.key, None)
         try:
             outcomes = self.pipeline.record_missed(job, "多次重试仍未发出（超过补发时限）")
         except Exception:
-            log.exception("cannot record %s as missed now; the next start will", job.key)
+            log.exception("现在记不下任务 %s 的漏发，下次启动时再记", job.key)
             return
         await self.pipeline.report_missed([(job, outcomes)], self.grace)
 
@@ -310,9 +311,9 @@ class CampaignScheduler:
             return
         try:
             clips = await self.pipeline.prepare(job)
-            log.info("prepared %d clips for %s", len(clips), key)
+            log.info("提前做好 %d 段广播音频：%s", len(clips), key)
         except Exception:
-            log.exception("preparing %s crashed; its delivery will produce the clips", key)
+            log.exception("提前制作广播音频出错（%s），到发送时再做", key)
 
     def _on_missed(self, event: JobExecutionEvent) -> None:
         if event.job_id.startswith(PREPARE):
@@ -343,7 +344,7 @@ class CampaignScheduler:
         try:
             loaded = self._load(sources)
         except ConfigError as exc:
-            log.error("the edited files have errors; the running plan stays:\n%s", exc)
+            log.error("改过的文件有错，仍按原来的计划运行：\n%s", exc)
             await self.report_broken(exc)
             return False
         self._last_error = ""
@@ -352,9 +353,9 @@ class CampaignScheduler:
             try:
                 self._keep(self.pipeline.store, sources, self.clock.now())
             except Exception:
-                log.exception("could not keep the new plan as the last good one")
+                log.exception("新计划没能存为“上次检查无误的计划”")
         await self._apply(loaded.plan, startup=False)
-        log.info("reloaded: %d jobs in the plan", len(loaded.plan.jobs))
+        log.info("已重新读取计划：共 %d 项任务", len(loaded.plan.jobs))
         return True
 
     async def report_broken(self, exc: ConfigError) -> None:

@@ -33,7 +33,8 @@ class Settings:
             data_dir=data_dir,
             database_url=url,
             channel=channel or env.get("BOT_CHANNEL", "outbox"),
-            audio_dir=Path(env.get("BOT_AUDIO_DIR", "audio_out")),
+            # Under the data folder by default: a run with its own BOT_DATA_DIR writes nothing into the checkout.
+            audio_dir=Path(env.get("BOT_AUDIO_DIR") or data_dir / "audio"),
             tts_engine=env.get("BOT_TTS_ENGINE", "edge"),
             edge_tts_url=env.get("BOT_EDGE_TTS_URL") or None,
             robots_file=Path(env["BOT_ROBOTS_FILE"]) if env.get("BOT_ROBOTS_FILE") else None,

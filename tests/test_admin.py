@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -114,16 +115,30 @@ def test_status_reports_health_and_last_delivery(
     reply = channel.sent[-1]
     assert reply.target.kind == "person" and reply.target.wechat == "jinxi-ranxy"  # asked privately: answered so
     assert "发送：已暂停" in reply.text
-    assert "✓ 内存渠道" in reply.text
-    assert "5月活动通知" in reply.text and "共已发 23 条" in reply.text
+    assert "内存渠道：正常" in reply.text
+    assert "已发计划消息 7 条，发到 7 个群、0 个人" in reply.text
+    assert "最近一条：" in reply.text and "5月活动通知" in reply.text
+    assert "/" not in reply.text and "datetime" not in reply.text  # no job keys, no reprs
     assert "下一项：5月19日（周日）上午10点" in reply.text
 
 
 def test_help_and_what_is_not_ours(admin: AdminCommands, channel: MemoryChannel) -> None:
     assert handle(admin, said("#帮助"))
-    assert "#暂停" in channel.sent[0].text
+    for command in ("#计划", "#状态", "#暂停", "#恢复", "#帮助", "#批准", "#拒绝", "#驳回", "#改派", "#绑定"):
+        assert command in channel.sent[0].text, command
     assert not handle(admin, said("#驳回 3 照片不清楚", mid="m2"))  # the ledger's command: for a later handler
     assert not handle(admin, said("今天开会吗", mid="m3"))
     unknown_room = InboundMessage(**{**said("#状态", mid="m4").__dict__, "group": None})  # a room not in the files
     assert not handle(admin, unknown_room)
     assert len(channel.sent) == 1
+
+
+def test_help_lists_every_command_the_bot_understands() -> None:
+    from bot import admin as chat_admin
+    from bot.proof import admin as ledger_admin
+
+    verbs = set()
+    for pattern in (chat_admin.COMMAND.pattern, ledger_admin.COMMAND.pattern):
+        verbs |= set(re.search(r"\(([^()]*\|[^()]*)\)", pattern)[1].split("|"))  # type: ignore[index]
+    verbs -= {"同意"}  # another word for 批准
+    assert all(f"#{v}" in chat_admin.HELP for v in verbs | {"绑定"}), verbs

@@ -37,7 +37,7 @@ def test_check_passes_on_the_real_files(env: dict[str, str]) -> None:
     result = laba(env, "check")
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("✓ 金溪镇：17 个单位，25 个群")
-    assert "68 个发送任务（724 条消息）" in result.stdout
+    assert "72 个发送任务（574 条消息）" in result.stdout
     assert result.stderr == ""
 
 
@@ -52,7 +52,7 @@ def test_check_exits_2_listing_every_problem(env: dict[str, str], jinxi: Sources
     assert "✓" not in result.stdout
     assert "发现 3 处错误" in result.stderr
     assert f"{plan}:{line_of(plan, 'start: 4月31日')} activities[4].events[0].start" in result.stderr
-    assert "4月没有31日" in result.stderr and "'4月31日'" in result.stderr
+    assert "4月没有31日" in result.stderr and "（值：“4月31日”）" in result.stderr
     assert f"{plan}:{line_of(plan, 'responsibel')} activities[3].responsibel" in result.stderr
     assert "activities[3].responsible" in result.stderr
 
@@ -80,14 +80,18 @@ def test_plan_json(env: dict[str, str]) -> None:
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
     assert [r["key"] for r in rows] == [
-        "2024-05/broadcast",
         "2024-05/announce",
         "2024-05/proof_request",
         "2024-05/broadcast/xuanchuanzhou",
+        "2024-05/remind/xuanchuanzhou/units",
         "2024-05/remind/xuanchuanzhou",
         "2024-05/chase",
+        "2024-06/broadcast",
+        "2024-06/announce",  # before 六一 (a Saturday, before June's first workday)
         "2024-06/broadcast/liuyi",
+        "2024-06/proof_request",
         "2024-06/remind/liuyi",
+        "2024-06/remind/liuyi/units",
         "2024-05/summary",
     ]
     for row in rows:
@@ -98,17 +102,18 @@ def test_plan_json(env: dict[str, str]) -> None:
         assert row["text"].strip()
     instants = [datetime.fromisoformat(r["at"]) for r in rows]
     assert instants == sorted(instants)
-    assert instants[0].isoformat() == "2024-05-05T10:00:00+08:00"
+    assert instants[0].isoformat() == "2024-05-06T09:00:00+08:00"
     assert instants[-1].isoformat() == "2024-05-31T16:00:00+08:00"  # --to is inclusive
     assert {r["kind"] for r in rows} == KINDS
-    assert rows[1]["activity"] == "2024-05" and rows[-1]["targets"] == ["jinxi-office"]
-    assert rows[1]["text"].startswith("【金溪镇垃圾分类宣传】居民朋友们好！")  # the first target is 金溪社区
+    assert rows[0]["activity"] == "2024-05" and rows[-1]["targets"] == ["jinxi-office"]
+    assert rows[0]["text"].startswith("【金溪镇垃圾分类宣传】居民朋友们好！")  # the first target is 金溪社区
     # A broadcast job goes to each village's operator; its text is the play sheet with the script.
-    broadcast = rows[0]
+    broadcast = rows[6]
     assert broadcast["kind"] == "broadcast" and len(broadcast["targets"]) == 7
     assert broadcast["targets"][1] == "changchun-gb"
-    assert broadcast["broadcast"]["produce_at"] == "2024-05-03T07:30:00+08:00"
-    assert broadcast["broadcast"]["plays"][0] == "2024-05-06T07:30:00+08:00"
+    assert broadcast["at"] == "2024-05-29T10:00:00+08:00"
+    assert broadcast["broadcast"]["produce_at"] == "2024-05-27T07:30:00+08:00"
+    assert broadcast["broadcast"]["plays"][0] == "2024-05-30T07:30:00+08:00"
     assert "金溪社区的居民朋友们，大家好！" in broadcast["text"]
 
 
@@ -117,20 +122,21 @@ def test_plan_text(env: dict[str, str]) -> None:
     assert result.exit_code == 0, result.output
     assert "2024年5月6日（周一）" in result.stdout
     assert "2024-05/remind/xuanchuanzhou" in result.stdout
-    assert "共 9 个任务" in result.stdout
+    assert "共 13 个任务" in result.stdout
 
 
 def test_preview_prints_every_targets_text(env: dict[str, str]) -> None:
     result = laba(env, "preview", "2024-05/remind/xuanchuanzhou")
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert "共 23 个收件方" in out
-    assert out.count("\n──── ") == 23
+    assert "共 7 个收件方" in out
+    assert out.count("\n──── ") == 7
     assert "──── 长春村村民群（changchun-villagers）────" in out
-    assert "──── 金溪镇顺达物流站垃圾分类联络群（ent-shunda-work）────" in out
     assert out.count("村民朋友们，5月20日（周一）起是第二届全国城市生活垃圾分类宣传周") == 6
     assert out.count("居民朋友们，5月20日（周一）起") == 1
-    assert out.count("【提醒】") == 16
+    units = laba(env, "preview", "2024-05/remind/xuanchuanzhou/units").stdout
+    assert "共 16 个收件方" in units and units.count("【提醒】") == 16
+    assert "──── 金溪镇顺达物流站垃圾分类联络群（ent-shunda-work）────" in units
 
 
 def test_preview_unknown_key_exits_with_a_hint(env: dict[str, str]) -> None:
@@ -150,8 +156,9 @@ def test_simulate_sends_once_and_a_second_run_sends_nothing(env: dict[str, str])
     first = laba(env, "simulate", "--from", "2024-05-01", "--to", "2024-05-31", "--json")
     assert first.exit_code == 0, first.output
     deliveries = json.loads(first.stdout)["deliveries"]
-    # announce, proof_request, remind, chase, June's remind, summary; 3 loudspeaker clips for 7 operators each.
-    assert len(deliveries) == 23 + 16 + 23 + 16 + 10 + 1 + 3 * 7
+    # May: announce, proof_request, remind to villagers and to units, chase; June (before 六一): announce,
+    # proof_request, remind to villagers and to units; May's summary; 3 loudspeaker clips for 7 operators each.
+    assert len(deliveries) == 7 + 16 + 7 + 16 + 16 + 7 + 3 + 7 + 3 + 1 + 3 * 7
     assert {d["status"] for d in deliveries} == {"sent"}
     assert [d["at"] for d in deliveries] == sorted(d["at"] for d in deliveries)
     files = outbox_files(env)
@@ -176,12 +183,12 @@ def test_simulate_log(env: dict[str, str]) -> None:
     result = laba(env, "simulate", "--from", "2024-05-06", "--to", "2024-05-06")
     assert result.exit_code == 0, result.output
     assert "2024-05/announce" in result.stdout and "2024-05/proof_request" in result.stdout
-    assert "本次发送 39 条" in result.stdout
-    assert len(outbox_files(env)) == 39
+    assert "本次发送 23 条" in result.stdout
+    assert len(outbox_files(env)) == 23
 
 
 def test_send_writes_one_outbox_file(env: dict[str, str]) -> None:
-    result = laba(env, "send", "--to", "changchun-villagers", "测试")
+    result = laba(env, "send", "--to", "changchun-villagers", "--now", "2024-05-20T12:00", "测试")
     assert result.exit_code == 0, result.output
     assert "已发送到 长春村村民群" in result.stdout
     (file,) = outbox_files(env)
@@ -190,7 +197,7 @@ def test_send_writes_one_outbox_file(env: dict[str, str]) -> None:
 
 
 def test_send_by_group_name_and_to_unknown(env: dict[str, str]) -> None:
-    assert laba(env, "send", "--to", "杉岭村村民群🌲", "你好").exit_code == 0
+    assert laba(env, "send", "--to", "杉岭村村民群🌲", "--now", "2024-05-20T12:00", "你好").exit_code == 0
     assert len(outbox_files(env)) == 1
     result = laba(env, "send", "--to", "nobody", "你好")
     assert result.exit_code == 2
@@ -246,5 +253,5 @@ def test_outbox_shows_mentions_of_the_units_contacts(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["simulate", "--from", "2024-05-06", "--to", "2024-05-06"], env=env)
     assert result.exit_code == 0, result.output
     texts = [p.read_text(encoding="utf-8") for p in (tmp_path / "data" / "outbox").rglob("*changchun-work*.txt")]
-    request = [t for t in texts if "请交5月活动佐证材料" in t]
-    assert len(request) == 1 and "@李德华\u2005【请交5月活动佐证材料】长春村" in request[0]
+    request = [t for t in texts if "5月垃圾分类宣传工作安排" in t]
+    assert len(request) == 1 and "@李德华\u2005【5月垃圾分类宣传工作安排】长春村" in request[0]

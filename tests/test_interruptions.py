@@ -21,14 +21,14 @@ ADMINS = {"admin-ran", "admin-tan"}
 
 
 def pipeline_for(loaded: LoadedCampaign, store: SqlStore, channel: MemoryChannel, runner: str) -> Pipeline:
-    job = loaded.plan.by_key()["2024-05/remind/xuanchuanzhou"]
+    job = loaded.plan.by_key()["2024-05/remind/xuanchuanzhou/units"]
     return Pipeline(lambda: loaded, store, channel, VirtualClock(job.at), runner, RetryPolicy(3, 1.0), no_sleep)
 
 
 def test_a_stop_while_waiting_for_the_wire_releases_the_rest_and_the_next_runner_sends_each_once(
     loaded: LoadedCampaign, store: SqlStore
 ) -> None:
-    job = loaded.plan.by_key()["2024-05/remind/xuanchuanzhou"]
+    job = loaded.plan.by_key()["2024-05/remind/xuanchuanzhou/units"]
     assert len(job.targets) > 10
     gate = asyncio.Event()
     reached = asyncio.Event()
@@ -64,7 +64,7 @@ def test_a_stop_while_waiting_for_the_wire_releases_the_rest_and_the_next_runner
 
 
 def test_a_stop_waits_for_messages_on_the_wire(loaded: LoadedCampaign, store: SqlStore) -> None:
-    job = loaded.plan.by_key()["2024-05/remind/xuanchuanzhou"]
+    job = loaded.plan.by_key()["2024-05/remind/xuanchuanzhou/units"]
     on_wire = asyncio.Event()
     answer = asyncio.Event()
     channel = MemoryChannel()
@@ -96,7 +96,7 @@ def test_a_stop_waits_for_messages_on_the_wire(loaded: LoadedCampaign, store: Sq
 def test_an_unmapped_error_before_the_wire_is_retried_and_after_it_is_unconfirmed_while_the_job_goes_on(
     loaded: LoadedCampaign, store: SqlStore
 ) -> None:
-    job = loaded.plan.by_key()["2024-05/remind/xuanchuanzhou"]
+    job = loaded.plan.by_key()["2024-05/remind/xuanchuanzhou/units"]
     lookups_refused = {job.targets[1].id: 1}  # the gateway refuses the room look-up once
     broken_after = job.targets[2].id  # the connection drops after the message was written
 
@@ -121,7 +121,7 @@ def test_an_unmapped_error_before_the_wire_is_retried_and_after_it_is_unconfirme
 
 
 def test_admins_that_cant_be_reached_never_end_the_job(loaded: LoadedCampaign, store: SqlStore) -> None:
-    job = loaded.plan.by_key()["2024-05/remind/xuanchuanzhou"]
+    job = loaded.plan.by_key()["2024-05/remind/xuanchuanzhou/units"]
     broken = job.targets[0].id
 
     async def network(target: Target) -> None:

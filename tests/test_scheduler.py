@@ -119,7 +119,7 @@ def test_first_start_does_not_report_history_as_missed(sources: Sources, store: 
     h = asyncio.run(scenario())
     assert h.channel.sent == []
     assert store.deliveries() == []
-    assert h.pending_at_exit[0] == ("2024-05/broadcast/xuanchuanzhou", at("2024-05-18T10:00"))
+    assert h.pending_at_exit[0] == ("2024-05/broadcast/xuanchuanzhou", at("2024-05-17T10:00"))
 
 
 def test_a_late_job_in_quiet_hours_waits_for_the_morning(sources: Sources, store: SqlStore) -> None:
@@ -246,7 +246,7 @@ def test_nothing_depends_on_the_servers_time_zone(
 
         h = asyncio.run(scenario())
         key, when = h.pending_at_exit[0]
-        assert (key, when) == ("2024-05/broadcast/xuanchuanzhou", at("2024-05-18T10:00"))
+        assert (key, when) == ("2024-05/broadcast/xuanchuanzhou", at("2024-05-17T10:00"))
         assert when.utcoffset() == timedelta(hours=8)
     finally:
         monkeypatch.undo()

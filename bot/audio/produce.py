@@ -200,6 +200,8 @@ def write_atomic(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
     try:
         with os.fdopen(fd, "wb") as fh:
+            # mkstemp makes 0600; clips and play sheets are for the operator's account too (and a web server).
+            os.fchmod(fh.fileno(), 0o644)
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())

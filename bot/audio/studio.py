@@ -1,9 +1,9 @@
 """The clip producer: engines in order of preference with fallback, a cache, and the output folder.
 
-Output: `<out>/<YYYY-MM>/<stem>.mp3` (ASCII names), per operator an M3U playlist `<operator>.m3u` and a printable
-play sheet `<operator>-bofangdan.txt`, rebuilt from `index.json` whenever a clip is added. Finished clips are cached
-in `<out>/.cache/` by a hash of script, voice, engine and every production setting, so an unchanged clip is never
-synthesised twice (a different village whose script reads the same shares one synthesis too).
+Output: `<out>/<YYYY-MM>/<stem>.mp3` (ASCII names: `clip_stem`), per operator an M3U playlist `<operator>.m3u`
+and a printable play sheet `<operator>-bofangdan.txt`, rebuilt from `index.json` whenever a clip is added.
+Finished clips are cached in `<out>/.cache/` by a hash of script, voice, engine and every production setting, so an
+unchanged clip is never synthesised twice (a different village whose script reads the same shares one synthesis).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import hashlib
 import json
 import logging
 import os
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
@@ -24,6 +23,7 @@ from bot.audio.base import AudioError, Clip, ClipRequest, Speech, TtsEngine, Tts
 from bot.audio.media import MediaError
 from bot.audio.produce import Tags, assemble, batches, finish, silence, split_sentences, write_atomic
 from bot.config.campaign import LoadedCampaign
+from bot.core.clips import clip_folder, clip_stem
 from bot.core.planner import PlannedJob, Target
 from bot.core.render import cn_date, cn_time
 
@@ -34,35 +34,20 @@ PRODUCTION_VERSION = "1"
 SENTENCE_GAP_SECONDS = 0.3
 
 
-def ascii_stem(*parts: str) -> str:
-    """Pinyin and ids joined with '-', only [a-z0-9-], for old players and FAT-formatted USB sticks."""
-    from pypinyin import lazy_pinyin  # its dictionaries take 0.2 s and tens of MB: only when a clip is named
-
-    words = []
-    for part in parts:
-        text = "".join(lazy_pinyin(part)).lower()
-        text = re.sub(r"[^a-z0-9-]+", "", text.replace("_", "-"))
-        if text:
-            words.append(text[:32].strip("-"))
-    return "-".join(w for w in words if w) or "clip"
-
-
 def clip_request(loaded: LoadedCampaign, job: PlannedJob, target: Target, script: str) -> ClipRequest:
     """What to produce for one broadcast job and one operator (target), with the town's production settings."""
     if job.broadcast is None:
         raise ValueError(f"job must be a broadcast job, got: {job.key}")
     rule = loaded.campaign.rules.broadcast
     what = job.event.name if job.event else (job.activity.title if job.activity else job.key)
-    name = job.event.id if job.event else (job.activity.title if job.activity else "")
-    month = f"{job.year}-{job.month:02d}"
     return ClipRequest(
         script=script,
         title=f"{job.month}月垃圾分类广播：{what}",
         town=loaded.campaign.town.name,
         activity=job.activity.title if job.activity else "",
         day=job.broadcast.plays[0],
-        month=month,
-        stem=ascii_stem(month, name, target.unit or target.id),
+        month=clip_folder(job),
+        stem=clip_stem(job, target),
         voice=job.broadcast.voice,
         repeats=job.broadcast.repeats,
         pause_seconds=rule.pause_seconds,
@@ -95,6 +80,7 @@ class Studio:
         self.rest_seconds = rest_seconds
         self._monotonic = monotonic
         self._resting_until: dict[str, float] = {}
+        self._last_error: dict[str, str] = {}  # why a resting engine failed: every alert names the real cause
         self.synthesised = 0  # how many clips this studio spoke (cache misses), for the CLI and tests
 
     @property
@@ -125,13 +111,14 @@ class Studio:
             if seconds is not None:
                 return self._place(request, cached, engine.name, seconds, cached=True, fallback=fallback)
             if self._monotonic() < self._resting_until.get(engine.name, float("-inf")):
-                errors.append(f"{engine.name} 刚才失败过，暂不使用")
+                errors.append(f"{engine.name}：{self._last_error.get(engine.name, '失败')}（稍后再试）")
                 continue
             try:
                 speech = await self._speak(engine, request)
             except TtsError as exc:
                 log.warning("%s failed for %s: %s", engine.name, request.stem, exc)
                 self._resting_until[engine.name] = self._monotonic() + self.rest_seconds
+                self._last_error[engine.name] = str(exc)
                 errors.append(f"{engine.name}：{exc}")
                 continue
             try:

@@ -13,7 +13,7 @@ import click
 from bot.app import make_studio
 from bot.audio.base import AudioError, Clip
 from bot.audio.studio import clip_request
-from bot.cli.base import handle_errors, main, messages_option, schedules_option
+from bot.cli.base import handle_errors, main, messages_option, parse_month, schedules_option
 from bot.clock import SystemClock
 from bot.config.campaign import LoadedCampaign, Sources, load
 from bot.core.planner import PlannedJob, Target
@@ -36,22 +36,34 @@ async def tts_health(settings: Settings) -> HealthLine:
     return await EdgeTts(settings.edge_tts_url).health()
 
 
-@main.command()
+@main.command(
+    help=(
+        "现在就制作广播音频（没变的直接用缓存），并显示放在哪里。\n\n"
+        "音频放在 BOT_AUDIO_DIR（默认 BOT_DATA_DIR/audio）"
+        "下按月份分的文件夹里，每个广播员还有一个播放列表（.m3u）和一张播放单。"
+    )
+)
 @schedules_option
 @messages_option
-@click.option("--month", help="Every clip of this month (2024-05). Default: the current month.")
-@click.option("--activity", "activity_id", help="Every clip of one activity (its id, as `laba plan` shows: 2024-05).")
+@click.option("--month", help="这个月的全部广播音频，例如 2024-05 或 5月。默认是本月。")
+@click.option(
+    "--activity", "activity_id", help="某项活动的全部广播音频（活动编号，laba plan 里显示的，例如 2024-05）。"
+)
 @click.option(
     "--engine",
     type=click.Choice(TTS_ENGINES[:2]),
     default=None,
-    help="edge: edge-tts, the offline voice if it keeps failing; offline: espeak-ng only. Default: BOT_TTS_ENGINE.",
+    help=(
+        "用哪种语音：edge（在线语音，连不上时改用离线语音）或 offline（只用离线语音 espeak-ng）"
+        "。默认看 BOT_TTS_ENGINE。"
+    ),
 )
 @handle_errors
 def audio(schedules: Path, messages: Path, month: str | None, activity_id: str | None, engine: str | None) -> None:
     """Produce the loudspeaker clips now (unchanged ones come from the cache) and print where they are.
 
-    Clips go to BOT_AUDIO_DIR (default audio_out)/<YYYY-MM>/, with an M3U playlist and a play sheet per operator."""
+    Clips go to BOT_AUDIO_DIR (default BOT_DATA_DIR/audio)/<YYYY-MM>/, with an M3U playlist and a play sheet per
+    operator."""
     if month and activity_id:
         raise click.UsageError("--month 和 --activity 只能用一个")
     loaded = load(Sources(schedules, messages))
@@ -86,7 +98,11 @@ def _select(loaded: LoadedCampaign, month: str | None, activity_id: str | None) 
             known = "、".join(sorted({j.activity_id or "" for j in jobs}))
             raise click.UsageError(f"没有活动 {activity_id!r}。有广播的活动：{known}")
         return chosen
-    wanted = month or f"{SystemClock().now():%Y-%m}"
+    if month:
+        year, mon = parse_month(month, loaded.campaign.plans[-1].year)
+        wanted = f"{year}-{mon:02d}"
+    else:
+        wanted = f"{SystemClock().now():%Y-%m}"
     return [j for j in jobs if f"{j.year}-{j.month:02d}" == wanted]
 
 

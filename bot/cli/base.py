@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import logging
+import re
 import sys
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
@@ -13,12 +13,17 @@ from typing import Any, ParamSpec, TypeVar
 import click
 
 from bot.app import App, build
+from bot.cli.chinese import ChineseGroup
+from bot.cli.chinese import install as speak_chinese
+from bot.cli.logs import setup_logging
 from bot.clock import TOWN_ZONE
 from bot.config.campaign import Sources
 from bot.errors import ConfigError
 from bot.settings import CHANNELS, Settings
 from bot.store.base import DeliveryStatus
 from bot.store.unavailable import StoreUnavailable
+
+speak_chinese()  # click's own messages ("No such command", "Missing argument") in Chinese
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -34,17 +39,57 @@ STATUS_CN = {
 }
 
 
-def parse_instant(value: str, *, end_of_day: bool = False) -> datetime:
-    """2024-05-20, 2024-05-20T09:00 or with an offset; naive values are in the town's zone."""
+_DATE = re.compile(
+    r"(?:(?P<y>\d{4})\s*[-/年.]\s*)?(?P<m>\d{1,2})\s*[-/月.]\s*(?P<d>\d{1,2})\s*[日号]?"
+    r"(?:(?:\s+|T)(?P<hh>\d{1,2})[:：](?P<mm>\d{2}))?"
+)
+
+
+def default_year(schedules: Path) -> int:
+    """The year a date without one (5月1日) means: the town's only plan year, else this year in the town."""
+    years = {int(p.stem[5:]) for p in schedules.glob("plan-*.yaml") if p.stem[5:].isdigit()}
+    return years.pop() if len(years) == 1 else datetime.now(TOWN_ZONE).year
+
+
+def parse_instant(value: str, *, end_of_day: bool = False, year: int | None = None) -> datetime:
+    """A day or an instant in the town's zone, written as the plan files write dates: 5月20日, 2024年5月20日,
+    2024/05/20, 2024-05-20, optionally with a time (2024-05-20T09:00, 5月20日 09:00), or ISO with an offset.
+    A bare day is its start (or, with `end_of_day`, the start of the next day: an inclusive last day)."""
+    text = value.strip()
+    m = _DATE.fullmatch(text)
     try:
-        if len(value) == 10:
-            d = date.fromisoformat(value)
-            start = datetime.combine(d, time(0), tzinfo=TOWN_ZONE)
-            return start + timedelta(days=1) if end_of_day else start
-        dt = datetime.fromisoformat(value)
+        if m is None:
+            dt = datetime.fromisoformat(text)  # with seconds or an offset
+            return dt.replace(tzinfo=TOWN_ZONE) if dt.tzinfo is None else dt.astimezone(TOWN_ZONE)
+        y = int(m["y"]) if m["y"] else (year or datetime.now(TOWN_ZONE).year)
+        day = date(y, int(m["m"]), int(m["d"]))
+        if m["hh"] is not None:
+            return datetime.combine(day, time(int(m["hh"]), int(m["mm"])), tzinfo=TOWN_ZONE)
     except ValueError:
-        raise click.BadParameter(f"{value!r} 不是日期或时间；写 2024-05-20 或 2024-05-20T09:00") from None
-    return dt.replace(tzinfo=TOWN_ZONE) if dt.tzinfo is None else dt.astimezone(TOWN_ZONE)
+        raise click.UsageError(f"日期“{value}”看不懂：写 5月20日、2024/05/20、2024-05-20 或 2024-05-20T09:00") from None
+    start = datetime.combine(day, time(0), tzinfo=TOWN_ZONE)
+    return start + timedelta(days=1) if end_of_day else start
+
+
+_MONTH = re.compile(r"(?:(?P<y>\d{4})\s*[-/年.]\s*)?(?P<m>\d{1,2})\s*月?")
+
+
+def parse_month(value: str, year: int) -> tuple[int, int]:
+    """A month as people write it: 2024-05, 2024/5, 2024年5月, or 5月 (in `year`)."""
+    m = _MONTH.fullmatch(value.strip())
+    if m is None or not 1 <= int(m["m"]) <= 12 or (m["y"] is None and "月" not in value):
+        raise click.UsageError(f"月份“{value}”看不懂：写 5月、2024年5月 或 2024-05")
+    return (int(m["y"]) if m["y"] else year), int(m["m"])
+
+
+def date_range(from_: str | None, to: str | None, schedules: Path) -> tuple[datetime | None, datetime | None]:
+    """--from and --to (the last day inclusive); a start after the end is a usage error, not an empty list."""
+    year = default_year(schedules)
+    start = parse_instant(from_, year=year) if from_ else None
+    end = parse_instant(to, end_of_day=True, year=year) if to else None
+    if start is not None and end is not None and start >= end:
+        raise click.UsageError(f"--from（{from_}）在 --to（{to}）之后：开始要早于结束")
+    return start, end
 
 
 def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
@@ -70,7 +115,7 @@ schedules_option = click.option(
     default=Path("schedules/jinxi"),
     show_default=True,
     envvar="BOT_SCHEDULES_DIR",
-    help="The town's folder: town.yaml, units.yaml, plan-YYYY.yaml.",
+    help="镇的计划目录：里面有 town.yaml、units.yaml、plan-年份.yaml。",
 )
 messages_option = click.option(
     "--messages",
@@ -78,28 +123,36 @@ messages_option = click.option(
     default=Path("messages"),
     show_default=True,
     envvar="BOT_MESSAGES_DIR",
-    help="The message templates folder (*.j2).",
+    help="消息模板目录（*.j2 文件）。",
 )
 channel_option = click.option(
     "--channel",
     type=click.Choice(CHANNELS),
     default=None,
-    help="How messages go out (default: BOT_CHANNEL, else outbox: files under BOT_DATA_DIR/outbox).",
+    help=(
+        "消息怎么发出去：outbox（写进 BOT_DATA_DIR/outbox 发件箱）"
+        "或 wechaty（微信）。默认看 BOT_CHANNEL，没设就是 outbox。"
+    ),
 )
 
 
-@click.group()
-@click.option("-v", "--verbose", is_flag=True, help="Log more (info level).")
+@click.group(
+    cls=ChineseGroup,
+    help=(
+        "laba（大喇叭）：按镇里的垃圾分类宣传计划，自动到点发通知、提醒、催交，"
+        "收佐证照片，月底汇总。\n\n"
+        "数据放在 BOT_DATA_DIR（默认 ./data）；数据库默认是其中的 SQLite 文件，"
+        "也可以用 BOT_DATABASE_URL 指向 PostgreSQL。"
+        "每个命令都可以加 --help 查看用法。"
+    ),
+)
+@click.option("-v", "--verbose", is_flag=True, help="显示更详细的运行记录。")
 def main(verbose: bool) -> None:
     """laba (大喇叭): runs a town's garbage-sorting publicity campaign by itself.
 
     Data: BOT_DATA_DIR (default ./data) and BOT_DATABASE_URL (default a SQLite file in it; postgresql://... works).
     """
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    setup_logging(verbose, sys.stderr)
 
 
 def build_app(

@@ -19,6 +19,8 @@ from bot.cli.base import (
     STATUS_CN,
     build_app,
     channel_option,
+    date_range,
+    default_year,
     handle_errors,
     main,
     messages_option,
@@ -28,19 +30,27 @@ from bot.cli.base import (
 from bot.cli.robots import robots_report
 from bot.clock import ShiftedClock, SystemClock, VirtualClock
 from bot.config.campaign import Sources, load
+from bot.config.plan_checks import season_warnings
 from bot.core.planner import PlannedJob, Target, admin_targets, group_target, person_target
-from bot.core.render import ProofFacts, cn_date
+from bot.core.render import ProofFacts, cn_date, format_instant
 from bot.health import HealthLine
 from bot.pipeline import Outcome, job_label
 from bot.settings import Settings
 from bot.store.base import DeliveryStatus
 
 
-@main.command()
+@main.command(
+    help=(
+        "检查镇里的计划文件，并把每条消息试着生成一遍；有错就逐条列出（文件、行号、"
+        "位置、提示），退出码 2。\n\n"
+        "加 --online 还会连一下微信和在线语音，报告能不能用（有一项不通，"
+        "退出码 1）。"
+    )
+)
 @schedules_option
 @messages_option
 @channel_option
-@click.option("--online", is_flag=True, help="Also connect to the network services (channel, TTS) and report on them.")
+@click.option("--online", is_flag=True, help="同时连一下微信和在线语音，报告能不能用。")
 @handle_errors
 def check(schedules: Path, messages: Path, channel: str | None, online: bool) -> None:
     """Validate the town's files and render every message; exit 2 listing every problem.
@@ -55,10 +65,12 @@ def check(schedules: Path, messages: Path, channel: str | None, online: bool) ->
         f"{years} 年计划共 {sum(len(p.activities) for p in c.plans)} 项活动、{len(loaded.plan.jobs)} 个发送任务"
         f"（{targets} 条消息），模板全部渲染通过。"
     )
-    for warning in loaded.plan.warnings:
+    for warning in (*loaded.plan.warnings, *season_warnings(c, SystemClock().now())):
         click.echo(f"  ! {warning}")
     for robots_line in robots_report(c, Settings.from_env(channel=channel)):
         click.echo(robots_line)
+    for problem in loaded.warnings:
+        click.echo(f"  ! {problem}")
     if not online:
         return
     app = build_app(schedules, messages, channel, SystemClock())
@@ -108,18 +120,19 @@ def _job_json(job: PlannedJob, text: str) -> dict[str, Any]:
     }
 
 
-@main.command()
+@main.command(help="按时间顺序列出计划要发的任务（和正式运行时发的完全一样）。")
 @schedules_option
 @messages_option
-@click.option("--from", "from_", help="First day (2024-05-01) or instant.")
-@click.option("--to", help="Last day, inclusive (2024-05-31), or instant (exclusive).")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@click.option(
+    "--from", "from_", help="从哪天开始，例如 5月1日、2024/05/01 或 2024-05-01（也可以带时间 2024-05-01T09:00）。"
+)
+@click.option("--to", help="到哪天为止（含这一天），例如 5月31日 或 2024-05-31。")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON（给程序读）。")
 @handle_errors
 def plan(schedules: Path, messages: Path, from_: str | None, to: str | None, as_json: bool) -> None:
     """List the planned jobs in time order (the same jobs the daemon runs)."""
+    start, end = date_range(from_, to, schedules)
     loaded = load(Sources(schedules, messages))
-    start = parse_instant(from_) if from_ else None
-    end = parse_instant(to, end_of_day=True) if to else None
     jobs = loaded.plan.between(start, end)
     rows = [_job_json(j, loaded.renderer.render(j, j.targets[0], ProofFacts())) for j in jobs]
     if as_json:
@@ -140,10 +153,10 @@ def plan(schedules: Path, messages: Path, from_: str | None, to: str | None, as_
     click.echo(f"\n共 {len(jobs)} 个任务。用 laba preview <任务编号> 查看每个群收到的内容。")
 
 
-@main.command()
+@main.command(help="看某个任务发给每个群/每个人的内容。任务编号用 laba plan 显示的那个，例如 2024-05/announce。")
 @schedules_option
 @messages_option
-@click.argument("key")
+@click.argument("key", metavar="任务编号")
 @handle_errors
 def preview(schedules: Path, messages: Path, key: str) -> None:
     """Show the message each target of job KEY gets (KEY as printed by `laba plan`)."""
@@ -159,16 +172,18 @@ def preview(schedules: Path, messages: Path, key: str) -> None:
         click.echo(loaded.renderer.render(job, target, ProofFacts()))
 
 
-@main.command()
+@main.command(help="正式运行：每项任务到点就发，改了计划文件会自动重新读取，按 Ctrl-C 停止。")
 @schedules_option
 @messages_option
 @channel_option
-@click.option("--now", "now_", help="Start the clock at this instant (e.g. 2024-05-19T08:00) and tick on in real time.")
-@click.option("--reload-seconds", default=5.0, show_default=True, help="How often to look for edited files.")
+@click.option(
+    "--now", "now_", help="从这个时间开始计时（例如 2024-05-19T08:00 或 5月19日），之后按真实时间走。用来演示。"
+)
+@click.option("--reload-seconds", default=5.0, show_default=True, help="每隔几秒看一次计划文件有没有改动。")
 @handle_errors
 def run(schedules: Path, messages: Path, channel: str | None, now_: str | None, reload_seconds: float) -> None:
     """Run the daemon: send each job at its time, pick up edits, until Ctrl-C."""
-    clock = ShiftedClock(parse_instant(now_)) if now_ else SystemClock()
+    clock = ShiftedClock(parse_instant(now_, year=default_year(schedules))) if now_ else SystemClock()
     app = build_app(schedules, messages, channel, clock, daemon=True)
     if app.broken is not None:
         click.echo(
@@ -179,9 +194,9 @@ def run(schedules: Path, messages: Path, channel: str | None, now_: str | None, 
             click.echo(f"  ✗ {problem}", err=True)
     # The daemon says what it does (jobs sent, late, missed, reloads); APScheduler's own chatter only with -v.
     logging.getLogger("bot").setLevel(logging.INFO)
-    click.echo(
-        f"laba 运行中：{app.loaded.campaign.town.name}，现在是 {clock.now():%Y-%m-%d %H:%M %Z}。按 Ctrl-C 停止。"
-    )
+    click.echo(f"laba 运行中：{app.loaded.campaign.town.name}，现在是 {format_instant(clock.now())}。按 Ctrl-C 停止。")
+    for warning in season_warnings(app.loaded.campaign, clock.now()):
+        click.echo(f"! {warning}", err=True)
 
     async def main_loop() -> None:
         stop = asyncio.Event()
@@ -207,17 +222,21 @@ def _outcome_json(o: Outcome) -> dict[str, Any]:
     }
 
 
-@main.command(name="simulate")
+@main.command(
+    name="simulate",
+    help="在虚拟时钟上把一段日期从头到尾跑一遍：真实地生成、发送（默认写进发件箱）、记录，和正式运行一样。",
+)
 @schedules_option
 @messages_option
 @channel_option
-@click.option("--from", "from_", required=True, help="First day (2024-05-01).")
-@click.option("--to", required=True, help="Last day, inclusive (2024-05-31).")
-@click.option("--json", "as_json", is_flag=True, help='Print {"deliveries": [...]} as JSON.')
+@click.option("--from", "from_", required=True, help="从哪天开始，例如 5月1日、2024/05/01 或 2024-05-01。")
+@click.option("--to", required=True, help="到哪天为止（含这一天），例如 5月31日 或 2024-05-31。")
+@click.option("--json", "as_json", is_flag=True, help='输出 JSON：{"deliveries": [...]}（给程序读）。')
 @handle_errors
 def simulate_command(schedules: Path, messages: Path, channel: str | None, from_: str, to: str, as_json: bool) -> None:
     """Run the real pipeline over a date range on a virtual clock, recording as the daemon would."""
-    start, end = parse_instant(from_), parse_instant(to, end_of_day=True)
+    start, end = date_range(from_, to, schedules)
+    assert start is not None and end is not None  # both options are required
     clock = VirtualClock(start)
     app = build_app(schedules, messages, channel, clock, echo=sys.stderr if as_json else sys.stdout)
     try:
@@ -263,24 +282,42 @@ def _print_log(app: App, outcomes: list[Outcome]) -> None:
     click.echo(f"\n本次发送 {sent} 条{by_hand}，其他 {other} 条，已有记录未重发 {len(outcomes) - len(fresh)} 条。")
 
 
-@main.command()
+@main.command(help="现在就给一个群或一个人发一条消息（免打扰时段要加 --force）。")
 @schedules_option
 @messages_option
 @channel_option
-@click.option("--to", "to", required=True, help="A group id (changchun-villagers), a group's name, or a person id.")
+@click.option("--to", "to", required=True, help="发给谁：群编号（如 changchun-villagers）、群名，或联系人编号。")
 @click.option("--file", "file", type=click.Path(path_type=Path, dir_okay=False), help="也发送这个文件（先发文件）。")
-@click.argument("text", required=False, default="")
+@click.option("--force", is_flag=True, help="免打扰时段也照发。")
+@click.option("--now", "now_", hidden=True, help="Pretend it is this instant (tests, demos).")
+@click.argument("text", metavar="消息内容", required=False, default="")
 @handle_errors
-def send(schedules: Path, messages: Path, channel: str | None, to: str, file: Path | None, text: str) -> None:
-    """Send TEXT (and/or --file) to one group or person now, over the group's route (robot, default, relay)."""
+def send(
+    schedules: Path,
+    messages: Path,
+    channel: str | None,
+    to: str,
+    file: Path | None,
+    text: str,
+    force: bool,
+    now_: str | None,
+) -> None:
+    """Send TEXT (and/or --file) to one group or person now, over the group's route (robot, default, relay);
+    inside quiet hours only with --force."""
     if not text and file is None:
         raise click.UsageError("要写发送的内容，或用 --file 指定文件")
     if file is not None and not file.is_file():
         raise click.BadParameter(f"找不到文件 {file}", param_hint="--file")
-    clock = SystemClock()
+    clock = ShiftedClock(parse_instant(now_)) if now_ else SystemClock()
     app = build_app(schedules, messages, channel, clock)
     try:
         target = _find_target(app, to)
+        quiet = app.loaded.campaign.rules.quiet_hours
+        if quiet.contains(clock.now().time()) and not force:
+            raise click.UsageError(
+                f"现在（{clock.now():%H:%M}）是免打扰时段（{quiet.start:%H:%M}—{quiet.end:%H:%M}），"
+                "群里的人可能在休息。确实要现在发，请加 --force。"
+            )
         key = f"send/{clock.now():%Y%m%dT%H%M%S.%f}"
         outcome = asyncio.run(_send_one(app, target, text, key, file))
     finally:

@@ -3,18 +3,18 @@ the change log). Corrections made here are logged like the admins' chat commands
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import click
 
 from bot.app import App
-from bot.cli.base import build_app, handle_errors, main, messages_option, schedules_option
-from bot.clock import SystemClock
+from bot.cli.base import build_app, handle_errors, main, messages_option, parse_month, schedules_option
+from bot.clock import TOWN_ZONE, SystemClock
 from bot.proof import evidence_dir
 from bot.proof.admin import LedgerActions, Result
 from bot.proof.intake import ProofIntake
@@ -48,29 +48,26 @@ def _ledger(schedules: Path, messages: Path) -> Iterator[LedgerContext]:
 
 
 def _month(value: str) -> tuple[int, int]:
-    m = re.fullmatch(r"(\d{4})-(\d{1,2})", value.strip())
-    if m is None or not 1 <= int(m[2]) <= 12:
-        raise click.BadParameter(f"{value!r} 不是月份；写 2024-05")
-    return int(m[1]), int(m[2])
+    return parse_month(value, datetime.now(TOWN_ZONE).year)
 
 
-@main.command()
+@main.command(help="生成一个月或一年的佐证材料台账：带缩略图的网页（HTML），或嵌入照片的表格（XLSX）。")
 @schedules_option
 @messages_option
-@click.option("--month", "month_", help="The month, e.g. 2024-05.")
-@click.option("--year", "year_", type=int, help="A whole year across months, e.g. 2024 (instead of --month).")
+@click.option("--month", "month_", help="哪个月，例如 2024-05 或 2024年5月。")
+@click.option("--year", "year_", type=int, help="一整年，例如 2024（代替 --month）。")
 @click.option(
     "--format",
     "fmt",
     type=click.Choice(["html", "xlsx"]),
     default="html",
     show_default=True,
-    help="html: a page with thumbnails (opens in any browser, prints); xlsx: a workbook with the photos embedded.",
+    help="html：带缩略图的网页（浏览器打开，可以打印）；xlsx：嵌入照片的表格。",
 )
 @click.option(
     "--out",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Where to write (default: under BOT_DATA_DIR/reports).",
+    help="写到哪里（默认 BOT_DATA_DIR/reports 下）。",
 )
 @handle_errors
 def report(schedules: Path, messages: Path, month_: str | None, year_: int | None, fmt: str, out: Path | None) -> None:
@@ -107,15 +104,15 @@ def report(schedules: Path, messages: Path, month_: str | None, year_: int | Non
     click.echo(f"已写入 {target}")
 
 
-@main.group()
+@main.group(help="佐证材料台账：查看各单位交了什么、修改归属、批准绑定申请、查看修改记录。")
 def ledger() -> None:
     """The proof ledger (台账): list what units sent, correct it, approve bindings, read the change log."""
 
 
-@ledger.command(name="list")
+@ledger.command(name="list", help="列出一个月各项活动收到的材料（还有当月收到、还没归到活动的），带编号。")
 @schedules_option
 @messages_option
-@click.option("--month", "month_", required=True, help="The month, e.g. 2024-05.")
+@click.option("--month", "month_", required=True, help="哪个月，例如 2024-05 或 2024年5月。")
 @handle_errors
 def list_(schedules: Path, messages: Path, month_: str) -> None:
     """Every item filed for the month's activities (and unfiled ones received that month), with numbers."""
@@ -130,13 +127,15 @@ def list_(schedules: Path, messages: Path, month_: str) -> None:
                 flags = "、".join(FLAG_CN[f] for f in i.flags)
                 state = EVIDENCE_STATUS_CN[i.status] + (f"（{i.reason}）" if i.reason else "")
                 click.echo(
-                    f"    编号 {i.id}  {i.kind}  {i.received_at:%m-%d %H:%M}  {i.sender_name}  {state}"
-                    + (f"  {flags}" if flags else "")
+                    f"    编号 {i.id}  {WORDS_CN.get(i.kind, i.kind)}  "
+                    f"{i.received_at.astimezone(TOWN_ZONE):%m-%d %H:%M}"
+                    f"  {i.sender_name}  {state}" + (f"  {flags}" if flags else "")
                 )
     if led.unfiled:
         click.echo("\n未归档")
         for i in led.unfiled:
-            click.echo(f"  编号 {i.id}  {i.received_at:%m-%d %H:%M}  {i.sender_name}  {EVIDENCE_STATUS_CN[i.status]}")
+            at = i.received_at.astimezone(TOWN_ZONE)
+            click.echo(f"  编号 {i.id}  {at:%m-%d %H:%M}  {i.sender_name}  {EVIDENCE_STATUS_CN[i.status]}")
 
 
 def _finish(result: Result) -> None:
@@ -145,14 +144,14 @@ def _finish(result: Result) -> None:
         sys.exit(1)
 
 
-by_option = click.option("--by", "actor", required=True, help="Who makes the change (goes into the log).")
+by_option = click.option("--by", "actor", required=True, help="谁改的（记进修改记录）。")
 
 
-@ledger.command()
+@ledger.command(help="驳回编号为 EVIDENCE_ID 的材料（和群里的 #驳回 一样）：材料仍留在台账里，但不再计数。")
 @schedules_option
 @messages_option
 @click.argument("evidence_id", type=int)
-@click.option("--reason", default="", help="Why (told to nobody; kept in the log).")
+@click.option("--reason", default="", help="原因（不会发给别人，只记进修改记录）。")
 @by_option
 @handle_errors
 def reject(schedules: Path, messages: Path, evidence_id: int, reason: str, actor: str) -> None:
@@ -162,12 +161,12 @@ def reject(schedules: Path, messages: Path, evidence_id: int, reason: str, actor
     _finish(result)
 
 
-@ledger.command()
+@ledger.command(help="把编号为 EVIDENCE_ID 的材料改到别的单位或活动（和群里的 #改派 一样）。")
 @schedules_option
 @messages_option
 @click.argument("evidence_id", type=int)
-@click.option("--unit", default="", help="The unit it belongs to (id or name).")
-@click.option("--activity", default="", help="The activity (id such as 2024-05, or words: 5月, 敲门).")
+@click.option("--unit", default="", help="改到哪个单位（编号或名称）。")
+@click.option("--activity", default="", help="改到哪项活动（编号如 2024-05，或写 5月、敲门 这样的词）。")
 @by_option
 @handle_errors
 def reassign(schedules: Path, messages: Path, evidence_id: int, unit: str, activity: str, actor: str) -> None:
@@ -177,7 +176,7 @@ def reassign(schedules: Path, messages: Path, evidence_id: int, unit: str, activ
     _finish(result)
 
 
-@ledger.command()
+@ledger.command(help="列出绑定申请（#绑定）和处理情况。")
 @schedules_option
 @messages_option
 @handle_errors
@@ -195,11 +194,11 @@ def bindings(schedules: Path, messages: Path) -> None:
         click.echo("没有绑定申请。")
 
 
-@ledger.command()
+@ledger.command(help="批准编号为 BINDING_ID 的绑定申请（加 --deny 是拒绝），和群里的 #批准 / #拒绝 一样。")
 @schedules_option
 @messages_option
 @click.argument("binding_id", type=int)
-@click.option("--deny", is_flag=True, help="Refuse instead of approving.")
+@click.option("--deny", is_flag=True, help="拒绝（不写就是批准）。")
 @by_option
 @handle_errors
 def approve(schedules: Path, messages: Path, binding_id: int, deny: bool, actor: str) -> None:
@@ -209,14 +208,49 @@ def approve(schedules: Path, messages: Path, binding_id: int, deny: bool, actor:
     _finish(result)
 
 
-@ledger.command(name="log")
+@ledger.command(name="log", help="台账的每一次修改：什么时候、谁、改了什么。")
 @schedules_option
 @messages_option
-@click.option("--id", "evidence_id", type=int, help="Only the changes of this item.")
+@click.option("--id", "evidence_id", type=int, help="只看这份材料的修改。")
 @handle_errors
 def log_(schedules: Path, messages: Path, evidence_id: int | None) -> None:
     """Every change to the ledger: when, who, what."""
     with _ledger(schedules, messages) as ctx:
         entries = ctx.evidence.history(f"evidence:{evidence_id}" if evidence_id is not None else None)
     for e in entries:
-        click.echo(f"{e.at:%Y-%m-%d %H:%M}  {e.actor}  {e.action}  {e.subject}  {e.detail}")
+        click.echo(
+            f"{e.at.astimezone(TOWN_ZONE):%Y-%m-%d %H:%M}  {e.actor}  {ACTION_CN.get(e.action, e.action)}  "
+            f"{_subject_cn(e.subject)}  {_words_cn(e.detail)}"
+        )
+
+
+# The change log stores short English words (stable, for programs); people read them in Chinese.
+ACTION_CN = {
+    "intake": "收到",
+    "file": "归档",
+    "reject": "驳回",
+    "reassign": "改派",
+    "bind_request": "申请绑定",
+    "bind_approved": "批准绑定",
+    "bind_rejected": "拒绝绑定",
+    "bind_pending": "绑定待批",
+}
+WORDS_CN = {
+    "photo": "照片",
+    "note": "文字说明",
+    "file": "文件",
+    "accepted": "已收",
+    "pending": "暂存",
+    "refused": "未收下",
+    "rejected": "已驳回",
+    "None": "（无）",
+}
+
+
+def _subject_cn(subject: str) -> str:
+    kind, _, ident = subject.partition(":")
+    return {"evidence": f"编号 {ident}", "binding": f"绑定申请 {ident}"}.get(kind, subject)
+
+
+def _words_cn(detail: str) -> str:
+    return " ".join(WORDS_CN.get(word, word) for word in detail.split(" "))

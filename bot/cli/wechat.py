@@ -32,12 +32,18 @@ from bot.settings import Settings
 KIND_CN = {"villagers": "村民群", "work": "工作群", "office": "办公室群"}
 
 
-@main.command()
+@main.command(
+    help=(
+        "列出配置的微信群：编号、群名、类型、所属单位。\n\n"
+        "加 --online（并用 --channel wechaty）还会显示每个群对应的微信群 id，"
+        "找不到的说明原因；有找不到的，退出码 1。"
+    )
+)
 @schedules_option
 @messages_option
 @channel_option
-@click.option("--online", is_flag=True, help="Connect to WeChat and show each group's room id, or why it has none.")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@click.option("--online", is_flag=True, help="连上微信，显示每个群对应的微信群 id，找不到的说明原因。")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON（给程序读）。")
 @handle_errors
 def groups(schedules: Path, messages: Path, channel: str | None, online: bool, as_json: bool) -> None:
     """List the configured groups: id, name (the WeChat group's topic), kind and unit.
@@ -89,16 +95,21 @@ async def _room_report(app: App) -> dict[str, tuple[str | None, str]]:
         await channel.close()
 
 
-@main.command()
+@main.command(
+    help=(
+        "在模拟的微信上运行大喇叭，并在 127.0.0.1 开一个网页，可以看每个群收到的消息，"
+        "也可以以群成员的身份发文字和照片。按 Ctrl-C 停止。"
+    )
+)
 @schedules_option
 @messages_option
-@click.option("--now", "now_", default="2024-05-19T09:59", show_default=True, help="Where the simulated clock starts.")
-@click.option("--port", default=8765, show_default=True, help="The page's port on 127.0.0.1 (0: any free port).")
+@click.option("--now", "now_", default="2024-05-19T09:59", show_default=True, help="模拟时钟从什么时间开始。")
+@click.option("--port", default=8765, show_default=True, help="网页在 127.0.0.1 上用的端口（0 表示随便找一个空闲的）。")
 @click.option(
     "--data",
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
-    help="Where the sandbox keeps its database and files (default: a new temporary folder each time).",
+    help="模拟环境的数据库和文件放在哪里（默认每次新建一个临时文件夹）。",
 )
 @handle_errors
 def sandbox(schedules: Path, messages: Path, now_: str, port: int, data: Path | None) -> None:

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.config.loader import load_campaign
+from bot.config.loader import load_campaign_checked
+from bot.config.plan_checks import plan_problems
 from bot.config.templates import read_templates
 from bot.core.model import Campaign, JobKind
 from bot.core.planner import Plan, plan_campaign
@@ -43,19 +44,22 @@ class LoadedCampaign:
     campaign: Campaign
     plan: Plan
     renderer: Renderer
+    warnings: tuple[Problem, ...] = ()  # worth a look, but the plan works as written (`check` prints them)
 
 
 def load(sources: Sources) -> LoadedCampaign:
     """Raises ConfigError listing every problem; nothing is returned half-checked."""
-    campaign = load_campaign(sources.schedules)
+    campaign, warnings = load_campaign_checked(sources.schedules)
     read_town(sources.schedules)  # the town's own sorting dictionary (sorting.yaml), checked like its other files
     templates = read_templates(sources.messages)
     plan = plan_campaign(campaign)
     renderer = Renderer(templates, campaign, _sorting_tips(sources.schedules, campaign, plan))
-    problems = _render_everything(sources.messages, campaign, plan, renderer)
+    timing = plan_problems(sources.schedules, campaign, plan)
+    problems = [p for p in timing if not p.warning]
+    problems += _render_everything(sources.messages, campaign, plan, renderer)
     if problems:
         raise ConfigError(problems)
-    return LoadedCampaign(sources, campaign, plan, renderer)
+    return LoadedCampaign(sources, campaign, plan, renderer, (*warnings, *(p for p in timing if p.warning)))
 
 
 def _sorting_tips(schedules: Path, campaign: Campaign, plan: Plan) -> dict[tuple[int, int], str]:
@@ -77,7 +81,12 @@ def _render_everything(folder: Path, campaign: Campaign, plan: Plan, renderer: R
             ident = (exc.template, exc.line, exc.message)
             if ident not in seen:
                 seen[ident] = Problem(
-                    folder / exc.template, "", key, exc.message, "改模板，或用 README 里列出的变量", exc.line
+                    folder / exc.template,
+                    "",
+                    key,
+                    exc.message,
+                    "改模板，或只用 docs/消息模板.md 里列出的变量",
+                    exc.line,
                 )
 
     everyone_done = ProofFacts(

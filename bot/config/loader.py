@@ -7,6 +7,7 @@ All files are read and every problem is collected before anything is returned: a
 from __future__ import annotations
 
 import difflib
+import re
 from collections import Counter
 from collections.abc import Iterable
 from datetime import time
@@ -17,7 +18,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ValidationError
 
 from bot.config.yamlfile import Loc, YamlDoc, place, read_yaml
-from bot.core.model import Campaign, GroupKind, PlanFile, TownFile, UnitsFile
+from bot.core.clips import ANNOUNCE_CLIP
+from bot.core.model import Activity, Campaign, GroupKind, PlanFile, TownFile, UnitKind, UnitsFile
 from bot.errors import ConfigError, Problem
 
 M = TypeVar("M", bound=BaseModel)
@@ -36,7 +38,7 @@ def _problems_from(doc: YamlDoc, exc: ValidationError) -> list[Problem]:
             if err["type"] == "extra_forbidden" or err["type"] == "missing":
                 break
             loc = loc[:-1]
-        msg = err["msg"].removeprefix("Value error, ")
+        msg = _message_cn(err)
         hint = _hint_for(err["type"], loc)
         value = err.get("input") if err["type"] != "missing" else "（缺少）"
         if err["type"] == "extra_forbidden":
@@ -46,6 +48,49 @@ def _problems_from(doc: YamlDoc, exc: ValidationError) -> list[Problem]:
     return out
 
 
+# pydantic's own words are English and technical; a clerk reads these instead (by error type).
+_MESSAGES_CN = {
+    "missing": "缺少这一项",
+    "int_parsing": "要写整数",
+    "int_type": "要写整数",
+    "int_from_float": "要写整数",
+    "float_parsing": "要写数字",
+    "float_type": "要写数字",
+    "bool_parsing": "要写 true 或 false",
+    "bool_type": "要写 true 或 false",
+    "string_type": "要写文字",
+    "string_too_short": "不能为空",
+    "list_type": "要写成列表（每项一行，以 - 开头，或写成 [甲, 乙]）",
+    "tuple_type": "要写成列表（每项一行，以 - 开头，或写成 [甲, 乙]）",
+    "dict_type": "要写成 键: 值 的形式",
+    "model_type": "要写成 键: 值 的形式",
+    "model_attributes_type": "要写成 键: 值 的形式",
+    "date_type": "要写日期，例如 5月20日",
+    "time_type": '要写时间，例如 "09:00"',
+    "timedelta_type": "要写时长，例如 30m 或 1h",
+}
+
+
+def _message_cn(err: Any) -> str:
+    kind, ctx = err["type"], err.get("ctx") or {}
+    if kind == "value_error":
+        return str(err["msg"]).removeprefix("Value error, ")
+    if kind in _MESSAGES_CN:
+        return _MESSAGES_CN[kind]
+    if kind in ("literal_error", "enum"):
+        expected = str(ctx.get("expected", "")).replace("'", "").replace(" or ", "、")
+        return f"只能写 {expected}" if expected else "这里的写法不对"
+    if kind in ("greater_than_equal", "greater_than"):
+        return f"不能小于 {ctx.get('ge', ctx.get('gt'))}"
+    if kind in ("less_than_equal", "less_than"):
+        return f"不能大于 {ctx.get('le', ctx.get('lt'))}"
+    if kind == "too_short":
+        return f"至少要写 {ctx.get('min_length', 1)} 项"
+    if kind == "too_long":
+        return f"最多写 {ctx.get('max_length')} 项"
+    return "这里的写法不对"
+
+
 def _keys_at(doc: YamlDoc, loc: Loc) -> Iterable[Any]:
     node = doc.value_at(loc)
     return node.keys() if isinstance(node, dict) else ()
@@ -53,7 +98,7 @@ def _keys_at(doc: YamlDoc, loc: Loc) -> Iterable[Any]:
 
 def _hint_for(kind: str, loc: Loc) -> str:
     if kind == "extra_forbidden":
-        return "检查拼写；可写的键见 README 的《怎样写计划》"
+        return "检查拼写；能写哪些键见 README 的“怎样写计划”一节"
     if kind == "missing":
         return f"补上 {loc[-1]!s}" if loc else ""
     return ""
@@ -90,6 +135,11 @@ def _default_activity_ids(doc: YamlDoc) -> None:
 
 def load_campaign(folder: Path) -> Campaign:
     """Read and cross-check a town's folder. Raises ConfigError with every problem found."""
+    return load_campaign_checked(folder)[0]
+
+
+def load_campaign_checked(folder: Path) -> tuple[Campaign, tuple[Problem, ...]]:
+    """As `load_campaign`, also returning the warnings (problems marked `warning`: the plan works as written)."""
     problems: list[Problem] = []
     if not folder.is_dir():
         raise ConfigError(
@@ -132,13 +182,17 @@ def load_campaign(folder: Path) -> Campaign:
     for result in (town, units):
         if isinstance(result, list):
             problems.extend(result)
+    town_ok = town if isinstance(town, TownFile) else None
+    units_ok = units if isinstance(units, UnitsFile) else None
+    found = _cross_check(docs[TOWN_FILE], town_ok, docs[UNITS_FILE], units_ok, plans)
+    problems.extend(p for p in found if not p.warning)
     if problems:
         raise ConfigError(problems)
-    assert isinstance(town, TownFile) and isinstance(units, UnitsFile)
+    assert town_ok is not None and units_ok is not None
+    return _campaign(town_ok, units_ok, plans), tuple(p for p in found if p.warning)
 
-    problems.extend(_cross_check(docs[TOWN_FILE], town, docs[UNITS_FILE], units, plans))
-    if problems:
-        raise ConfigError(problems)
+
+def _campaign(town: TownFile, units: UnitsFile, plans: list[tuple[YamlDoc, PlanFile]]) -> Campaign:
     return Campaign(
         town=town.town,
         office_group=town.office_group,
@@ -195,59 +249,48 @@ def _dupes(items: Iterable[tuple[str, Loc]]) -> list[tuple[str, Loc]]:
 
 
 def _cross_check(
-    town_doc: YamlDoc, town: TownFile, units_doc: YamlDoc, units: UnitsFile, plans: list[tuple[YamlDoc, PlanFile]]
+    town_doc: YamlDoc,
+    town: TownFile | None,
+    units_doc: YamlDoc,
+    units: UnitsFile | None,
+    plans: list[tuple[YamlDoc, PlanFile]],
 ) -> list[Problem]:
+    """Every check whose files validated: a broken plan doesn't hide a bad town.yaml rule, nor the reverse."""
     out: list[Problem] = []
+    if town is not None:
+        out += _check_town(town_doc, town)
+    if units is not None:
+        out += _check_units(units_doc, units)
+        out += _check_plans(units, plans)
+    if town is not None and units is not None:
+        out += _check_town_against_units(town_doc, town, units)
+    return out
 
+
+def _at(out: list[Problem], *, warning: bool = False) -> Any:
     def at(doc: YamlDoc, loc: Loc, value: object, msg: str, hint: str = "") -> None:
-        out.append(Problem(doc.path, place(loc), value, msg, hint, doc.line_of(loc)))
+        out.append(Problem(doc.path, place(loc), value, msg, hint, doc.line_of(loc), warning))
 
+    return at
+
+
+def _check_town(town_doc: YamlDoc, town: TownFile) -> list[Problem]:
+    out: list[Problem] = []
+    at = _at(out)
     try:
         ZoneInfo(town.town.timezone)
     except (ZoneInfoNotFoundError, ValueError):
         at(town_doc, ("town", "timezone"), town.town.timezone, "不认识的时区", "写 Asia/Shanghai")
-
-    # Ids name deliveries in the store and addresses in channels: one namespace for groups and people.
-    addresses: list[tuple[str, Loc]] = []
-    for i, u in enumerate(units.units):
-        for j, g in enumerate(u.groups):
-            addresses.append((g.id, ("units", i, "groups", j, "id")))
-        for j, c in enumerate(u.contacts):
-            addresses.append((c.id, ("units", i, "contacts", j, "id")))
-        if u.broadcast_operator is not None:
-            addresses.append((u.broadcast_operator.id, ("units", i, "broadcast_operator", "id")))
-    for ident, loc in _dupes(addresses):
-        at(units_doc, loc, ident, "群和联系人的编号重复", "每个群、每个人用不同的 id")
-    unit_ids = [(u.id, ("units", i, "id")) for i, u in enumerate(units.units)]
-    set_ids = [(s.id, ("unit_sets", i, "id")) for i, s in enumerate(units.unit_sets)]
-    for ident, loc in _dupes(unit_ids + set_ids):
-        at(units_doc, loc, ident, "单位或单位集合的编号重复", "每个单位、每个集合用不同的 id")
-    for i, a in enumerate(town.admins):
-        if a.id in {x for x, _ in addresses}:
-            at(town_doc, ("admins", i, "id"), a.id, "管理员编号和 units.yaml 里的群或联系人重复", "换一个 id")
-
-    known_units = {u.id for u in units.units}
-    for i, s in enumerate(units.unit_sets):
-        for field in ("units", "except"):
-            for j, ref in enumerate(s.units if field == "units" else s.except_units):
-                if ref not in known_units:
-                    at(
-                        units_doc,
-                        ("unit_sets", i, field, j),
-                        ref,
-                        "没有这个单位",
-                        "先在 units 里定义它，或改成已有单位的 id",
-                    )
-
-    groups = {g.id: g for u in units.units for g in u.groups}
-    office = groups.get(town.office_group)
-    if office is None:
-        at(town_doc, ("office_group",), town.office_group, "没有这个群", "写 units.yaml 里某个 kind: office 的群的 id")
-    elif office.kind is not GroupKind.OFFICE:
-        at(town_doc, ("office_group",), town.office_group, f"这个群的 kind 是 {office.kind.value}，不是 office", "")
-
+    if town.rules.min_photos == 0:
+        _at(out, warning=True)(
+            town_doc,
+            ("rules", "min_photos"),
+            0,
+            "min_photos 是 0：各单位交材料时不要求照片",
+            "要照片的话写 1 或更多（计划里可以按活动单独写）",
+        )
     quiet = town.rules.quiet_hours
-    for rule_name in ("announce", "remind", "proof_request", "chase", "summary"):
+    for rule_name in ("announce", "remind", "remind_units", "proof_request", "chase", "summary"):
         t: time = getattr(town.rules, rule_name).time
         if quiet.contains(t):
             at(
@@ -266,18 +309,192 @@ def _cross_check(
             f"发给广播员的时间落在免打扰时段 {quiet.start:%H:%M}—{quiet.end:%H:%M} 内",
             "改到白天，或调整 rules.quiet_hours（播放时间 play_times 不受免打扰限制）",
         )
+    return out
 
+
+def _addresses(units: UnitsFile) -> list[tuple[str, Loc]]:
+    addresses: list[tuple[str, Loc]] = []
+    for i, u in enumerate(units.units):
+        for j, g in enumerate(u.groups):
+            addresses.append((g.id, ("units", i, "groups", j, "id")))
+        for j, c in enumerate(u.contacts):
+            addresses.append((c.id, ("units", i, "contacts", j, "id")))
+        if u.broadcast_operator is not None:
+            addresses.append((u.broadcast_operator.id, ("units", i, "broadcast_operator", "id")))
+    return addresses
+
+
+def _check_units(units_doc: YamlDoc, units: UnitsFile) -> list[Problem]:
+    out: list[Problem] = []
+    at = _at(out)
+    # Ids name deliveries in the store and addresses in channels: one namespace for groups and people.
+    for ident, loc in _dupes(_addresses(units)):
+        at(units_doc, loc, ident, "群和联系人的编号重复", "每个群、每个人用不同的 id")
+    unit_ids = [(u.id, ("units", i, "id")) for i, u in enumerate(units.units)]
+    set_ids = [(s.id, ("unit_sets", i, "id")) for i, s in enumerate(units.unit_sets)]
+    for ident, loc in _dupes(unit_ids + set_ids):
+        at(units_doc, loc, ident, "单位或单位集合的编号重复", "每个单位、每个集合用不同的 id")
+    known_units = {u.id for u in units.units}
+    set_names = {s.id for s in units.unit_sets}
+    for i, s in enumerate(units.unit_sets):
+        for field in ("units", "except"):
+            for j, ref in enumerate(s.units if field == "units" else s.except_units):
+                if ref in set_names:
+                    what = "它自己" if ref == s.id else f"另一个单位集合 {ref}"
+                    at(
+                        units_doc,
+                        ("unit_sets", i, field, j),
+                        ref,
+                        f"单位集合里写了{what}：集合里只能列单位",
+                        "直接列出单位的 id，或用 kinds 按类型选（例如 kinds: [village, community]）",
+                    )
+                elif ref not in known_units:
+                    at(
+                        units_doc,
+                        ("unit_sets", i, field, j),
+                        ref,
+                        "没有这个单位",
+                        _ref_hint(ref, known_units) if known_units else "先在 units 里定义它，或改成已有单位的 id",
+                    )
+    _check_operators(units_doc, units, _at(out, warning=True))
+    return out
+
+
+def _check_operators(units_doc: YamlDoc, units: UnitsFile, at: Any) -> None:
+    # A town with loudspeakers: a village without an operator silently gets no clip.
+    if not any(u.broadcast_operator for u in units.units):
+        return
+    for i, u in enumerate(units.units):
+        if u.kind in (UnitKind.VILLAGE, UnitKind.COMMUNITY) and u.broadcast_operator is None:
+            at(
+                units_doc,
+                ("units", i, "id"),
+                u.id,
+                f"{u.name} 没有广播员（broadcast_operator），收不到广播音频",
+                "给它加 broadcast_operator；村里确实没有大喇叭的可以不管这条",
+            )
+
+
+def _check_town_against_units(town_doc: YamlDoc, town: TownFile, units: UnitsFile) -> list[Problem]:
+    out: list[Problem] = []
+    at = _at(out)
+    addresses = {x for x, _ in _addresses(units)}
+    for i, a in enumerate(town.admins):
+        if a.id in addresses:
+            at(town_doc, ("admins", i, "id"), a.id, "管理员编号和 units.yaml 里的群或联系人重复", "换一个 id")
+
+    groups = {g.id: g for u in units.units for g in u.groups}
+    office = groups.get(town.office_group)
+    if office is None:
+        at(town_doc, ("office_group",), town.office_group, "没有这个群", "写 units.yaml 里某个 kind: office 的群的 id")
+    elif office.kind is not GroupKind.OFFICE:
+        at(town_doc, ("office_group",), town.office_group, f"这个群的 kind 是 {office.kind.value}，不是 office", "")
+
+    return out
+
+
+# Titles a clerk must never shorten in a message (the title is what villagers and units read).
+OFFICIAL_TITLES = ("习近平总书记", "习近平")
+# Words of a cadres' meeting: an event's name is what villagers are reminded of.
+CADRE_EVENT = re.compile(r"誓师大会|启动仪式|动员大会|推进会|工作会|座谈会")
+
+
+def _check_wording(doc: YamlDoc, i: int, act: Activity) -> list[Problem]:
+    """Warnings about what people will read: a shortened official title, an event for cadres in the villagers'
+    reminders, a "week" with one day."""
+    out: list[Problem] = []
+    warn = _at(out, warning=True)
+    for name in OFFICIAL_TITLES:
+        after = act.content.split(name, 1)[1][:4] if name in act.content else ""
+        if after and after in act.title and name not in act.title:
+            warn(
+                doc,
+                ("activities", i, "title"),
+                act.title,
+                f"计划原文是“{name}{after}…”，title 里把“{name}”省掉了",
+                f"称谓要写全，例如 title: {act.title.replace(after, name + after, 1)}",
+            )
+            break
+    for j, ev in enumerate(act.events):
+        if CADRE_EVENT.search(ev.name):
+            warn(
+                doc,
+                ("activities", i, "events", j, "name"),
+                ev.name,
+                "事件名称会发到村民群提醒村民，这里写的是干部参加的会议",
+                "name 写村民能参加的事（例如“3.19”城市管理服务主题周）；会议写在 content 里，工作安排会发给各单位",
+            )
+        if ev.end is None and ev.name.endswith("周"):
+            warn(
+                doc,
+                ("activities", i, "events", j, "start"),
+                str(ev.start),
+                f"“{ev.name}”是一周的活动，却只写了一天，提醒里会说成“某日是…周”",
+                "补上 end（结束日期）",
+            )
+    return out
+
+
+def _check_activity_dates(doc: YamlDoc, i: int, act: Activity) -> list[Problem]:
+    out: list[Problem] = _check_wording(doc, i, act)
+    at = _at(out)
+    for j, ev in enumerate(act.events):
+        if ev.id == ANNOUNCE_CLIP:
+            at(
+                doc,
+                ("activities", i, "events", j, "id"),
+                ev.id,
+                f"事件编号不能用 {ANNOUNCE_CLIP}：它是每月通知的广播音频文件名的一部分",
+                "换一个编号，例如活动名的拼音",
+            )
+    if act.proof.min_photos == 0:
+        _at(out, warning=True)(
+            doc,
+            ("activities", i, "proof", "min_photos"),
+            0,
+            "min_photos 是 0：这项活动不要求交照片，通知里也不会提照片张数",
+            "要照片的话写 1 或更多；不写就按 town.yaml 的 rules.min_photos",
+        )
+    due = act.proof.due
+    if due is not None and act.events:
+        first = min(ev.start for ev in act.events)
+        if due < first:
+            at(
+                doc,
+                ("activities", i, "proof", "due"),
+                str(due),
+                f"交材料的截止日期早于活动的第一个事件（{first.month}月{first.day}日）",
+                "截止日期要在活动之后，例如活动结束后两三天",
+            )
+    return out
+
+
+def _check_plans(units: UnitsFile, plans: list[tuple[YamlDoc, PlanFile]]) -> list[Problem]:
+    out: list[Problem] = []
+    at = _at(out)
     refs = {u.id for u in units.units} | {s.id for s in units.unit_sets}
     by_id = {u.id: u for u in units.units}
     set_by_id = {s.id: s for s in units.unit_sets}
     activity_ids: list[tuple[str, tuple[YamlDoc, Loc]]] = []
     years: list[tuple[int, YamlDoc]] = []
     for doc, plan in plans:
+        named = re.fullmatch(r"plan-(\d{4})", doc.path.stem)
+        if named and int(named[1]) != plan.year:
+            # A copied file not yet edited: say so once, not as dozens of duplicate activity ids.
+            at(
+                doc,
+                ("year",),
+                plan.year,
+                f"文件名是 {doc.path.name}，year 却写的 {plan.year}",
+                f"把 year 改成 {named[1]}（各项日期也要改成这一年），或把文件改名为 plan-{plan.year}.yaml",
+            )
+            continue
         years.append((plan.year, doc))
         for i, act in enumerate(plan.activities):
             activity_ids.append((act.id, (doc, ("activities", i, "id"))))
+            out.extend(_check_activity_dates(doc, i, act))
             for j, ref in enumerate(act.responsible):
-                loc = ("activities", i, "responsible", j)
+                loc: Loc = ("activities", i, "responsible", j)
                 if ref not in refs:
                     at(doc, loc, ref, "没有这个单位或单位集合", _ref_hint(ref, refs))
                     continue

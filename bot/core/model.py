@@ -199,6 +199,8 @@ class BroadcastRule(Frozen):
     produce_days_before: int = Field(default=3, ge=1, le=30)
     deliver_days_before: int = Field(default=1, ge=1, le=30)
     deliver_time: ClockTime = time(10, 0)
+    # Operators get their clips on a workday ("previous": the last one before); "any" to deliver on any day.
+    deliver_workday: WorkdayPolicy = "previous"
     voice: str = "zh-CN-XiaoxiaoNeural"
     rate: Percent = "-10%"
     volume: Percent = "+0%"
@@ -234,6 +236,8 @@ class Rules(Frozen):
     misfire_grace: Duration = timedelta(hours=1)
     announce: DayRule = DayRule(day=1, time=time(9, 0), workday="next")
     remind: BeforeRule = BeforeRule(days_before=1, time=time(10, 0), workday="any")
+    # The same reminder to the responsible units' work groups: on a workday (offices are closed on holidays).
+    remind_units: BeforeRule = BeforeRule(days_before=1, time=time(10, 0), workday="previous")
     proof_request: DayRule = DayRule(day=1, time=time(10, 0), workday="next")
     proof_due: DayRule = DayRule(day=25, time=time(18, 0), workday="previous")
     chase: BeforeRule = BeforeRule(days_before=3, time=time(10, 0), workday="previous")

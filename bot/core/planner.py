@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import calendar as month_calendar
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
@@ -24,6 +24,7 @@ from bot.core.model import (
     JobKind,
     Person,
     PlanFile,
+    QuietHours,
     Unit,
 )
 from bot.core.workdays import WorkCalendar
@@ -84,6 +85,7 @@ class PlannedJob:
     event: Event | None = None
     due: datetime | None = None  # proof due time for proof_request, chase and summary
     broadcast: Broadcast | None = None  # for broadcast jobs only
+    covers: tuple[Activity, ...] = ()  # for summary jobs: the activities it tallies
 
     @property
     def activity_id(self) -> str | None:
@@ -144,13 +146,19 @@ def operator_targets(campaign: Campaign) -> tuple[Target, ...]:
     return tuple(person_target(u.broadcast_operator, u) for u in campaign.units if u.broadcast_operator)
 
 
-def _public_targets(campaign: Campaign, activity: Activity) -> tuple[Target, ...]:
-    """Every villager group in the town (the campaign is for everyone), then the responsible units' work groups."""
+def villager_targets(campaign: Campaign) -> tuple[Target, ...]:
+    """Every villagers' group in the town: the campaign is for everyone, not only the responsible units."""
     out: dict[str, Target] = {}
     for unit in campaign.units:
         for g in unit.groups:
             if g.kind is GroupKind.VILLAGERS:
                 out.setdefault(g.id, group_target(g, unit))
+    return tuple(out.values())
+
+
+def _units_targets(campaign: Campaign, activity: Activity) -> tuple[Target, ...]:
+    """The responsible units' work groups (or contacts), each once."""
+    out: dict[str, Target] = {}
     for unit in campaign.responsible_units(activity):
         for t in unit_targets(unit):
             out.setdefault(t.id, t)
@@ -188,46 +196,116 @@ def plan_campaign(campaign: Campaign) -> Plan:
         if not timing.workdays.knows(plan.year):
             warnings.append(
                 f"chinesecalendar 还不知道 {plan.year} 年的法定节假日和调休安排：暂按周一至周五算工作日。"
-                f"请升级 chinesecalendar（pip install -U chinesecalendar），"
-                f"或在 town.yaml 的 calendar.extra_holidays / extra_workdays 里补上。"
+                "请在 town.yaml 的 calendar.extra_holidays / extra_workdays 里写上当年的放假和调休日期，"
+                "或请技术人员升级节假日表（chinesecalendar）。"
             )
         jobs.extend(_plan_year(campaign, plan, timing))
     jobs.sort(key=lambda j: (j.at, j.key))
+    jobs = _spread(jobs, campaign.rules.quiet_hours)
+    jobs.sort(key=lambda j: (j.at, j.key))
     return Plan(tuple(jobs), tuple(warnings))
+
+
+SPREAD_STEP = timedelta(minutes=30)
+FINAL_SUMMARY = "final_summary"  # key suffix of an activity's own tally after its due date
+
+
+def _spread(jobs: list[PlannedJob], quiet: QuietHours) -> list[PlannedJob]:
+    """No group gets two messages in the same minute (two activities in a month, two events on one day): a later
+    job (in (time, key) order, so deterministic) moves on by half-hours until its groups are free, never into quiet
+    hours. Broadcast jobs are left alone: an operator may get two clips at once."""
+    busy: set[tuple[str, datetime]] = set()
+    out = []
+    for job in jobs:
+        at = job.at
+        if job.kind is not JobKind.BROADCAST:
+            groups = [t.id for t in job.targets if t.kind == "group"]
+            for _ in range(8):
+                if not any((g, at) in busy for g in groups):
+                    break
+                nxt = at + SPREAD_STEP
+                if quiet.contains(nxt.time()) or nxt.date() != job.at.date():
+                    break
+                at = nxt
+            busy.update((g, at) for g in groups)
+        out.append(job if at == job.at else replace(job, at=at))
+    return out
 
 
 def _plan_year(campaign: Campaign, plan: PlanFile, timing: _Timing) -> Iterable[PlannedJob]:
     rules = timing.rules
     months: dict[int, list[Activity]] = {}
+    villagers = villager_targets(campaign)
+    operators = operator_targets(campaign)
     for act in plan.activities:
         months.setdefault(act.month, []).append(act)
         y, m = plan.year, act.month
-        public = _public_targets(campaign, act)
-        units = campaign.responsible_units(act)
-        # Requests and chases @ the unit's contacts: they are the ones who must act.
-        asked = tuple(t for u in units for t in unit_targets(u, mention_contacts=True))
+        units = _units_targets(campaign, act)
+        # The work arrangement and the proof request are one message to a unit (they used to be two, an hour
+        # apart, saying the same); it @s the unit's contacts: they are the ones who must act.
+        asked = tuple(t for u in campaign.responsible_units(act) for t in unit_targets(u, mention_contacts=True))
         due = _due(act, y, m, timing)
-        announce = timing.on_day(y, m, rules.announce)
-        yield PlannedJob(f"{act.id}/announce", JobKind.ANNOUNCE, announce, public, act, y, m, due=due)
+        announce, request_at = _month_start(act, y, m, timing)
+        if villagers:
+            yield PlannedJob(f"{act.id}/announce", JobKind.ANNOUNCE, announce, villagers, act, y, m, due=due)
         for ev in act.events:
-            remind_at = timing.before(ev.start, rules.remind)
-            yield PlannedJob(f"{act.id}/remind/{ev.id}", JobKind.REMIND, remind_at, public, act, y, m, ev, due)
-        request_at = timing.on_day(y, m, rules.proof_request)
+            if villagers:
+                at = timing.before(ev.start, rules.remind)
+                yield PlannedJob(f"{act.id}/remind/{ev.id}", JobKind.REMIND, at, villagers, act, y, m, ev, due)
+            # Units are reminded on a workday (offices are closed on Sundays and holidays) unless the town says.
+            at = timing.before(ev.start, rules.remind_units)
+            yield PlannedJob(f"{act.id}/remind/{ev.id}/units", JobKind.REMIND, at, units, act, y, m, ev, due)
         yield PlannedJob(f"{act.id}/proof_request", JobKind.PROOF_REQUEST, request_at, asked, act, y, m, due=due)
         chase_at = timing.before(due.date(), rules.chase)
         if chase_at > request_at:
             yield PlannedJob(f"{act.id}/chase", JobKind.CHASE, chase_at, asked, act, y, m, due=due)
-        operators = operator_targets(campaign)
         if operators:
             # The activity's clip plays from the announcement's day; an event's from its reminder's day.
             yield _broadcast(f"{act.id}/broadcast", "announce", announce.date(), operators, act, None, due, timing)
             for ev in act.events:
                 first = ev.start - timedelta(days=rules.remind.days_before)
                 yield _broadcast(f"{act.id}/broadcast/{ev.id}", "remind", first, operators, act, ev, due, timing)
+    yield from _summaries(campaign, plan, months, timing)
+
+
+def announcement_moved(campaign: Campaign, act: Activity) -> datetime | None:
+    """When the activity's announcement goes out if its first event moved it before the rules' day, else None."""
+    timing = _Timing(campaign, ZoneInfo(campaign.town.timezone))
+    year = next(p.year for p in campaign.plans if any(a.id == act.id for a in p.activities))
+    announce, _ = _month_start(act, year, act.month, timing)
+    return None if announce == timing.on_day(year, act.month, timing.rules.announce) else announce
+
+
+def _month_start(act: Activity, year: int, month: int, timing: _Timing) -> tuple[datetime, datetime]:
+    """When the month's announcement and the units' work arrangement go out.
+
+    Normally on the rules' days; but an announcement must come before the activity's first event (and its
+    reminder): June's 六一 falls before June's first workday, so June's announcement moves to the last workday
+    before the 六一 reminder, and the units' arrangement with it (never before the announcement)."""
+    rules = timing.rules
+    announce = timing.on_day(year, month, rules.announce)
+    request = timing.on_day(year, month, rules.proof_request)
+    if not act.events:
+        return announce, request
+    first = min(ev.start for ev in act.events)
+    remind_day = min(timing.before(first, rules.remind).date(), first - timedelta(days=1))
+    if announce.date() < remind_day:
+        return announce, request
+    day = timing.workdays.settle(remind_day - timedelta(days=1), "previous")
+    announce = timing.at(day, rules.announce.time)
+    return announce, max(announce, min(request, timing.at(day, rules.proof_request.time)))
+
+
+def _summaries(
+    campaign: Campaign, plan: PlanFile, months: dict[int, list[Activity]], timing: _Timing
+) -> Iterable[PlannedJob]:
+    """One summary a month, covering the month's activities; and for an activity whose proof is due after that
+    summary, a final tally the next workday after its due date (photos handed in late still reach the office)."""
     office = (office_target(campaign),)
+    rules = timing.rules
     for month, acts in sorted(months.items()):
         at = timing.on_day(plan.year, month, rules.summary)
-        # One summary a month; it covers each activity of that month (the template lists them).
+        dues = {a.id: _due(a, plan.year, month, timing) for a in acts}
         yield PlannedJob(
             f"{plan.year}-{month:02d}/summary",
             JobKind.SUMMARY,
@@ -236,8 +314,24 @@ def _plan_year(campaign: Campaign, plan: PlanFile, timing: _Timing) -> Iterable[
             acts[0],
             plan.year,
             month,
-            due=max(_due(a, plan.year, month, timing) for a in acts),
+            due=max(dues.values()),
+            covers=tuple(acts),
         )
+        for act in acts:
+            if dues[act.id] >= at:
+                day = timing.workdays.settle(dues[act.id].date() + timedelta(days=1), "next")
+                final = timing.at(day, rules.summary.time)
+                yield PlannedJob(
+                    f"{act.id}/{FINAL_SUMMARY}",
+                    JobKind.SUMMARY,
+                    final,
+                    office,
+                    act,
+                    plan.year,
+                    month,
+                    due=dues[act.id],
+                    covers=(act,),
+                )
 
 
 def _broadcast(
@@ -255,17 +349,47 @@ def _broadcast(
         timing.at(first_day + timedelta(days=d), t) for d in range(rule.play_days) for t in sorted(rule.play_times)
     )
     voice = Voice(own.voice or rule.voice, own.rate or rule.rate, own.volume or rule.volume, own.pitch or rule.pitch)
-    deliver_at = timing.at(first_day - timedelta(days=rule.deliver_days_before), rule.deliver_time)
-    produce_at = plays[0] - timedelta(days=rule.produce_days_before)
+    # Operators are people at work: the clip reaches them on a workday unless the town says otherwise.
+    deliver_day = timing.workdays.settle(first_day - timedelta(days=rule.deliver_days_before), rule.deliver_workday)
+    deliver_at = timing.at(deliver_day, rule.deliver_time)
+    produce_at = min(plays[0] - timedelta(days=rule.produce_days_before), deliver_at - timedelta(days=1))
     clip = Broadcast(script, plays, produce_at, voice, own.repeats or rule.repeats)
     year, month = (event.start.year, event.start.month) if event else (first_day.year, act.month)
     return PlannedJob(key, JobKind.BROADCAST, deliver_at, operators, act, year, month, event, due, clip)
 
 
+# Days after an activity's last event day that its proof is due, when the town's rule day would come first.
+DUE_AFTER_EVENT_DAYS = 2
+
+
 def _due(act: Activity, year: int, month: int, timing: _Timing) -> datetime:
+    """The plan's own `proof.due`, else the town's rule day, but never before the activity's last event day: an
+    event that runs past the 25th (春节 across the month) is due two days after it ends, on a workday."""
     if act.proof.due is not None:
         return timing.at(act.proof.due, timing.rules.proof_due.time)
-    return timing.on_day(year, month, timing.rules.proof_due)
+    due = timing.on_day(year, month, timing.rules.proof_due)
+    if act.events:
+        last = max(ev.end or ev.start for ev in act.events)
+        if due.date() < last:
+            day = timing.workdays.settle(last + timedelta(days=DUE_AFTER_EVENT_DAYS), "next")
+            return timing.at(day, timing.rules.proof_due.time)
+    return due
+
+
+def due_follows_event(campaign: Campaign, act: Activity) -> bool:
+    """True when the activity's events run past the town's due day, so its proof is due after them instead."""
+    if act.proof.due is not None or not act.events:
+        return False
+    timing = _Timing(campaign, ZoneInfo(campaign.town.timezone))
+    year = next(p.year for p in campaign.plans if any(a.id == act.id for a in p.activities))
+    return timing.on_day(year, act.month, timing.rules.proof_due).date() < max(e.end or e.start for e in act.events)
+
+
+def activity_due(campaign: Campaign, act: Activity) -> datetime:
+    """The activity's own proof due time (its `proof.due`, else the town's rule in its month)."""
+    timing = _Timing(campaign, ZoneInfo(campaign.town.timezone))
+    year = next(p.year for p in campaign.plans if any(a.id == act.id for a in p.activities))
+    return _due(act, year, act.month, timing)
 
 
 def activities_of_month(campaign: Campaign, year: int, month: int) -> tuple[Activity, ...]:

@@ -15,7 +15,7 @@ import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from bot.core.model import Activity, Campaign, Event, GroupKind, JobKind, UnitKind
-from bot.core.planner import PlannedJob, Target, activities_of_month
+from bot.core.planner import FINAL_SUMMARY, PlannedJob, Target, activities_of_month, activity_due
 from bot.core.spoken import number_cn, say, say_date, say_time
 from bot.core.workdays import weekday_cn
 
@@ -27,15 +27,29 @@ def cn_date(value: date | datetime) -> str:
 
 
 def cn_time(value: datetime) -> str:
-    """上午9点, 下午6点, 下午3点30分: how times are said in a village group."""
+    """上午9点, 下午6点, 下午3点30分: how times are said in a village group.
+
+    18:xx is 下午: an office deadline at 18:00 is "下午6点" (晚上 starts at 19:00, as offices say it)."""
     h, m = value.hour, value.minute
     if h < 12:
         part, hh = ("上午", h) if h >= 6 else ("凌晨", h)
     elif h == 12:
         part, hh = "中午", 12
     else:
-        part, hh = ("下午", h - 12) if h < 18 else ("晚上", h - 12)
+        part, hh = ("下午", h - 12) if h < 19 else ("晚上", h - 12)
     return f"{part}{hh}点" + (f"{m}分" if m else "")
+
+
+_OPENING_QUOTES = '“‘"《「『'
+
+
+def quoted(text: str) -> str:
+    """A name in quotation marks, unless it already carries its own: “敲门行动”入户宣传 stays as it is, never
+    ““敲门行动”入户宣传”."""
+    text = str(text)
+    if any(q in text for q in _OPENING_QUOTES + "”"):
+        return text
+    return f"“{text}”"
 
 
 def cn_range(start: date, end: date | None) -> str:
@@ -108,7 +122,7 @@ class Renderer:
             keep_trailing_newline=False,
             autoescape=False,
         )
-        self._env.filters.update(cn_date=cn_date, cn_time=cn_time, cn_list=cn_list, cn_range=cn_range)
+        self._env.filters.update(cn_date=cn_date, cn_time=cn_time, cn_list=cn_list, cn_range=cn_range, quoted=quoted)
         # For loudspeaker scripts: numbers and dates as words.
         self._env.filters.update(say=say, say_date=say_date, say_time=say_time, say_number=number_cn)
         self._campaign = campaign
@@ -191,6 +205,7 @@ def activity_view(campaign: Campaign, act: Activity, facts: ProofFacts) -> dict[
         "units": [u.name for u in units],
         "events": [event_view(e) for e in act.events],
         "proof_items": list(act.proof.items),
+        "due": activity_due(campaign, act),
         "min_photos": min_photos,
         "submitted": [u.name for u in units if u.id in done],
         "missing": [u.name for u in units if u.id not in done],
@@ -202,15 +217,21 @@ def event_view(ev: Event) -> dict[str, Any]:
 
 
 def target_view(campaign: Campaign, target: Target) -> dict[str, Any]:
-    people = "居民" if target.unit and campaign.unit(target.unit).kind is UnitKind.COMMUNITY else "村民"
+    community = bool(target.unit) and campaign.unit(target.unit or "").kind is UnitKind.COMMUNITY
+    in_group = target.kind == "group"
     return {
         "id": target.id,
         "name": target.name,
         "kind": target.kind,
         "group_kind": target.group_kind.value if target.group_kind else None,
         "is_villagers": target.group_kind is GroupKind.VILLAGERS,
+        "is_group": in_group,
         "unit_name": target.unit_name,
-        "people": people,
+        "people": "居民" if community else "村民",
+        # How a villagers' message names the place that organises things: never the placeholder 村（社区）.
+        "place": "社区" if community else "村里",
+        # Where a unit hands its proof in: its work group, or (a unit reached privately) this chat.
+        "hand_in": "发到本群" if in_group else "直接发给我",
     }
 
 
@@ -228,9 +249,11 @@ def job_context(campaign: Campaign, job: PlannedJob, target: Target, facts: Proo
         ctx["plays"] = list(job.broadcast.plays)
         ctx["repeats"] = job.broadcast.repeats
     if job.kind is JobKind.SUMMARY:
-        ctx["activities"] = [
-            activity_view(campaign, a, facts) for a in activities_of_month(campaign, job.year, job.month)
-        ]
+        covered = job.covers or activities_of_month(campaign, job.year, job.month)
+        ctx["activities"] = [activity_view(campaign, a, facts) for a in covered]
+        # A summary before an activity's due date is a running count; the final tally follows that date.
+        ctx["final"] = all(activity_due(campaign, a) <= job.at for a in covered)
+        ctx["late_tally"] = job.key.endswith(f"/{FINAL_SUMMARY}")
     return ctx
 
 

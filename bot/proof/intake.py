@@ -45,7 +45,7 @@ from bot.core.model import Campaign, GroupKind, Unit
 from bot.core.planner import Target, group_target, person_target
 from bot.pipeline import Pipeline
 from bot.proof.images import ImageRefused, Limits, VerifiedImage, verify
-from bot.proof.windows import ActivityWindow, open_for, pick, windows
+from bot.proof.windows import ActivityWindow, example_reply, open_for, pick, windows
 from bot.store.base import DeliveryStatus
 from bot.store.evidence import (
     Evidence,
@@ -321,7 +321,7 @@ class ProofIntake:
             )
         elif pending and burst.ask:
             options = "、".join(f"“{w.label}”" for w in burst.ask)
-            example = f"{burst.ask[0].activity.month}月"
+            example = example_reply(burst.ask, burst.ask[0])
             lines.append(f"现在有 {len(burst.ask)} 项活动在收材料：{options}。请回一句是哪项活动的，例如“{example}”。")
         return lines
 

@@ -121,3 +121,13 @@ def pick(candidates: Sequence[ActivityWindow], text: str) -> ActivityWindow | No
     if best == 0 or (len(scores) > 1 and scores[1][0] == best):
         return None
     return scores[0][1]
+
+
+def example_reply(candidates: Sequence[ActivityWindow], wanted: ActivityWindow) -> str:
+    """A short reply that `pick` resolves to `wanted` among `candidates`: the example the bot suggests must work.
+
+    Tries the month ("4月"), then the label ("4月敲门行动"), then the activity id; the id always works (+5)."""
+    for text in (f"{wanted.activity.month}月", wanted.label, wanted.activity.title):
+        if pick(candidates, text) is wanted:
+            return text
+    return wanted.activity.id

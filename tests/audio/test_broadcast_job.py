@@ -77,7 +77,7 @@ def test_each_operator_gets_the_clip_and_the_play_sheet_once(
         ("changchun-gb", False),
     ]
     clip = channel.sent[2].file
-    assert clip is not None and clip.name == "2024-05-xuanchuanzhou-changchun.mp3"
+    assert clip is not None and clip.name == "2024-05.xuanchuanzhou.changchun.mp3"
     assert_broadcast_ready(clip.path, min_seconds=20, max_seconds=200)
     sheet = channel.sent[3].text
     assert sheet.startswith("【广播通知】王强您好！") and clip.name in sheet
@@ -185,5 +185,5 @@ def test_the_daemon_produces_the_clips_ahead_at_their_time(
             scheduler.shutdown()
 
     asyncio.run(scenario())
-    assert sorted(c.path.name for c in made) == sorted(f"2024-05-xuanchuanzhou-{t.unit}.mp3" for t in job.targets)
+    assert sorted(c.path.name for c in made) == sorted(f"2024-05.xuanchuanzhou.{t.unit}.mp3" for t in job.targets)
     assert store.deliveries() == []  # produced, nothing sent yet

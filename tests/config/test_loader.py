@@ -93,7 +93,7 @@ def test_malformed_yaml_gives_the_line(plan: Path, folder: Path) -> None:
 
 
 def test_tab_indentation(plan: Path, folder: Path) -> None:
-    replace_in(plan, "    title: 学习贯彻重要回信精神\n", "\ttitle: 学习贯彻重要回信精神\n")
+    replace_in(plan, "    title: 学习贯彻习近平总书记重要回信精神\n", "\ttitle: 学习贯彻习近平总书记重要回信精神\n")
     problem = only(folder)
     assert (problem.file, problem.line) == (plan, line_of(plan, "\ttitle"))
 
@@ -300,7 +300,7 @@ def test_every_problem_in_every_file_is_reported(town: Path, plan: Path, folder:
 
 def test_broken_yaml_in_two_files_is_reported_together(units: Path, plan: Path, folder: Path) -> None:
     replace_in(units, "  - id: shanling\n", "  - id: shanling\n   name: 坏缩进\n")
-    replace_in(plan, "    title: 学习贯彻重要回信精神\n", "    title: [没关上\n")
+    replace_in(plan, "    title: 学习贯彻习近平总书记重要回信精神\n", "    title: [没关上\n")
     found = problems(folder)
     assert [p.file for p in found] == [units, plan]
     assert all(p.line and "YAML" in p.message for p in found)

@@ -18,6 +18,7 @@ from bot.config.campaign import Sources
 from bot.config.loader import load_campaign
 from bot.core.model import Campaign, GroupKind, JobKind, UnitKind, WorkdayPolicy
 from bot.core.planner import Plan, PlannedJob, plan_campaign
+from bot.core.workdays import WorkCalendar
 from bot.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -86,20 +87,26 @@ def ids(job: PlannedJob) -> list[str]:
 def test_may_2024(plan: Plan) -> None:
     may = plan.between(at("2024-05-01 00:00"), at("2024-06-01 00:00"))
     assert [(j.key, j.kind, j.at) for j in may] == [
-        # The loudspeaker clip reaches the operators the day before it first plays (with the announcement).
-        ("2024-05/broadcast", JobKind.BROADCAST, at("2024-05-05 10:00")),
-        # 5月1日–5日 劳动节: the 1st rolls forward to Monday the 6th.
+        # 5月1日–5日 劳动节: the 1st rolls forward to Monday the 6th (May's clip went to the operators on 4/30,
+        # the last workday before it first plays).
         ("2024-05/announce", JobKind.ANNOUNCE, at("2024-05-06 09:00")),
         ("2024-05/proof_request", JobKind.PROOF_REQUEST, at("2024-05-06 10:00")),
-        # the event's clip first plays with the reminder (19日), so it is delivered on the 18th.
-        ("2024-05/broadcast/xuanchuanzhou", JobKind.BROADCAST, at("2024-05-18 10:00")),
-        # the day before 宣传周 (20日) is a Sunday; remind's workday policy is `any`.
+        # the event's clip first plays with the villagers' reminder (Sunday the 19th); operators get it on Friday.
+        ("2024-05/broadcast/xuanchuanzhou", JobKind.BROADCAST, at("2024-05-17 10:00")),
+        # units are reminded on a workday: the day before 宣传周 is a Sunday, so Friday.
+        ("2024-05/remind/xuanchuanzhou/units", JobKind.REMIND, at("2024-05-17 10:00")),
+        # villagers are reminded the day before, Sunday or not (remind's workday policy is `any`).
         ("2024-05/remind/xuanchuanzhou", JobKind.REMIND, at("2024-05-19 10:00")),
         # due 5月28日 18:00; 3 days before is Saturday the 25th, which rolls back to Friday the 24th.
         ("2024-05/chase", JobKind.CHASE, at("2024-05-24 10:00")),
+        ("2024-06/broadcast", JobKind.BROADCAST, at("2024-05-29 10:00")),
+        # 六一 is a Saturday, before June's first workday: June's announcement and the units' work arrangement go
+        # out before the 六一 reminder, still in May.
+        ("2024-06/announce", JobKind.ANNOUNCE, at("2024-05-30 09:00")),
         ("2024-06/broadcast/liuyi", JobKind.BROADCAST, at("2024-05-30 10:00")),
-        # 六一 is a Saturday: June's reminder goes out the day before, still in May.
+        ("2024-06/proof_request", JobKind.PROOF_REQUEST, at("2024-05-30 10:00")),
         ("2024-06/remind/liuyi", JobKind.REMIND, at("2024-05-31 10:00")),
+        ("2024-06/remind/liuyi/units", JobKind.REMIND, at("2024-05-31 10:00")),
         ("2024-05/summary", JobKind.SUMMARY, at("2024-05-31 16:00")),
     ]
     by_key = plan.by_key()
@@ -111,17 +118,23 @@ def test_may_2024(plan: Plan) -> None:
     assert ids(by_key["2024-05/summary"]) == ["jinxi-office"]
 
 
-def test_announce_goes_to_every_villagers_group_then_the_responsible_work_groups(real: Campaign, plan: Plan) -> None:
+def test_announce_goes_to_every_villagers_group_the_arrangement_to_the_responsible_work_groups(
+    real: Campaign, plan: Plan
+) -> None:
     villagers = [g.id for u in real.units for g in u.groups if g.kind is GroupKind.VILLAGERS]
     responsible_kinds = {UnitKind.VILLAGE, UnitKind.COMMUNITY, UnitKind.DEPARTMENT, UnitKind.ENTERPRISE}
     work = [g.id for u in real.units if u.kind in responsible_kinds for g in u.groups if g.kind is GroupKind.WORK]
-    announce = plan.by_key()["2024-05/announce"]
-    assert ids(announce) == villagers + work
+    by_key = plan.by_key()
+    announce = by_key["2024-05/announce"]
+    assert ids(announce) == villagers
+    # One message to each unit: the work arrangement with the proof request (not two on the same morning).
+    assert ids(by_key["2024-05/proof_request"]) == work
     assert len(villagers) == 7 and len(work) == 16
-    assert "jinxi-school-work" not in ids(announce)  # the school is in no set May names
+    assert "jinxi-school-work" not in ids(by_key["2024-05/proof_request"])  # the school is in no set May names
     assert "jinxi-office" not in ids(announce)
-    # The remind of a dated event goes to the same people as the announcement.
-    assert ids(plan.by_key()["2024-05/remind/xuanchuanzhou"]) == ids(announce)
+    # The remind of a dated event goes to the villagers, and separately (on a workday) to the units.
+    assert ids(by_key["2024-05/remind/xuanchuanzhou"]) == villagers
+    assert ids(by_key["2024-05/remind/xuanchuanzhou/units"]) == work
 
 
 def test_proof_request_and_chase_go_only_to_responsible_work_groups(real: Campaign, plan: Plan) -> None:
@@ -139,10 +152,9 @@ def test_june_is_only_for_the_school_the_culture_station_and_xiangjian(plan: Pla
     mine = ["jinxi-school-work", "wenhuazhan-work", "xiangjian-work"]
     assert ids(by_key["2024-06/proof_request"]) == mine
     assert ids(by_key["2024-06/chase"]) == mine
+    assert ids(by_key["2024-06/remind/liuyi/units"]) == mine
     announce = ids(by_key["2024-06/announce"])
-    assert announce[-3:] == mine
-    assert all(t.endswith("-villagers") for t in announce[:-3]) and len(announce) == 10
-    assert "changchun-work" not in announce and "dangzhengban-work" not in announce
+    assert all(t.endswith("-villagers") for t in announce) and len(announce) == 7
 
 
 def test_one_summary_a_month_to_the_office_group(real: Campaign, plan: Plan) -> None:
@@ -161,15 +173,22 @@ def test_every_activity_gets_announce_and_proof_request_and_each_event_one_remin
     for act in year.activities:
         assert f"{act.id}/announce" in keys and f"{act.id}/proof_request" in keys
         reminds = [j for j in plan.jobs if j.kind is JobKind.REMIND and j.activity_id == act.id]
-        assert [j.key for j in reminds] == [f"{act.id}/remind/{ev.id}" for ev in act.events]
+        assert sorted(j.key for j in reminds) == sorted(
+            key for ev in act.events for key in (f"{act.id}/remind/{ev.id}", f"{act.id}/remind/{ev.id}/units")
+        )
         for job in reminds:
             assert job.event is not None
-            # remind: 1 day before, 10:00, any day of the week
-            assert job.at == datetime.combine(job.event.start - timedelta(days=1), time(10), SHANGHAI)
+            day_before = job.event.start - timedelta(days=1)
+            if job.key.endswith("/units"):  # to the units: the last workday before the event
+                assert job.at.date() <= day_before and WorkCalendar().is_workday(job.at.date())
+            else:  # to the villagers: 1 day before, 10:00, any day of the week
+                assert job.at == datetime.combine(day_before, time(10), SHANGHAI)
 
 
 def test_every_2024_job_is_outside_quiet_hours_in_town_time_and_in_order(real: Campaign, plan: Plan) -> None:
-    assert len(plan.jobs) == 52 + 16  # and a broadcast job per activity (12) and per dated event (4)
+    # 12 announcements, requests, chases, summaries; 4 reminders each to villagers and to units; and a broadcast
+    # job per activity (12) and per dated event (4)
+    assert len(plan.jobs) == 12 * 4 + 4 * 2 + 16
     quiet = real.rules.quiet_hours
     for job in plan.jobs:
         assert job.at.isoformat().endswith("+08:00")
@@ -320,7 +339,8 @@ def test_each_event_gets_one_remind_the_configured_days_before(jinxi: Sources) -
     )
     autumn = "    events:\n      - {id: c, name: 丙, start: 10月3日}\n"
     use_plan(jinxi.schedules, 2024, activity_yaml(5, extra=events) + activity_yaml(10, extra=autumn))
-    reminds = [j for j in plan_campaign(load_campaign(jinxi.schedules)).jobs if j.kind is JobKind.REMIND]
+    jobs = plan_campaign(load_campaign(jinxi.schedules)).jobs
+    reminds = [j for j in jobs if j.kind is JobKind.REMIND and not j.key.endswith("/units")]
     assert [(j.key, j.at) for j in reminds] == [
         ("2024-05/remind/a", at("2024-05-20 09:30")),
         ("2024-05/remind/b", at("2024-05-23 09:30")),
@@ -365,11 +385,14 @@ def test_inserting_an_activity_or_event_changes_no_other_key(jinxi: Sources) -> 
         "2024-06-extra/chase",
         "2024-06-extra/broadcast",
         "2024-06/remind/ertong",
+        "2024-06/remind/ertong/units",
         "2024-06/broadcast/ertong",
     }
     assert set(before) <= set(after)
     for key, job in before.items():
-        assert (after[key].kind, after[key].at) == (job.kind, job.at), key
+        # Same job, same day; a job may step aside by half an hour for a new one in the same group and minute.
+        assert (after[key].kind, after[key].at.date()) == (job.kind, job.at.date()), key
+        assert timedelta(0) <= after[key].at - job.at <= timedelta(hours=1), key
 
 
 # --- determinism ---------------------------------------------------------------------------------------------
@@ -399,9 +422,10 @@ def test_plan_does_not_depend_on_the_process_time_zone(jinxi: Sources, tmp_path:
         outputs.append(done.stdout)
     assert outputs[0] == outputs[1] == outputs[2]
     rows = json.loads(outputs[0])
-    assert len(rows) == 68
+    assert len(rows) == 72
     assert all(r["at"].endswith("+08:00") for r in rows)
-    assert rows[0]["key"] == "2024-01/broadcast" and rows[0]["at"] == "2024-01-01T10:00:00+08:00"
+    # January's clip reaches the operators on the last workday before it first plays (1月1日 is a holiday).
+    assert rows[0]["key"] == "2024-01/broadcast" and rows[0]["at"] == "2023-12-29T10:00:00+08:00"
     assert rows[1]["key"] == "2024-01/announce" and rows[1]["at"] == "2024-01-02T09:00:00+08:00"
 
 

@@ -51,7 +51,7 @@ def test_cn_date() -> None:
         (10, 30, "上午10点30分"),
         (12, 0, "中午12点"),
         (15, 30, "下午3点30分"),
-        (18, 0, "晚上6点"),
+        (18, 0, "下午6点"),
         (20, 5, "晚上8点5分"),
         (5, 0, "凌晨5点"),
     ],
@@ -65,7 +65,7 @@ def test_cn_range_list_and_instant() -> None:
     assert cn_range(date(2024, 6, 1), None) == "6月1日（周六）"
     assert cn_range(date(2024, 6, 1), date(2024, 6, 1)) == "6月1日（周六）"
     assert cn_list(["长春村", "杉岭村"]) == "长春村、杉岭村"
-    assert format_instant(datetime(2024, 5, 28, 18, tzinfo=SHANGHAI)) == "5月28日（周二）晚上6点"
+    assert format_instant(datetime(2024, 5, 28, 18, tzinfo=SHANGHAI)) == "5月28日（周二）下午6点"
 
 
 # --- strict templates --------------------------------------------------------------------------------------------
@@ -94,7 +94,7 @@ def test_unknown_attribute_in_a_loop_reports_its_line(jinxi: Sources) -> None:
         load(jinxi)
     (problem,) = info.value.problems
     assert problem.file == summary
-    assert problem.line == 4
+    assert problem.line == 8
     assert "titel" in problem.message
 
 
@@ -144,7 +144,8 @@ def test_summary_lists_missing_units_then_says_all_submitted(loaded: LoadedCampa
     assert "未交：长春村、金溪镇顺达物流站。" in text
     assert "请督促未交单位尽快补交。" in text
     assert "全部单位都已提交" not in text
-    assert "材料截止时间：5月28日（周二）晚上6点。" in text
+    # Each activity with its own due date.
+    assert "活动：全国城市生活垃圾分类宣传周（材料截止5月28日（周二）下午6点）" in text
 
     everyone = ProofFacts({"2024-05": frozenset(responsible)})
     done = render(loaded, "2024-05/summary", "jinxi-office", everyone)
@@ -157,15 +158,29 @@ def test_summary_lists_missing_units_then_says_all_submitted(loaded: LoadedCampa
 
 def test_villagers_and_work_groups_get_different_wording(loaded: LoadedCampaign) -> None:
     public = render(loaded, "2024-05/announce", "changchun-villagers")
-    work = render(loaded, "2024-05/announce", "changchun-work")
+    work = render(loaded, "2024-05/proof_request", "changchun-work")
     assert public.startswith("【金溪镇垃圾分类宣传】村民朋友们好！")
-    assert "今年的主题是“践行新时尚 分类志愿行”。" in public
+    assert "活动主题是“践行新时尚 分类志愿行”。" in public and "今年的主题" not in public
     assert "5月20日（周一）至5月26日（周日）" in public
     assert "责任单位" not in public and "照片" not in public
-    assert work.startswith("【5月垃圾分类宣传工作安排】\n长春村：")
+    assert "可以在群里问村里的干部" in public and "村（社区）" not in public
+    assert work.startswith("【5月垃圾分类宣传工作安排】长春村：")
     assert "责任单位：各村（社区）、镇级各部门、相关民营企业。" in work
-    assert "请在5月28日（周二）晚上6点前把宣传周活动照片发到本群，照片不少于2张。" in work
+    assert "请在5月28日（周二）下午6点前把宣传周活动照片发到本群，照片不少于2张，请拍清楚活动现场。" in work
     assert "朋友们" not in work
+
+
+def test_a_unit_reached_privately_is_never_told_to_post_in_the_group(loaded: LoadedCampaign) -> None:
+    contact = job(loaded, "2024-05/proof_request").targets[0].mentions[0]
+    j = job(loaded, "2024-05/proof_request")
+    text = loaded.renderer.render(j, contact, ProofFacts())
+    assert "直接发给我" in text and "本群" not in text
+
+
+def test_titles_in_quotes_are_never_quoted_twice(loaded: LoadedCampaign) -> None:
+    chase = render(loaded, "2024-04/chase", "changchun-work")
+    assert "4月“敲门行动”入户宣传的佐证材料还没有收到" in chase
+    assert "““" not in chase and "””" not in chase
 
 
 def test_communities_say_jumin_and_villages_say_cunmin(loaded: LoadedCampaign) -> None:
@@ -178,7 +193,7 @@ def test_communities_say_jumin_and_villages_say_cunmin(loaded: LoadedCampaign) -
 
 def test_remind_wording(loaded: LoadedCampaign) -> None:
     public = render(loaded, "2024-05/remind/xuanchuanzhou", "changchun-villagers")
-    work = render(loaded, "2024-05/remind/xuanchuanzhou", "changchun-work")
+    work = render(loaded, "2024-05/remind/xuanchuanzhou/units", "changchun-work")
     assert "5月20日（周一）起是第二届全国城市生活垃圾分类宣传周，到5月26日（周日）结束。" in public
     assert work.startswith(
         "【提醒】长春村：第二届全国城市生活垃圾分类宣传周将于5月20日（周一）开始，到5月26日（周日）结束，主题是"

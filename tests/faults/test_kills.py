@@ -19,7 +19,7 @@ from bot.config.campaign import Sources, load
 from bot.store.base import DeliveryStatus
 from bot.store.sql import open_store
 
-JOB = "2024-05/remind/xuanchuanzhou"  # 23 groups
+JOB = "2024-05/remind/xuanchuanzhou/units"  # the units' 16 work groups
 MARK = "宣传周"
 WAIT = 60.0
 
@@ -42,7 +42,7 @@ async def start_daemon(env: dict[str, str], now: datetime, log: Path) -> asyncio
 
 @pytest.mark.parametrize(
     ("sig", "after"),
-    [(signal.SIGKILL, 3), (signal.SIGKILL, 14), (signal.SIGTERM, 8)],
+    [(signal.SIGKILL, 3), (signal.SIGKILL, 11), (signal.SIGTERM, 7)],
     ids=["kill-early", "kill-late", "term"],
 )
 def test_a_daemon_stopped_mid_job_delivers_each_group_exactly_once_after_a_restart(

@@ -32,10 +32,12 @@ def test_a_month_end_to_end_on_the_memory_channel(jinxi: Sources, tmp_path: Path
         play_on_memory(town)
         scenario.check(town.loaded, town.store, town.intake.evidence, town.channel.texts_to("jinxi-office"))
         # The request named what is needed, by when, and @-ed the unit's contacts.
-        [request] = [m for m in town.channel.sent if m.target.id == "changchun-work" and "请交4月" in m.text]
+        [request] = [
+            m for m in town.channel.sent if m.target.id == "changchun-work" and "4月垃圾分类宣传工作安排" in m.text
+        ]
         assert [p.name for p in request.target.mentions] == ["李德华"]
         assert "宣传图片、居民签字" in request.text and "照片不少于3张" in request.text
-        assert "4月25日（周四）晚上6点前" in request.text
+        assert "4月25日（周四）下午6点前" in request.text
         # Each unit's replies went to its own group; the refusals were explained.
         pingxi = town.channel.texts_to("pingxi-work")
         assert any("文件太大" in t and "图片像素太多" in t for t in pingxi)

@@ -89,7 +89,7 @@ def test_a_month_of_proof_in_the_simulator(jinxi: Sources, tmp_path: Path, monke
                 in_changchun = [m for m in puppet.sent_by_bot() if m.room_id == rooms["changchun-work"]]
                 [ack] = [m.text for m in in_changchun if m.text.startswith("已收到")]
                 assert ack == "已收到 长春村 4月“敲门行动”入户宣传 照片 3 张（编号 1～3），累计 3 张。"
-                request = next(m for m in in_changchun if "请交4月" in m.text)
+                request = next(m for m in in_changchun if "4月垃圾分类宣传工作安排" in m.text)
                 assert request.mention_ids == (contact["lidehua-changchun"],)
                 in_pingxi = [m.text for m in puppet.sent_by_bot() if m.room_id == rooms["pingxi-work"]]
                 assert any("文件太大" in t for t in in_pingxi) and any("图片像素太多" in t for t in in_pingxi)

@@ -78,7 +78,9 @@ def test_a_missing_group_is_a_clear_warning(env: dict[str, str], gateway: Loopba
 
 def test_send_to_a_group_id(env: dict[str, str], gateway: LoopbackPuppet) -> None:
     env = {**env, **gateway.env()}
-    result = laba(env, "send", "--channel", "wechaty", "--to", "changchun-villagers", "今晚8点村委会开院坝会")
+    result = laba(
+        env, "send", "--channel", "wechaty", "--to", "changchun-villagers", "--force", "今晚8点村委会开院坝会"
+    )
     assert result.exit_code == 0, result.output
     [sent] = gateway.sent_by_bot()
     assert sent.room_id == gateway.room_by_topic("长春村村民群").id and sent.text == "今晚8点村委会开院坝会"

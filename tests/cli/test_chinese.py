@@ -1,0 +1,99 @@
+"""Everything a clerk meets on the command line is Chinese: every --help, click's own errors, our errors."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import click
+import pytest
+from click.testing import CliRunner, Result
+
+from bot.cli import main
+
+HAN = re.compile(r"[\u4e00-\u9fff]")
+# English a clerk should never read (click's words, pydantic's, Python's).
+ENGLISH = re.compile(
+    r"Usage:|Options:|Commands:|Show this message|No such|Invalid value|Missing (argument|option)|Error:|"
+    r"Traceback|Field required|Input should|datetime\.|is not one of|does not exist"
+)
+
+
+def laba(env: dict[str, str], *args: str) -> Result:
+    return CliRunner().invoke(main, list(args), env=env, prog_name="laba")
+
+
+def commands(group: click.Group, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], click.Command]]:
+    for name, command in group.commands.items():
+        yield (*path, name), command
+        if isinstance(command, click.Group):
+            yield from commands(command, (*path, name))
+
+
+def test_every_commands_help_is_chinese(env: dict[str, str]) -> None:
+    seen = 0
+    for path, command in [((), main), *commands(main)]:
+        result = laba(env, *path, "--help")
+        assert result.exit_code == 0, path
+        out = result.stdout
+        assert not ENGLISH.search(out), (path, ENGLISH.search(out))
+        assert "用法：" in out and "选项" in out
+        for param in command.params:
+            if isinstance(param, click.Option) and not param.hidden and param.help:
+                assert HAN.search(param.help), (path, param.opts, param.help)
+        assert command.help and HAN.search(command.help.split("\n")[0]), path
+        seen += 1
+    assert seen >= 15
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("nosuch",), "没有 'nosuch' 这个命令"),
+        (("plan", "--nosuch"), "没有 '--nosuch' 这个选项"),
+        (("plan", "--from"), "选项 '--from' 后面要写一个值"),
+        (("preview",), "缺少参数 '任务编号'"),
+        (("simulate", "--from", "2024-05-01"), "缺少选项 '--to'"),
+        (("plan", "--from", "5月32日"), "日期“5月32日”看不懂"),
+        (("plan", "--from", "6月3日", "--to", "6月1日"), "--from（6月3日）在 --to（6月1日）之后"),
+        (("simulate", "--from", "2024-05-01", "--to", "2024-05-02", "--channel", "qq"), "只能写其中之一"),
+        (("send", "--to", "nobody", "你好"), "没有叫 'nobody' 的群或联系人"),
+        (("send", "--to", "changchun-villagers", "--now", "2024-05-20T22:30", "你好"), "请加 --force"),
+        (("ledger", "report"), "没有 'report' 这个命令"),
+    ],
+)
+def test_bad_input_is_said_in_chinese_with_exit_2(env: dict[str, str], args: tuple[str, ...], said: str) -> None:
+    result = laba(env, *args)
+    assert result.exit_code == 2, result.output
+    assert said in result.stderr, result.stderr
+    assert not ENGLISH.search(result.stderr), result.stderr
+    assert "用法" not in result.stderr or "用 'laba" in result.stderr  # and where to find help
+
+
+def test_dates_as_the_plan_files_write_them(env: dict[str, str]) -> None:
+    outputs = {
+        laba(env, "plan", "--from", a, "--to", b, "--json").stdout
+        for a, b in [
+            ("2024-05-01", "2024-05-31"),
+            ("5月1日", "5月31日"),  # the year of the town's only plan
+            ("2024/05/01", "2024/5/31"),
+            ("2024年5月1日", "2024年5月31日"),
+        ]
+    }
+    assert len(outputs) == 1 and "2024-05/announce" in outputs.pop()
+
+
+def test_send_in_quiet_hours_goes_with_force(env: dict[str, str]) -> None:
+    result = laba(env, "send", "--to", "changchun-villagers", "--now", "2024-05-20T22:30", "--force", "你好")
+    assert result.exit_code == 0, result.output
+    assert "已发送到 长春村村民群" in result.stdout
+
+
+def test_months_as_people_write_them() -> None:
+    from bot.cli.base import parse_month
+
+    for text in ("2024-05", "2024/5", "2024年5月", "5月", " 05月 "):
+        assert parse_month(text, 2024) == (2024, 5), text
+    for bad in ("13月", "2024-13", "五月份", "5"):
+        with pytest.raises(click.UsageError):
+            parse_month(bad, 2024)
