@@ -21,6 +21,8 @@ class Settings:
     audio_dir: Path = Path("audio_out")
     tts_engine: str = "edge"
     edge_tts_url: str | None = None  # a relay or a loopback stand-in; default the public service
+    web_listen: str = "127.0.0.1:8080"  # where the web console listens (host:port), or "off"
+    public_url: str = ""  # the console's address as people reach it (behind a proxy); links are made only when set
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, channel: str | None = None) -> Settings:
@@ -34,6 +36,8 @@ class Settings:
             audio_dir=Path(env.get("BOT_AUDIO_DIR", "audio_out")),
             tts_engine=env.get("BOT_TTS_ENGINE", "edge"),
             edge_tts_url=env.get("BOT_EDGE_TTS_URL") or None,
+            web_listen=env.get("BOT_WEB_LISTEN", "127.0.0.1:8080").strip() or "127.0.0.1:8080",
+            public_url=env.get("BOT_PUBLIC_URL", "").strip().rstrip("/"),
         )
 
     @property

@@ -10,9 +10,10 @@ from sqlalchemy.engine import Connection
 # The tables of every store module, so `metadata` describes the whole live schema (what autogenerate compares).
 from bot.store import evidence as _evidence
 from bot.store import rooms as _rooms
+from bot.store import web as _web
 from bot.store.sql import metadata
 
-_ = (_evidence, _rooms)
+_ = (_evidence, _rooms, _web)
 
 
 def run_migrations_online() -> None:
