@@ -90,6 +90,8 @@ class App:
     pipeline: Pipeline
     clock: Clock
     router: InboundRouter
+    settings: Settings | None = None
+    sources: Sources | None = None
 
     @property
     def loaded(self) -> LoadedCampaign:
@@ -130,7 +132,11 @@ def build(
     router = InboundRouter(
         [AdminCommands(holder.get, pipeline), *proof.handlers(holder.get, pipeline, store, settings.data_dir)]
     )
-    return App(holder, store, channel, pipeline, clock, router)
+    if settings.public_url:
+        from bot.web.links import upload_links_for
+
+        pipeline.links = upload_links_for(store, router, settings, clock)
+    return App(holder, store, channel, pipeline, clock, router, settings, sources)
 
 
 def configured_groups(loaded: LoadedCampaign) -> dict[str, str]:
@@ -186,8 +192,11 @@ async def run_daemon(app: App, clock: RealTimeClock, stop: asyncio.Event, reload
     pending = scheduler.pending()
     log.info("running: %d jobs waiting; next: %s", len(pending), pending[0] if pending else "none")
     listener = asyncio.create_task(_listen(app))
+    from bot.web.hook import console_running
+
     try:
-        await stop.wait()
+        async with console_running(app, app.settings or Settings.from_env(), app.sources):
+            await stop.wait()
     finally:
         scheduler.shutdown()
         await app.drain()

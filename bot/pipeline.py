@@ -75,6 +75,8 @@ class Pipeline:
     deferred_alerts: list[tuple[str, str, Mapping[str, Any]]] = field(default_factory=list)
     # Makes the loudspeaker clips of broadcast jobs; without one, operators get the script to read aloud.
     producer: ClipProducer | None = None
+    # Appended to a message for its target (the web console's upload link in proof requests and chases), or "".
+    links: Callable[[PlannedJob, Target], str] | None = None
     # Set while sending is allowed; an admin's #暂停 clears it. Jobs that fire meanwhile wait, they are not missed.
     _open: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -119,6 +121,8 @@ class Pipeline:
             # check/reload render every job before a plan goes live, so this is a bug, not a clerk's typo.
             log.exception("render failed for %s → %s", job.key, target.id)
             return await self._fail_unclaimed(job, target, f"模板渲染失败: {exc}")
+        if self.links is not None:
+            text += self.links(job, target)
         if self.held:
             log.info("sending is held: %s → %s waits", job.key, target.id)
             await self._open.wait()

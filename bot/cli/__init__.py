@@ -6,6 +6,7 @@ Each module registers its commands on the one `main` group.
 from bot.cli import audio as audio
 from bot.cli import campaign as campaign
 from bot.cli import ledger as ledger
+from bot.cli import web as web
 from bot.cli import wechat as wechat
 from bot.cli.base import main
 
