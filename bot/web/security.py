@@ -23,7 +23,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 COOKIE: Final = "laba_session"
 LOGIN_COOKIE: Final = "laba_login"  # the sign-in form's own CSRF token (double submit): no session yet
 CONSOLE_KEY: Final = web.AppKey("console", Console)
-SESSION_KEY: Final = "laba.session"
+SESSION_KEY: Final = web.RequestKey("session", Session)
 PUBLIC_PREFIXES: Final = ("/static/", "/u/")
 PUBLIC_PATHS: Final = frozenset({"/login"})
 CSP: Final = (
@@ -37,8 +37,7 @@ def public(path: str) -> bool:
 
 
 def session_of(request: web.Request) -> Session:
-    session: Session = request[SESSION_KEY]
-    return session
+    return request[SESSION_KEY]
 
 
 def secure_cookies(console: Console) -> bool:
