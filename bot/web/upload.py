@@ -12,6 +12,8 @@ chunks and reading stops one byte past a photo's limit, so memory holds at most 
 from __future__ import annotations
 
 import asyncio
+import functools
+import json
 import re
 import threading
 import uuid
@@ -147,7 +149,7 @@ async def upload_one(request: web.Request) -> web.Response:
     """The page script's endpoint: one photo (and its client id, so a resend is filed once); JSON back."""
     console, link, unit, window = await _found(request)
     if _declared_too_big(request, request_limit(console, 1)):
-        return web.json_response(_json(_too_big(console, "")), status=413)
+        return _json_response(_json(_too_big(console, "")), status=413)
     client_id, name, data = "", "", b""
     reader = await request.multipart()
     while (part := await reader.next()) is not None:
@@ -160,12 +162,20 @@ async def upload_one(request: web.Request) -> web.Response:
             try:
                 data = await _read_part(part, photo_limit(console))
             except TooBig:
-                return web.json_response(_json(_too_big(console, name)), status=413)
+                return _json_response(_json(_too_big(console, name)), status=413)
     if not CLIENT_ID.fullmatch(client_id):
         client_id = uuid.uuid4().hex
     outcome = await asyncio.to_thread(file_one, console, link, unit, window, client_id, name, data)
     counted = await asyncio.to_thread(console.evidence.count, window.activity.id, unit.id)
-    return web.json_response({**_json(outcome), "counted": counted, "required": window.min_photos})
+    return _json_response({**_json(outcome), "counted": counted, "required": window.min_photos})
+
+
+# Chinese as it is, not as \u escapes: the page shows it, and people read it in the browser's tools too.
+_dumps = functools.partial(json.dumps, ensure_ascii=False)
+
+
+def _json_response(data: dict[str, Any], status: int = 200) -> web.Response:
+    return web.json_response(data, status=status, dumps=_dumps)
 
 
 def _json(outcome: Outcome) -> dict[str, Any]:

@@ -164,10 +164,19 @@ def start_site(jinxi: Sources, tmp_path: Path, public_url: str = "https://laba.e
         yield site
     finally:
         asyncio.run_coroutine_threadsafe(server.close(), loop).result(30)
+        asyncio.run_coroutine_threadsafe(_cancel_rest(), loop).result(30)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
         loop.close()
         app.close()
+
+
+async def _cancel_rest() -> None:
+    """End what the server left running (connections cut mid-request) before the loop stops."""
+    rest = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for t in rest:
+        t.cancel()
+    await asyncio.gather(*rest, return_exceptions=True)
 
 
 @pytest.fixture
