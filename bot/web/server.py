@@ -27,12 +27,17 @@ async def _home(request: web.Request) -> web.Response:
     raise web.HTTPFound("/today")
 
 
+async def _no_icon(request: web.Request) -> web.Response:
+    return web.Response(status=204)
+
+
 def console_app(console: Console) -> web.Application:
     app = web.Application(middlewares=[headers, sessions], client_max_size=FORM_LIMIT)
     app[CONSOLE_KEY] = console
     app.add_routes(
         [
             web.get("/", _home),
+            web.get("/favicon.ico", _no_icon),
             web.get("/login", signin.login_page),
             web.post("/login", signin.login),
             web.post("/logout", signin.logout),

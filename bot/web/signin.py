@@ -8,7 +8,6 @@ import secrets
 
 from aiohttp import web
 
-from bot.web.console import Console
 from bot.web.render import html, page
 from bot.web.security import CONSOLE_KEY, COOKIE, LOGIN_COOKIE, secure_cookies
 
@@ -19,8 +18,16 @@ def _next(value: object) -> str:
     return text if text.startswith("/") and not text.startswith("//") and "\\" not in text else "/"
 
 
-def _form(console: Console, next_path: str, error: str, status: int = 200) -> web.Response:
-    token = secrets.token_urlsafe(24)
+def _form(request: web.Request, next_path: str, error: str, status: int = 200) -> web.Response:
+    console = request.app[CONSOLE_KEY]
+    # Kept while the browser has one: a second tab (or the browser's own favicon request, which lands here too)
+    # must not invalidate the form already on screen.
+    kept = request.cookies.get(LOGIN_COOKIE, "")
+    token = (
+        kept
+        if 20 <= len(kept) <= 64 and kept.replace("-", "").replace("_", "").isalnum()
+        else secrets.token_urlsafe(24)
+    )
     town = console.current().campaign.town.name
     response = html(page("login.html", town=town, next=next_path, error=error, login_token=token), status)
     response.set_cookie(
@@ -30,7 +37,7 @@ def _form(console: Console, next_path: str, error: str, status: int = 200) -> we
 
 
 async def login_page(request: web.Request) -> web.Response:
-    return _form(request.app[CONSOLE_KEY], _next(request.query.get("next", "/")), "")
+    return _form(request, _next(request.query.get("next", "/")), "")
 
 
 async def login(request: web.Request) -> web.Response:
@@ -39,7 +46,7 @@ async def login(request: web.Request) -> web.Response:
     next_path = _next(form.get("next", "/"))
     sent, expected = str(form.get("login_token", "")), request.cookies.get(LOGIN_COOKIE, "")
     if not sent or not expected or not hmac.compare_digest(sent, expected):
-        return _form(console, next_path, "页面已过期，请重新输入。", 403)
+        return _form(request, next_path, "页面已过期，请重新输入。", 403)
     user, password = str(form.get("user", "")).strip(), str(form.get("password", ""))
     address = request.remote or "?"
     result = await asyncio.to_thread(console.accounts.sign_in, user, password, address, console.clock.now())
@@ -53,7 +60,7 @@ async def login(request: web.Request) -> web.Response:
                 detail=address,
                 at=console.clock.now(),
             )
-        return _form(console, next_path, result.refusal, 401)
+        return _form(request, next_path, result.refusal, 401)
     response = web.HTTPFound(next_path)
     response.set_cookie(
         COOKIE,

@@ -56,7 +56,9 @@ class Client:
     port: int
     cookies: dict[str, str] = field(default_factory=dict)
 
-    def request(self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> Reply:
+    def request(
+        self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+    ) -> Reply:
         conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
         try:
             sent = dict(headers or {})

@@ -79,7 +79,9 @@ def test_unknown_revoked_and_expired_links_are_refused(april: Site) -> None:
     link = april.link("changchun")
     april.console.web.revoke_link(link.removeprefix("/u/"), "admin-ran", april.clock.now())
     assert client.get(link).status == 410
-    assert client.request("POST", f"{link}/photo", b"", {"Content-Type": "multipart/form-data; boundary=x"}).status == 410
+    assert (
+        client.request("POST", f"{link}/photo", b"", {"Content-Type": "multipart/form-data; boundary=x"}).status == 410
+    )
     other = april.link("shanling")
     april.clock.set(at(5, 20))  # long after April's window closed
     gone = client.get(other)
@@ -133,7 +135,9 @@ def test_a_decompression_bomb_is_refused_with_a_reason(april: Site) -> None:
 def test_the_form_without_script_files_several_photos(april: Site) -> None:
     client = april.client()
     link = april.link("shanling")
-    body, kind = multipart({}, [("photo", "1.jpg", photo(31)), ("photo", "2.jpg", photo(32)), ("photo", "x.txt", b"hi")])
+    body, kind = multipart(
+        {}, [("photo", "1.jpg", photo(31)), ("photo", "2.jpg", photo(32)), ("photo", "x.txt", b"hi")]
+    )
     page = client.request("POST", link, body, {"Content-Type": kind})
     assert page.status == 200
     assert page.text.count("已收到 杉岭村") == 2 and "没收下" in page.text
