@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Column, Index, Integer, PrimaryKeyConstraint, Row, String, Table, Text, delete, select, update
 from sqlalchemy.engine import Connection
 
+from bot.store.evidence import evidence
 from bot.store.sql import SqlStore, UtcDateTime, _aware_utc, metadata
 
 web_users = Table(
@@ -83,6 +84,17 @@ relay_forwards = Table(
     Column("forwarded_by", Text, nullable=False),
     Column("forwarded_at", UtcDateTime(), nullable=False),
     PrimaryKeyConstraint("job_key", "target", name="pk_relay_forwards"),
+)
+
+# The 台账 year grid counts every unit's photos for every activity in one GROUP BY (`bot.web.grid`): with every
+# column it reads in the index, SQLite scans the index alone, not the wide evidence rows.
+ix_evidence_ledger = Index(
+    "ix_evidence_ledger",
+    evidence.c.activity_id,
+    evidence.c.unit_id,
+    evidence.c.kind,
+    evidence.c.status,
+    evidence.c.flags,
 )
 
 PAUSED = "paused"

@@ -19,7 +19,7 @@ from bot.proof.report import Thumbnails, month_html, month_xlsx
 from bot.store.evidence import FLAG_CN, BindingStatus
 from bot.web.console import Console
 from bot.web.grid import year_grid
-from bot.web.render import console_page, html, page, tell
+from bot.web.render import console_page, tell
 from bot.web.security import CONSOLE_KEY, session_of
 
 MIME = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif", "bmp": "image/bmp"}
@@ -67,17 +67,12 @@ async def ledger_month(request: web.Request) -> web.Response:
     return await console_page(request, "ledger.html", await asyncio.to_thread(month_view, console, year, month))
 
 
-def year_page(console: Console, year: int, user: str, csrf: str) -> str:
-    grid = year_grid(console.current(), console.store, year)
-    return page("ledger_year.html", user=user, csrf=csrf, grid=grid)
-
-
 async def ledger_year(request: web.Request) -> web.Response:
     console = request.app[CONSOLE_KEY]
-    session = session_of(request)
     raw = request.query.get("year", "")
     year = int(raw) if raw.isdigit() and len(raw) == 4 else console.clock.now().year
-    return html(await asyncio.to_thread(year_page, console, year, session.user_id, session.csrf))
+    grid = await asyncio.to_thread(year_grid, console.current(), console.store, year)
+    return await console_page(request, "ledger_year.html", {"grid": grid})
 
 
 async def download(request: web.Request) -> web.StreamResponse:

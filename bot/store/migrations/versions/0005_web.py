@@ -1,4 +1,5 @@
-"""The web console: accounts, sessions, sign-in failures, upload links, shared flags, hand-forwarded messages.
+"""The web console: accounts, sessions, sign-in failures, upload links, shared flags, hand-forwarded messages;
+an index for the 台账 year grid.
 
 Revision ID: 0005
 Revises: 0003
@@ -73,9 +74,11 @@ def upgrade() -> None:
         sa.Column("forwarded_at", _WHEN, nullable=False),
         sa.PrimaryKeyConstraint("job_key", "target", name="pk_relay_forwards"),
     )
+    op.create_index("ix_evidence_ledger", "evidence", ["activity_id", "unit_id", "kind", "status", "flags"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_evidence_ledger", table_name="evidence")
     op.drop_table("relay_forwards")
     op.drop_table("shared_flags")
     op.drop_index("ix_upload_links_unit_activity", table_name="upload_links")
