@@ -95,7 +95,8 @@ def today_view(console: Console) -> dict[str, object]:
     records = {(r.job_key, r.target): r for r in console.store.deliveries()}
     forwards = console.web.forwarded()
     by_key = loaded.plan.by_key()
-    earlier = sorted({by_key[k] for k, _ in records if k in by_key and by_key[k].at < start}, key=lambda j: j.at)
+    past = {k: by_key[k] for k, _ in records if k in by_key and by_key[k].at < start}
+    earlier = sorted(past.values(), key=lambda j: j.at)
     rows = build_rows(list(upcoming), records, forwards, console.route, now)
     old = [r for r in build_rows(earlier, records, forwards, console.route, now) if r.status in PROBLEM_ORDER]
     problems = sorted(

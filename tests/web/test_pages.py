@@ -110,3 +110,19 @@ def test_the_hook_can_be_switched_off(site: Site) -> None:
             return url
 
     assert site.run(go()) == ""
+
+
+def test_failures_of_earlier_days_stay_on_top_until_handled(site: Site) -> None:
+    site.channel.refuse.add("shanling-work")
+    site.run_jobs("proof_request", 4)
+    site.clock.set(at(4, 9, 9))  # a week later: April 1st is no longer "today"
+    client = site.client()
+    client.sign_in()
+    problems = client.get("/today").text.split('id="problems"')[1].split("</ul>")[0]
+    assert "杉岭村两委工作群" in problems and "4月1日" in problems
+    client.post(
+        "/relay/forwarded", {"csrf": client.csrf(), "job_key": "2024-04/proof_request", "target": "shanling-work"}
+    )
+    assert 'id="problems"' not in client.get("/today").text
+    history = site.console.evidence.history("delivery:2024-04/proof_request>shanling-work")
+    assert [(e.actor, e.action) for e in history] == [("admin-ran", "forwarded")]
