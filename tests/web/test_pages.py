@@ -126,3 +126,29 @@ def test_failures_of_earlier_days_stay_on_top_until_handled(site: Site) -> None:
     assert 'id="problems"' not in client.get("/today").text
     history = site.console.evidence.history("delivery:2024-04/proof_request>shanling-work")
     assert [(e.actor, e.action) for e in history] == [("admin-ran", "forwarded")]
+
+
+def test_broadcast_clips_play_sheets_and_a_zip_per_operator_only_by_listed_names(site: Site) -> None:
+    import io
+    import json
+    import zipfile
+
+    folder = site.console.settings.audio_dir / "2024-04"
+    folder.mkdir(parents=True)
+    (folder / "changchun-qiaomen.mp3").write_bytes(b"ID3 clip")
+    (folder / "changchun-gb.m3u").write_text("#EXTM3U\nchangchun-qiaomen.mp3\n", encoding="utf-8")
+    (folder / "changchun-gb-bofangdan.txt").write_text("金溪镇垃圾分类宣传 广播播放单", encoding="utf-8")
+    (folder / "secret.txt").write_text("not listed", encoding="utf-8")
+    clips = {"changchun-qiaomen.mp3": {"title": "4月垃圾分类广播：敲门行动", "seconds": 61.2, "plays": []}}
+    index = {"changchun-gb": {"operator": "王强", "unit": "长春村", "clips": clips}}
+    (folder / "index.json").write_text(json.dumps(index, ensure_ascii=False), encoding="utf-8")
+    client = site.client()
+    client.sign_in()
+    page = client.get("/broadcast?month=2024-04").text
+    assert "王强" in page and "敲门行动" in page and "广播播放单" in page
+    assert client.get("/broadcast/2024-04/clip/changchun-qiaomen.mp3").body == b"ID3 clip"
+    assert client.get("/broadcast/2024-04/clip/secret.txt").status == 404
+    assert client.get("/broadcast/2024-04/clip/..%2Findex.json").status == 404
+    assert client.get("/broadcast/..%2F..%2Fdata/clip/x.mp3").status == 404
+    archive = zipfile.ZipFile(io.BytesIO(client.get("/broadcast/2024-04/zip/changchun-gb").body))
+    assert sorted(archive.namelist()) == ["changchun-gb-bofangdan.txt", "changchun-gb.m3u", "changchun-qiaomen.mp3"]
