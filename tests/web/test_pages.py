@@ -152,3 +152,16 @@ def test_broadcast_clips_play_sheets_and_a_zip_per_operator_only_by_listed_names
     assert client.get("/broadcast/..%2F..%2Fdata/clip/x.mp3").status == 404
     archive = zipfile.ZipFile(io.BytesIO(client.get("/broadcast/2024-04/zip/changchun-gb").body))
     assert sorted(archive.namelist()) == ["changchun-gb-bofangdan.txt", "changchun-gb.m3u", "changchun-qiaomen.mp3"]
+
+
+def test_the_plan_page_shows_the_calendar_and_what_check_finds_in_the_files(site: Site) -> None:
+    client = site.client()
+    client.sign_in()
+    page = client.get("/plan?month=2024-04").text
+    assert "检查通过" in page and "敲门" in page
+    sources = site.console.sources
+    assert sources is not None
+    plan = sources.schedules / "plan-2024.yaml"
+    plan.write_text(plan.read_text(encoding="utf-8").replace("min_photos: 3", "min_photos: 三张"), encoding="utf-8")
+    broken = client.get("/plan?month=2024-04").text
+    assert "文件里有错误" in broken and "plan-2024.yaml" in broken and "三张" in broken
