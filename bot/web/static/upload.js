@@ -52,10 +52,17 @@
     count.appendChild(document.createTextNode(" 张" + (rest > 0 ? "，还差 " + rest + " 张。" : "，已经够了。")));
   }
 
+  var limitMb = Number(form.getAttribute("data-limit")) || 25;
+
   async function send(file) {
+    var blob = await shrink(file);
+    if (blob.size > limitMb * 1024 * 1024) {  // refused before a byte goes over a slow network
+      show(file.name, "refused", "照片太大（最多 " + limitMb + " MB），没有上传。请换一张，或截图后再交。");
+      return;
+    }
     var body = new FormData();
     body.append("id", id());
-    body.append("photo", await shrink(file), file.name);
+    body.append("photo", blob, file.name);
     try {
       var r = await fetch(form.action || location.pathname, {method: "POST", body: body, credentials: "omit"});
       var j = await r.json();
