@@ -175,7 +175,10 @@ _dumps = functools.partial(json.dumps, ensure_ascii=False)
 
 
 def _json_response(data: dict[str, Any], status: int = 200) -> web.Response:
-    return web.json_response(data, status=status, dumps=_dumps)
+    response = web.json_response(data, status=status, dumps=_dumps)
+    if status == 413:
+        response.force_close()  # close rather than read and discard the rest of an oversized body
+    return response
 
 
 def _json(outcome: Outcome) -> dict[str, Any]:
@@ -186,7 +189,9 @@ async def upload_form(request: web.Request) -> web.Response:
     """The form without the script: up to nine photos in one request, filed one by one as they are read."""
     console, link, unit, window = await _found(request)
     if _declared_too_big(request, request_limit(console, MAX_FILES)):
-        return html(await asyncio.to_thread(_view, console, unit, window, [_too_big(console, "")]), 413)
+        refused = html(await asyncio.to_thread(_view, console, unit, window, [_too_big(console, "")]), 413)
+        refused.force_close()
+        return refused
     outcomes: list[Outcome] = []
     batch = uuid.uuid4().hex[:12]
     reader = await request.multipart()
@@ -198,7 +203,10 @@ async def upload_form(request: web.Request) -> web.Response:
             data = await _read_part(part, photo_limit(console))
         except TooBig:
             outcomes.append(_too_big(console, name))
-            break  # the rest of an oversized body is not read
+            break
         client_id = f"{batch}-{len(outcomes) + 1}"
         outcomes.append(await asyncio.to_thread(file_one, console, link, unit, window, client_id, name, data))
-    return html(await asyncio.to_thread(_view, console, unit, window, outcomes))
+    response = html(await asyncio.to_thread(_view, console, unit, window, outcomes))
+    if outcomes and outcomes[-1].status == "refused" and "太大" in outcomes[-1].text:
+        response.force_close()  # the rest of the oversized body is not read
+    return response
