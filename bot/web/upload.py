@@ -110,8 +110,8 @@ async def _read_part(part: BodyPartReader, limit: int) -> bytes:
 
 def file_one(
     console: Console, link: UploadLink, unit: Unit, window: ActivityWindow, client_id: str, name: str, data: bytes
-) -> Outcome:
-    """File one photo through the chat intake and say what became of it."""
+) -> tuple[Outcome, int]:
+    """File one photo through the chat intake; what became of it, and the unit's count of photos that count."""
     message = InboundMessage(
         message_id=f"web/{link.token[:12]}/{client_id}",
         sender=f"web:{unit.id}",
@@ -124,12 +124,13 @@ def file_one(
     )
     with _filing:
         [(record, count, _)] = console.intake.file_upload(message, unit, window)
-    lines = console.intake.acknowledge([record], unit, count if record.status is EvidenceStatus.ACCEPTED else None)
-    text = "".join(lines).replace("第 1 个文件没有收下", "没有收下")
+    if record.status is not EvidenceStatus.ACCEPTED:  # intake counts only after a photo it filed
+        count = console.evidence.count(window.activity.id, unit.id)
+    text = "".join(console.intake.acknowledge([record], unit, count)).replace("第 1 个文件没有收下", "没有收下")
     if record.status is EvidenceStatus.REFUSED:
-        return Outcome(name, "refused", text)
+        return Outcome(name, "refused", text), count
     flagged = any(f in (Flag.DUPLICATE, Flag.NEAR_DUPLICATE, Flag.EXIF_OUTSIDE) for f in record.flags)
-    return Outcome(name, "flagged" if flagged else "ok", text)
+    return Outcome(name, "flagged" if flagged else "ok", text), count
 
 
 def _too_big(console: Console, name: str) -> Outcome:
@@ -165,8 +166,7 @@ async def upload_one(request: web.Request) -> web.Response:
                 return _json_response(_json(_too_big(console, name)), status=413)
     if not CLIENT_ID.fullmatch(client_id):
         client_id = uuid.uuid4().hex
-    outcome = await asyncio.to_thread(file_one, console, link, unit, window, client_id, name, data)
-    counted = await asyncio.to_thread(console.evidence.count, window.activity.id, unit.id)
+    outcome, counted = await asyncio.to_thread(file_one, console, link, unit, window, client_id, name, data)
     return _json_response({**_json(outcome), "counted": counted, "required": window.min_photos})
 
 
@@ -205,7 +205,8 @@ async def upload_form(request: web.Request) -> web.Response:
             outcomes.append(_too_big(console, name))
             break
         client_id = f"{batch}-{len(outcomes) + 1}"
-        outcomes.append(await asyncio.to_thread(file_one, console, link, unit, window, client_id, name, data))
+        outcome, _ = await asyncio.to_thread(file_one, console, link, unit, window, client_id, name, data)
+        outcomes.append(outcome)
     response = html(await asyncio.to_thread(_view, console, unit, window, outcomes))
     if outcomes and outcomes[-1].status == "refused" and "太大" in outcomes[-1].text:
         response.force_close()  # the rest of the oversized body is not read
