@@ -70,6 +70,9 @@ USER laba
 # Created (and owned by laba) above, so a fresh named volume starts writable by the daemon.
 VOLUME ["/data", "/app/audio_out"]
 
+# The web console: listens on 127.0.0.1:8080 by default; in a container set BOT_WEB_LISTEN=0.0.0.0:8080 and publish
+# the port only to the HTTPS reverse proxy (docs/网页控制台.md).
+EXPOSE 8080
 # `laba run` stops cleanly on SIGTERM (docker stop).
 ENTRYPOINT ["laba"]
 CMD ["run"]

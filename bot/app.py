@@ -132,6 +132,7 @@ class App:
     # The town's own files (watched for edits), and what is wrong with them when the last good plan runs instead.
     sources: Sources | None = None
     broken: ConfigError | None = None
+    settings: Settings | None = None
 
     @property
     def loaded(self) -> LoadedCampaign:
@@ -206,7 +207,11 @@ def build(
     router = InboundRouter(
         [AdminCommands(holder.get, pipeline), *proof.handlers(holder.get, pipeline, store, settings.data_dir), *answers]
     )
-    return App(holder, store, channel, pipeline, clock, router, sources, broken)
+    if settings.public_url:
+        from bot.web.links import upload_links_for
+
+        pipeline.links = upload_links_for(store, router, settings, clock)
+    return App(holder, store, channel, pipeline, clock, router, sources=sources, broken=broken, settings=settings)
 
 
 def _load(
@@ -288,8 +293,11 @@ async def run_daemon(app: App, clock: RealTimeClock, stop: asyncio.Event, reload
         log.info("运行中：计划里已经没有要发的任务")
     listener = asyncio.create_task(listen(app))
     ticker = asyncio.create_task(_after_quiet_hours(app, stop))
+    from bot.web.hook import console_running
+
     try:
-        await stop.wait()
+        async with console_running(app, app.settings or Settings.from_env(), app.sources):
+            await stop.wait()
     finally:
         await scheduler.stop()
         ticker.cancel()  # its round at stop is for callers without a channel to close (tests, one-shot runs)

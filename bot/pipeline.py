@@ -83,6 +83,8 @@ class Pipeline:
     batch_done: Callable[[], Awaitable[None]] | None = None
     # Where a delivery goes when every attempt failed (certainly not posted): the relay queue; returns its id.
     relay_failed: Callable[[Target, str, str], Awaitable[str]] | None = None
+    # Appended to a message for its target (the web console's upload link in proof requests and chases), or "".
+    links: Callable[[PlannedJob, Target], str] | None = None
     # Set while sending is allowed; an admin's #暂停 clears it. Jobs that fire meanwhile wait, they are not missed.
     _open: asyncio.Event = field(default_factory=asyncio.Event)
     # Shutting down: nothing more is claimed (SIGTERM).
@@ -167,6 +169,8 @@ class Pipeline:
             # check/reload render every job before a plan goes live, so this is a bug, not a clerk's typo.
             log.exception("消息生成失败：%s → %s", job_label(job), target.name)
             return await self._fail_unclaimed(job, target, f"模板渲染失败: {exc}")
+        if self.links is not None:
+            text += self.links(job, target)
         await self._wait_open(job, target)
         self.heartbeat()
         claim = self.store.claim(job.key, target.id, job.at, self.clock.now(), self.runner)

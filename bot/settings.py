@@ -22,7 +22,10 @@ class Settings:
     tts_engine: str = "edge"
     edge_tts_url: str | None = None  # a relay or a loopback stand-in; default the public service
     robots_file: Path | None = None  # BOT_ROBOTS_FILE; None means $BOT_DATA_DIR/robots.yaml
-    public_url: str = ""  # BOT_PUBLIC_URL: where DingTalk download links for files point ("" = no links)
+    web_listen: str = "127.0.0.1:8080"  # where the web console listens (host:port), or "off"
+    # BOT_PUBLIC_URL: the console's address as people reach it (behind a proxy): upload links and DingTalk download
+    # links for files are made only when it is set
+    public_url: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, channel: str | None = None) -> Settings:
@@ -38,7 +41,8 @@ class Settings:
             tts_engine=env.get("BOT_TTS_ENGINE", "edge"),
             edge_tts_url=env.get("BOT_EDGE_TTS_URL") or None,
             robots_file=Path(env["BOT_ROBOTS_FILE"]) if env.get("BOT_ROBOTS_FILE") else None,
-            public_url=env.get("BOT_PUBLIC_URL", ""),
+            web_listen=env.get("BOT_WEB_LISTEN", "127.0.0.1:8080").strip() or "127.0.0.1:8080",
+            public_url=env.get("BOT_PUBLIC_URL", "").strip().rstrip("/"),
         )
 
     @property

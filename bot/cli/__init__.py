@@ -9,6 +9,7 @@ from bot.cli import importer as importer
 from bot.cli import ledger as ledger
 from bot.cli import robots as robots
 from bot.cli import sorting as sorting
+from bot.cli import web as web
 from bot.cli import wechat as wechat
 from bot.cli.base import main
 

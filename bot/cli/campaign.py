@@ -79,6 +79,9 @@ def check(schedules: Path, messages: Path, channel: str | None, online: bool) ->
     finally:
         app.close()
     lines.append(asyncio.run(tts_health(Settings.from_env())))
+    from bot.cli.web import console_health
+
+    lines.append(console_health(Settings.from_env()))
     for line in lines:
         click.echo(str(line))
     if not all(line.ok for line in lines):

@@ -445,6 +445,18 @@ class ProofIntake:
             except ImageRefused as exc:
                 return exc
 
+    def file_upload(
+        self, message: InboundMessage, unit: Unit, window: ActivityWindow
+    ) -> list[tuple[Evidence, int, bool]]:
+        """Photos handed in on the upload page, for a unit and activity the link fixes: each attachment filed exactly
+        as a chat photo is (verification, limits, duplicate and EXIF flags); (record, running count, fresh) each.
+        Idempotent per (message id, attachment) like chat intake. Blocking (decode, database): not on the loop."""
+        attachments = message.attachments or (Attachment("", b""),)
+        return [
+            self._file_one(message, part, a, unit, window, self._verify(a))
+            for part, a in enumerate(attachments, start=1)
+        ]
+
     def _file_one(
         self,
         message: InboundMessage,

@@ -12,9 +12,10 @@ from bot.store import evidence as _evidence
 from bot.store import relay as _relay
 from bot.store import rooms as _rooms
 from bot.store import sorting as _sorting
+from bot.store import web as _web
 from bot.store.sql import metadata
 
-_ = (_evidence, _relay, _rooms, _sorting)
+_ = (_evidence, _relay, _rooms, _sorting, _web)
 
 
 def run_migrations_online() -> None:

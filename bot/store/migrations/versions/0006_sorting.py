@@ -1,7 +1,7 @@
 """Sorting questions: what villagers asked in their groups, what the bot matched, and whether it answered.
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-11-29
 
 One row per item asked in a message; unknown items (no match) are the office's list to classify.
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006"
-down_revision: str | None = "0004"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

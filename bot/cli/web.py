@@ -1,0 +1,177 @@
+"""The web console's commands: `web` (serve it alone over the store) and `user add|passwd|remove` (its accounts)."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+from bot.cli.base import build_app, handle_errors, main, messages_option, parse_instant, schedules_option
+from bot.clock import ShiftedClock, SystemClock
+from bot.config.campaign import Sources, load
+from bot.errors import ConfigError, Problem
+from bot.health import HealthLine
+from bot.settings import Settings
+from bot.store.sql import open_store
+from bot.store.web import WebStore
+from bot.web.accounts import MIN_PASSWORD, hash_password
+from bot.web.console import console_for
+from bot.web.server import ConsoleServer, parse_listen
+
+
+def _listen(settings: Settings, listen: str | None) -> tuple[str, int]:
+    try:
+        parsed = parse_listen(listen or settings.web_listen)
+    except ValueError as exc:
+        raise ConfigError([Problem("BOT_WEB_LISTEN", "", listen or settings.web_listen, str(exc), "")]) from None
+    if parsed is None:
+        raise click.UsageError("BOT_WEB_LISTEN=off：网页控制台已关闭。用 --listen 127.0.0.1:8080 指定地址。")
+    return parsed
+
+
+@main.command(name="web")
+@schedules_option
+@messages_option
+@click.option("--now", "now_", help="Start the clock at this instant (e.g. 2024-05-19T08:00) and tick on in real time.")
+@click.option("--listen", help="host:port to listen on (default BOT_WEB_LISTEN, else 127.0.0.1:8080).")
+@handle_errors
+def web_command(schedules: Path, messages: Path, now_: str | None, listen: str | None) -> None:
+    """Serve the web console alone over the store (another machine, or while the daemon is stopped).
+
+    Sends nothing itself: pausing here is picked up by the daemon from the database within seconds."""
+    settings = Settings.from_env()
+    host, port = _listen(settings, listen)
+    clock = ShiftedClock(parse_instant(now_)) if now_ else SystemClock()
+    app = build_app(schedules, messages, "outbox", clock, echo=None)
+    console = console_for(app, settings, Sources(schedules, messages))
+
+    async def serve() -> None:
+        server = ConsoleServer(console, host, port)
+        url = await server.start()
+        click.echo(f"网页控制台：{url}（{app.loaded.campaign.town.name}，按 Ctrl-C 停止）", err=False)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await stop.wait()
+        finally:
+            await server.close()
+
+    try:
+        asyncio.run(serve())
+    finally:
+        app.close()
+
+
+def console_health(settings: Settings) -> HealthLine:
+    """`check --online`: where the console listens, and whether it is open beyond loopback without HTTPS."""
+    try:
+        parsed = parse_listen(settings.web_listen)
+    except ValueError as exc:
+        return HealthLine("网页控制台", False, str(exc))
+    if parsed is None:
+        return HealthLine("网页控制台", True, "已关闭（BOT_WEB_LISTEN=off）")
+    host, port = parsed
+    where = f"监听 {host}:{port}"
+    loopback = host in ("127.0.0.1", "::1", "localhost")
+    https = settings.public_url.startswith("https://")
+    if not loopback and not https:
+        return HealthLine(
+            "网页控制台",
+            False,
+            f"{where}，对外开放却没有 HTTPS：请放在带 HTTPS 的反向代理后面，并设 BOT_PUBLIC_URL=https://…",
+        )
+    public = (
+        f"，外部地址 {settings.public_url}" if settings.public_url else "，没有设 BOT_PUBLIC_URL（消息里不带上传链接）"
+    )
+    return HealthLine("网页控制台", True, where + public)
+
+
+@main.group()
+def user() -> None:
+    """Web console accounts: the town's admins (ids from town.yaml) and read-only viewers."""
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("密码", hide_input=True, confirmation_prompt="再输一遍")
+    if len(password) < MIN_PASSWORD:
+        raise ConfigError(
+            [Problem("密码", "", "*" * len(password), f"太短，至少 {MIN_PASSWORD} 位", "换一个长一点的密码")]
+        )
+    return password
+
+
+@contextmanager
+def _accounts() -> Iterator[WebStore]:
+    store = open_store(Settings.from_env().database_url, SystemClock().zone)
+    try:
+        yield WebStore(store)
+    finally:
+        store.close()
+
+
+@user.command(name="add")
+@schedules_option
+@messages_option
+@click.argument("user_id")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
+@click.option("--viewer", is_flag=True, help="A read-only account (may look, may not change anything).")
+@handle_errors
+def user_add(schedules: Path, messages: Path, user_id: str, password_stdin: bool, viewer: bool) -> None:
+    """Open an account: USER_ID is an admin's id in town.yaml, or any new name with --viewer."""
+    admins = {a.id: a.name for a in load(Sources(schedules, messages)).campaign.admins}
+    if not viewer and user_id not in admins:
+        listed = "、".join(admins) or "（没有）"
+        raise ConfigError(
+            [
+                Problem(
+                    str(schedules / "town.yaml"),
+                    "admins",
+                    user_id,
+                    "不是 town.yaml 里的管理员",
+                    f"管理员有：{listed}；只读账号加 --viewer",
+                )
+            ]
+        )
+    password = _password(password_stdin)
+    with _accounts() as web:
+        if web.account(user_id) is not None:
+            raise click.ClickException(f"账号 {user_id} 已经有了；改密码用 laba user passwd {user_id}")
+        web.put_account(user_id, "viewer" if viewer else "admin", hash_password(password), SystemClock().now())
+    kind = "只读账号" if viewer else f"管理员账号（{admins[user_id]}）"
+    click.echo(f"已开通{kind}：{user_id}")
+
+
+@user.command(name="passwd")
+@click.argument("user_id")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from the first line of standard input.")
+@handle_errors
+def user_passwd(user_id: str, password_stdin: bool) -> None:
+    """Set a new password for USER_ID (signs the account out everywhere)."""
+    with _accounts() as web:
+        account = web.account(user_id)
+        if account is None:
+            raise click.ClickException(f"没有账号 {user_id}；开通用 laba user add {user_id}")
+        web.put_account(user_id, account.role, hash_password(_password(password_stdin)), SystemClock().now())
+    click.echo(f"已改密码：{user_id}（已在所有设备上退出登录）")
+
+
+@user.command(name="remove")
+@click.argument("user_id")
+@handle_errors
+def user_remove(user_id: str) -> None:
+    """Close USER_ID's account and sign it out everywhere."""
+    with _accounts() as web:
+        removed = web.remove_account(user_id)
+    if not removed:
+        raise click.ClickException(f"没有账号 {user_id}")
+    click.echo(f"已删除账号：{user_id}")

@@ -1,0 +1,78 @@
+"""The console next to the daemon: `console_running` serves it on BOT_WEB_LISTEN and keeps the pause switch in the
+database and the daemon's pipeline in step, whether pausing came from chat (#暂停), this console or a `laba web` on
+another machine."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from bot.app import App
+from bot.config.campaign import Sources
+from bot.settings import Settings
+from bot.store.web import PAUSED
+from bot.web.console import Console, console_for
+from bot.web.server import ConsoleServer, parse_listen
+
+log = logging.getLogger(__name__)
+
+SYNC_SECONDS = 2.0
+
+
+class PauseSync:
+    """One step at a time (`step`): a change in the database since the last step wins and is applied to the
+    pipeline; otherwise a change in the pipeline (a chat #暂停 / #恢复) is written to the database."""
+
+    def __init__(self, console: Console) -> None:
+        self._console = console
+        self._seen_db: str | None = None
+        self._seen_held: bool | None = None
+
+    def step(self) -> None:
+        c = self._console
+        value = c.web.flag(PAUSED)[0]
+        held = c.pipeline.held
+        if value != self._seen_db and value in ("0", "1"):
+            want = value == "1"
+            if want != held:
+                c.pipeline.hold() if want else c.pipeline.resume()
+                log.warning("sending %s from the console", "held" if want else "resumed")
+            held = want
+        elif self._seen_held is not None and held != self._seen_held:
+            value = "1" if held else "0"
+            c.web.set_flag(PAUSED, value, "聊天命令", c.clock.now())
+        self._seen_db, self._seen_held = value, held
+
+
+async def _sync(sync: PauseSync) -> None:
+    while True:
+        try:
+            await asyncio.to_thread(sync.step)
+        except Exception:  # a database hiccup must not end the daemon; the next step tries again
+            log.exception("pause switch sync failed")
+        await asyncio.sleep(SYNC_SECONDS)
+
+
+@asynccontextmanager
+async def console_running(app: App, settings: Settings, sources: Sources | None = None) -> AsyncIterator[str]:
+    """Serve the console (unless BOT_WEB_LISTEN=off) and sync the pause switch while inside; yields its URL or ""."""
+    console = console_for(app, settings, sources, in_daemon=True)
+    listen = parse_listen(settings.web_listen)
+    server = ConsoleServer(console, *listen) if listen else None
+    url = ""
+    if server is not None:
+        try:
+            url = await server.start()
+        except OSError as exc:  # the daemon's job is sending: it runs on without its console
+            log.error("网页控制台无法在 %s 监听（%s）；改 BOT_WEB_LISTEN 或设为 off", settings.web_listen, exc)
+            server = None
+    task = asyncio.create_task(_sync(PauseSync(console)))
+    try:
+        yield url
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        if server is not None:
+            await server.close()
