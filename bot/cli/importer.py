@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from bot.cli.base import handle_errors, main, messages_option, schedules_option
-from bot.notice import importing
+
+if TYPE_CHECKING:
+    from bot.notice import importing
 
 
 @main.command(name="import")
@@ -37,6 +40,8 @@ def import_notice(
       1  检查有问题（草稿照样写好）；或文件已存在、内容不同、没加 --force（没有改动）
       2  通知读不懂（什么也没写）
     """
+    from bot.notice import importing  # python-docx, pypinyin and the calendars: only for this command
+
     imported = importing.prepare(notice, schedules, year, output)
     if imported.existing is not None and not imported.unchanged and not force:
         click.echo(imported.diff())

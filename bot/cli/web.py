@@ -19,12 +19,11 @@ from bot.health import HealthLine
 from bot.settings import Settings
 from bot.store.sql import open_store
 from bot.store.web import WebStore
-from bot.web.accounts import MIN_PASSWORD, hash_password
-from bot.web.console import console_for
-from bot.web.server import ConsoleServer, parse_listen
 
 
 def _listen(settings: Settings, listen: str | None) -> tuple[str, int]:
+    from bot.web.server import parse_listen
+
     try:
         parsed = parse_listen(listen or settings.web_listen)
     except ValueError as exc:
@@ -44,6 +43,9 @@ def web_command(schedules: Path, messages: Path, now_: str | None, listen: str |
     """Serve the web console alone over the store (another machine, or while the daemon is stopped).
 
     Sends nothing itself: pausing here is picked up by the daemon from the database within seconds."""
+    from bot.web.console import console_for
+    from bot.web.server import ConsoleServer
+
     settings = Settings.from_env()
     host, port = _listen(settings, listen)
     clock = ShiftedClock(parse_instant(now_)) if now_ else SystemClock()
@@ -71,6 +73,8 @@ def web_command(schedules: Path, messages: Path, now_: str | None, listen: str |
 
 def console_health(settings: Settings) -> HealthLine:
     """`check --online`: where the console listens, and whether it is open beyond loopback without HTTPS."""
+    from bot.web.server import parse_listen
+
     try:
         parsed = parse_listen(settings.web_listen)
     except ValueError as exc:
@@ -99,6 +103,8 @@ def user() -> None:
 
 
 def _password(from_stdin: bool) -> str:
+    from bot.web.accounts import MIN_PASSWORD
+
     if from_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
@@ -128,6 +134,8 @@ def _accounts() -> Iterator[WebStore]:
 @handle_errors
 def user_add(schedules: Path, messages: Path, user_id: str, password_stdin: bool, viewer: bool) -> None:
     """Open an account: USER_ID is an admin's id in town.yaml, or any new name with --viewer."""
+    from bot.web.accounts import hash_password
+
     admins = {a.id: a.name for a in load(Sources(schedules, messages)).campaign.admins}
     if not viewer and user_id not in admins:
         listed = "、".join(admins) or "（没有）"
@@ -157,6 +165,8 @@ def user_add(schedules: Path, messages: Path, user_id: str, password_stdin: bool
 @handle_errors
 def user_passwd(user_id: str, password_stdin: bool) -> None:
     """Set a new password for USER_ID (signs the account out everywhere)."""
+    from bot.web.accounts import hash_password
+
     with _accounts() as web:
         account = web.account(user_id)
         if account is None:

@@ -109,6 +109,18 @@ def _clause_name(rest: str) -> str:
     return name.removesuffix("活动") if len(name) > 4 else name
 
 
+def _shape(name: str, start: date, end: date | None) -> tuple[str, date | None]:
+    """What villagers are reminded of: the part before 暨 when it is an event of its own (what follows 暨 is a
+    ceremony held with it, for cadres, and stays in the activity's wording); a week (…周) named by its first day
+    lasts seven days."""
+    head, sep, _ = name.partition("暨")
+    if sep and _EVENTISH.search(head) and len(head) >= 4:
+        name = head
+    if end is None and name.endswith("周"):
+        end = start + timedelta(days=6)
+    return name, end
+
+
 def _date(year: int, month: int, day: int) -> date | None:
     try:
         return date(year, month, day)
@@ -130,11 +142,13 @@ def written_dates(text: str, year: int, note: str) -> list[DraftEvent]:
             name = _clause_name(rest)
             if start is None or len(name) < 3 or not _EVENTISH.search(name):
                 continue
+            name, end = _shape(name, start, end)
             out.append(DraftEvent(event_id(name, start), name, start, end, theme_of(sentence), note))
         for m in _DOTTED.finditer(sentence):
             start = _date(year, int(m[1]), int(m[2]))
             clause = split_top(sentence[m.start() :], "，,。；;、")
             name = clause[0].removesuffix("活动") if clause else ""
             if start is not None and _EVENTISH.search(name):
-                out.append(DraftEvent(event_id(name, start), name, start, None, theme_of(sentence), note))
+                name, end = _shape(name, start, None)
+                out.append(DraftEvent(event_id(name, start), name, start, end, theme_of(sentence), note))
     return out

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Final
 
 import zhconv
-from pypinyin import lazy_pinyin
 
 # zhconv reads its table lazily through a file it never closes (a ResourceWarning); given the path, it closes it.
 zhconv.loaddict(str(Path(zhconv.__file__).with_name("zhcdict.json")))
@@ -117,6 +116,8 @@ def variants(text: str) -> list[str]:
 
 def pinyin(text: str) -> tuple[str, ...]:
     """Toneless syllables of the Chinese characters in `text` (`light` form expected); ASCII letters stay one run."""
+    from pypinyin import lazy_pinyin  # its dictionaries take tens of MB: loaded with the first question
+
     return tuple(lazy_pinyin(text))
 
 

@@ -162,7 +162,7 @@ def test_another_towns_notice_imports_after_the_reported_units_are_fixed(tmp_pat
     first = laba(*args)
     assert first.exit_code == 2
     assert "发现 1 处错误" in first.stderr  # the month range is one row to fix, not two
-    assert "计划表第4行 责任单位: units.yaml 里没有这个单位或单位集合 (值: '镇派出所')" in first.stderr
+    assert "计划表第4行 责任单位: units.yaml 里没有这个单位或单位集合（值：“镇派出所”）" in first.stderr
     assert not (folder / "plan-2025.yaml").exists()
 
     add_paichusuo(folder, with_group=False)
@@ -260,10 +260,10 @@ def test_a_document_without_a_plan_table(town: Sources, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (("\t12月\n", "\t13月\n"), "计划表第12行 时间: 没有13月，月份应在 1 到 12 之间 (值: '13月')"),
+        (("\t12月\n", "\t13月\n"), "计划表第12行 时间: 没有13月，月份应在 1 到 12 之间（值：“13月”）"),
         (
             ("文化站、乡建中心、镇人民武装部", "文化站、乡建中心、镇消防队"),
-            "计划表第8行 责任单位: units.yaml 里没有这个单位或单位集合 (值: '镇消防队')",
+            "计划表第8行 责任单位: units.yaml 里没有这个单位或单位集合（值：“镇消防队”）",
         ),
     ],
     ids=["month-13", "unknown-unit"],

@@ -68,6 +68,7 @@ def test_a_daemon_stopped_mid_job_delivers_each_group_exactly_once_after_a_resta
                 "BOT_MESSAGES_DIR": str(jinxi.messages),
                 "BOT_TTS_ENGINE": "none",
                 "BOT_AUDIO_DIR": str(tmp_path / "audio"),
+                "BOT_WEB_LISTEN": "off",  # the console is not under test here
             }
 
             def delivered() -> list[str]:

@@ -34,12 +34,13 @@ def test_written_dates_make_events_and_deadlines_do_not() -> None:
     )
 
 
-def test_a_dotted_date_in_quotes_names_its_event() -> None:
+def test_a_dotted_date_in_quotes_names_its_event_a_week_of_seven_days_without_the_ceremony_held_with_it() -> None:
     (ev,) = written_dates("开展“3.19”城市管理服务主题周暨誓师大会启动仪式活动、垃圾分类宣传活动", 2024, "")
-    assert (ev.id, ev.name, ev.start) == (
+    assert (ev.id, ev.name, ev.start, ev.end) == (
         "zhutizhou-319",
-        "“3.19”城市管理服务主题周暨誓师大会启动仪式",
+        "“3.19”城市管理服务主题周",
         date(2024, 3, 19),
+        date(2024, 3, 25),
     )
 
 

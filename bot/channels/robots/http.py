@@ -13,9 +13,10 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
+if TYPE_CHECKING:
+    import aiohttp
 
 from bot.channels.robots.wire import RobotKind, RobotProblem, RobotRefused
 from bot.errors import DeliveryError
@@ -73,6 +74,8 @@ class RobotHttp:
         self._session: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
+        import aiohttp  # only a town with robots pays for it: `laba run` on the outbox starts without aiohttp
+
         if self._session is None or self._session.closed:
             timeout = aiohttp.ClientTimeout(total=None, connect=self._timeouts.connect, sock_read=self._timeouts.read)
             self._session = aiohttp.ClientSession(timeout=timeout)
@@ -93,6 +96,8 @@ class RobotHttp:
     ) -> Any:
         """POST JSON (or a multipart form) and return the decoded JSON answer. `where` names the group in errors
         (the URL holds the key, so it is never put in a message). Raises DeliveryError as described above."""
+        import aiohttp
+
         await self.start()
         assert self._session is not None
         data: Any = form if form is not None else json.dumps(payload, ensure_ascii=False).encode("utf-8")

@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Any, Final
 from urllib.parse import urlsplit, urlunsplit
 
-import aiohttp
-
 from bot.channels.base import OutgoingFile
 from bot.channels.robots.config import WECOM_PATH, RobotConfig
 from bot.channels.robots.http import RobotHttp
@@ -52,6 +50,8 @@ class WecomRobot:
                 f"文件 {file.name} 大小 {len(data)} 字节，企业微信群机器人只收 5 字节到 20 MB 的文件", permanent=True
             )
         # Unquoted: WeCom shows the file name as sent, and a percent-encoded Chinese name would stay encoded.
+        import aiohttp
+
         form = aiohttp.FormData(quote_fields=False)
         form.add_field("media", data, filename=file.name, content_type="application/octet-stream")
         answer = await self._http.post(self._upload_url(), self.kind, self.config.group, form=form)
