@@ -114,13 +114,13 @@ def test_send_file_and_text_by_robot_and_to_the_relay(
     _write_robots(env, robots)
     clip = tmp_path / "通知.mp3"
     clip.write_bytes(b"ID3" + b"\x00" * 64)
-    result = laba(env, "send", "--to", "changchun-villagers", "--file", str(clip), "请收听")
+    result = laba(env, "send", "--force", "--to", "changchun-villagers", "--file", str(clip), "请收听")
     assert result.exit_code == 0, result.output
     file_post, text_post = robots.received("changchun-villagers")
     assert robots.uploads[file_post.payload["file"]["media_id"]][1:] == ("通知.mp3", clip.read_bytes())
     assert text_post.text == "请收听"
     # DingTalk can't carry the file (no BOT_PUBLIC_URL): the file is handed to the relay, the text goes.
-    result = laba(env, "send", "--to", "xiangjian-work", "--file", str(clip))
+    result = laba(env, "send", "--force", "--to", "xiangjian-work", "--file", str(clip))
     assert result.exit_code == 0, result.output
     assert "人工代发" in result.stdout
     listing = laba(env, "relay")

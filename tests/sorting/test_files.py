@@ -57,7 +57,7 @@ def test_a_town_adds_items_overrides_ours_and_renames_categories(jinxi: Sources)
     ("text", "line", "place", "message"),
     [
         ("groups:\n  - theme: x\n    category: 湿的\n    note: y\n    items: [a]\n", 3, "groups[0].category", "分类写"),
-        ("groups:\n  - theme: x\n    category: 厨余垃圾\n    items: [a]\n", 2, "groups[0].note", "Field required"),
+        ("groups:\n  - theme: x\n    category: 厨余垃圾\n    items: [a]\n", 2, "groups[0].note", "缺少这一项"),
         (
             "groups:\n  - theme: x\n    category: 厨余垃圾\n    note: y\n    items: [a/b, c/b]\n",
             5,
