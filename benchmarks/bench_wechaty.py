@@ -36,11 +36,11 @@ import grpclib.client
 from grpclib.config import Configuration
 from wechaty_grpc.wechaty import PuppetStub
 
+from bot.channels.rooms import MemoryRoomStore
 from bot.channels.wechaty import LoopbackPuppet, WechatyChannel, WechatySettings
 from bot.channels.wechaty.protocol import client_ssl_context
 from bot.config.campaign import Sources, load
 from bot.core.planner import Target, group_target, person_target
-from bot.store.rooms import RoomDirectory
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_RATIO = 0.7
@@ -78,7 +78,7 @@ async def _bench(args: argparse.Namespace) -> dict[str, Figure]:
             channel = WechatyChannel(
                 settings,
                 groups=lambda: {g.id: g.name for u in campaign.units for g in u.groups},
-                rooms=RoomDirectory("wechaty"),
+                rooms=MemoryRoomStore(),
                 echo=None,
             )
             await channel.start()

@@ -20,7 +20,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    delete,
     insert,
     select,
     update,
@@ -51,7 +50,8 @@ class RoomRecord:
 
 
 class RoomDirectory:
-    """Room ids of one channel's groups. `save` is an upsert; all methods are safe from several threads."""
+    """Room ids of one channel's groups (a `bot.channels.rooms.RoomStore`). `save` is an upsert; all methods are
+    safe from several threads."""
 
     def __init__(self, channel: str, engine: Engine | None = None) -> None:
         self.channel = channel
@@ -86,14 +86,6 @@ class RoomDirectory:
                         channel=self.channel, group_id=group_id, room_id=room_id, topic=topic, resolved_at=at
                     )
                 )
-
-    def forget(self, group_id: str) -> None:
-        if self._engine is None:
-            with self._lock:
-                self._memory.pop(group_id, None)
-            return
-        with self._engine.connect() as conn, _writing(conn).begin():
-            conn.execute(delete(rooms).where((rooms.c.channel == self.channel) & (rooms.c.group_id == group_id)))
 
 
 def _writing(conn: Connection) -> Connection:

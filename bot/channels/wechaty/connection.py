@@ -35,6 +35,7 @@ from bot.channels.wechaty.login_qr import show_login_qr
 from bot.channels.wechaty.protocol import PATH, Ev, client_ssl_context
 from bot.channels.wechaty.runtime import Background, Changes
 from bot.channels.wechaty.settings import WechatySettings
+from bot.channels.wechaty.tls_closing import TlsClosing
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,7 @@ class GatewayConnection:
         self._rng = rng or random.Random()
         self.metadata = {"authorization": f"Wechaty {settings.token}"}
         self._ssl = client_ssl_context() if settings.tls else None
+        self._tls_closing = TlsClosing(self._ssl) if self._ssl is not None else None
         self._config = Configuration(ssl_target_name_override=settings.sni) if settings.tls else None
         self._grpc: grpclib.client.Channel | None = None
         self.stub: PuppetStub | None = None
@@ -127,6 +129,12 @@ class GatewayConnection:
             await asyncio.gather(supervisor, return_exceptions=True)
         self._drop()
         self._enter(Phase.CLOSED)
+        # Let the socket finish closing before the caller's event loop may end.
+        if self._tls_closing is not None:
+            await self._tls_closing.wait()
+        else:
+            for _ in range(3):
+                await asyncio.sleep(0)
 
     def request(self, method: str, cardinality: Cardinality, request: type, reply: type, timeout: float) -> Any:
         """A raw gRPC call (`Upload`, `Download`: missing from the stubs). Only while connected."""
