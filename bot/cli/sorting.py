@@ -37,13 +37,18 @@ def lookup_rows(dictionary: SortingDictionary, items: tuple[str, ...]) -> list[d
 @main.command()
 @schedules_option
 @click.argument("items", nargs=-1, required=True)
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON list: {item, matched, category, note} per item.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="输出 JSON 列表，每样东西一项：{item 问的, matched 认成, category 类别, note 投放要求}。",
+)
 @handle_errors
 def lookup(schedules: Path, items: tuple[str, ...], as_json: bool) -> None:
-    """Look items up in the sorting dictionary (with the town's sorting.yaml): which bin, and how to put them out.
+    """查垃圾分类词典（连同镇里的 sorting.yaml）：这样东西属于哪一类、怎么投放。
 
-    Typed as people type: 一个易拉罐, 塑膠袋, yilaguan all work. An item the dictionary doesn't know is said so,
-    never guessed (category null in JSON)."""
+    按平常的写法输入就行：一个易拉罐、塑膠袋、yilaguan 都认得。词典里没有的东西会直说不知道，
+    不乱猜（JSON 里 category 为 null）。"""
     dictionary = build_dictionary(schedules)
     rows = lookup_rows(dictionary, items)
     if as_json:
@@ -64,18 +69,22 @@ def lookup(schedules: Path, items: tuple[str, ...], as_json: bool) -> None:
 
 @main.group()
 def sorting() -> None:
-    """The sorting questions villagers asked in their groups."""
+    """村民在群里问过的垃圾分类问题。"""
 
 
 @sorting.command()
 @schedules_option
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON list: {item, count, last_asked, known_now}.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="输出 JSON 列表：{item 东西, count 问了几次, last_asked 最近一次, known_now 现在认得没有}。",
+)
 @handle_errors
 def unknown(schedules: Path, as_json: bool) -> None:
-    """Items villagers asked about that the bot didn't know, with how often, newest first.
+    """村民问过、大喇叭不认得的东西，附问了几次，最近问的在前。
 
-    Classify them and add them to the town's sorting.yaml; the bot answers them from then on (those already
-    added are marked)."""
+    把它们归好类写进镇里的 sorting.yaml，以后大喇叭就会回答（已经写进去的会标出来）。"""
     dictionary = build_dictionary(schedules)
     settings = Settings.from_env()
     store = open_store(settings.database_url, TOWN_ZONE)

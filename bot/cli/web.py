@@ -36,13 +36,13 @@ def _listen(settings: Settings, listen: str | None) -> tuple[str, int]:
 @main.command(name="web")
 @schedules_option
 @messages_option
-@click.option("--now", "now_", help="Start the clock at this instant (e.g. 2024-05-19T08:00) and tick on in real time.")
-@click.option("--listen", help="host:port to listen on (default BOT_WEB_LISTEN, else 127.0.0.1:8080).")
+@click.option("--now", "now_", help="让时钟从这个时刻开始走（如 2024-05-19T08:00），控制台的“今天”跟着它。")
+@click.option("--listen", help="在哪个地址和端口打开（主机:端口，默认取 BOT_WEB_LISTEN，否则 127.0.0.1:8080）。")
 @handle_errors
 def web_command(schedules: Path, messages: Path, now_: str | None, listen: str | None) -> None:
-    """Serve the web console alone over the store (another machine, or while the daemon is stopped).
+    """只打开网页控制台，用同一个数据库（放在另一台电脑上，或者主程序停着的时候）。
 
-    Sends nothing itself: pausing here is picked up by the daemon from the database within seconds."""
+    它自己不发消息：在这里按“暂停”，主程序几秒钟内从数据库里看到。"""
     from bot.web.console import console_for
     from bot.web.server import ConsoleServer
 
@@ -99,7 +99,7 @@ def console_health(settings: Settings) -> HealthLine:
 
 @main.group()
 def user() -> None:
-    """Web console accounts: the town's admins (ids from town.yaml) and read-only viewers."""
+    """网页控制台的账号：镇里的管理员（town.yaml 里的编号）和只能看的账号。"""
 
 
 def _password(from_stdin: bool) -> str:
@@ -129,11 +129,11 @@ def _accounts() -> Iterator[WebStore]:
 @schedules_option
 @messages_option
 @click.argument("user_id")
-@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
-@click.option("--viewer", is_flag=True, help="A read-only account (may look, may not change anything).")
+@click.option("--password-stdin", is_flag=True, help="从标准输入的第一行读密码（给脚本用）。")
+@click.option("--viewer", is_flag=True, help="只能看、不能改的账号。")
 @handle_errors
 def user_add(schedules: Path, messages: Path, user_id: str, password_stdin: bool, viewer: bool) -> None:
-    """Open an account: USER_ID is an admin's id in town.yaml, or any new name with --viewer."""
+    """开通账号：USER_ID 是 town.yaml 里管理员的编号；加 --viewer 可以是任意新名字（只能看）。"""
     from bot.web.accounts import hash_password
 
     admins = {a.id: a.name for a in load(Sources(schedules, messages)).campaign.admins}
@@ -161,10 +161,10 @@ def user_add(schedules: Path, messages: Path, user_id: str, password_stdin: bool
 
 @user.command(name="passwd")
 @click.argument("user_id")
-@click.option("--password-stdin", is_flag=True, help="Read the new password from the first line of standard input.")
+@click.option("--password-stdin", is_flag=True, help="从标准输入的第一行读新密码（给脚本用）。")
 @handle_errors
 def user_passwd(user_id: str, password_stdin: bool) -> None:
-    """Set a new password for USER_ID (signs the account out everywhere)."""
+    """给 USER_ID 换新密码（所有已登录的地方都会退出）。"""
     from bot.web.accounts import hash_password
 
     with _accounts() as web:
@@ -179,7 +179,7 @@ def user_passwd(user_id: str, password_stdin: bool) -> None:
 @click.argument("user_id")
 @handle_errors
 def user_remove(user_id: str) -> None:
-    """Close USER_ID's account and sign it out everywhere."""
+    """注销 USER_ID 的账号，所有已登录的地方都会退出。"""
     with _accounts() as web:
         removed = web.remove_account(user_id)
     if not removed:
