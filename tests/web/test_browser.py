@@ -52,7 +52,7 @@ def _prepare(site: Site, audio_dir: Path) -> str:
     target = job.targets[0]
     studio = Studio(audio_dir, [OfflineTts()])
     site.run(studio.produce(clip_request(loaded, job, target, loaded.renderer.script(job, target, ProofFacts()))))
-    text = next(t for t in site.channel.texts_to("changchun-work") if "请交4月活动佐证材料" in t)
+    text = next(t for t in site.channel.texts_to("changchun-work") if "4月垃圾分类宣传工作安排" in t)
     found = re.search(r"http://laba\.example\.cn(/u/[\w-]+)", text)
     assert found is not None
     client = site.client()
