@@ -89,12 +89,12 @@ def connect_with_retry(
         return connection
 
 
-def retry_connections(engine: Engine, policy: RetryPolicy) -> None:
+def retry_connections(engine: Engine, policy: RetryPolicy, *, sleep: Callable[[float], None] = time.sleep) -> None:
     """From now on, every new connection of `engine` is made with `connect_with_retry`."""
 
     @event.listens_for(engine, "do_connect")
     def _connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
-        return connect_with_retry(lambda: dialect.connect(*cargs, **cparams), policy)
+        return connect_with_retry(lambda: dialect.connect(*cargs, **cparams), policy, sleep=sleep)
 
 
 def _first_line(exc: BaseException) -> str:

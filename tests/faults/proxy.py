@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 
 
 class TcpProxy:
@@ -54,3 +55,34 @@ class TcpProxy:
                 await writer.drain()
         writer.close()
         self._writers.discard(writer)
+
+
+class ThreadedProxy:
+    """A `TcpProxy` on its own event loop in a thread, for tests whose code under test blocks its own loop (the
+    store's calls are synchronous). `start` and `stop` are called from the test's thread."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self._proxy = TcpProxy(host, port)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+
+    @property
+    def port(self) -> int:
+        return self._proxy.port
+
+    def start(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._proxy.start(), self._loop).result()
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self._proxy.stop(), self._loop).result()
+
+    def __enter__(self) -> ThreadedProxy:
+        self._thread.start()
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()

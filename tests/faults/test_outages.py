@@ -16,13 +16,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
+from bot.channels.base import Target
+from bot.channels.memory import MemoryChannel
 from bot.channels.wechaty import LoopbackPuppet
-from bot.clock import TOWN_ZONE
-from bot.config.campaign import Sources, load
+from bot.clock import TOWN_ZONE, VirtualClock
+from bot.config.campaign import LoadedCampaign, Sources, load
+from bot.pipeline import Pipeline, RetryPolicy
 from bot.store.base import DeliveryStatus
-from bot.store.sql import open_store
+from bot.store.sql import SqlStore, open_store
 from tests.faults.daemon import WAIT, daemon_env, start_daemon, stop_daemon
-from tests.faults.proxy import TcpProxy
+from tests.faults.proxy import TcpProxy, ThreadedProxy
+from tests.helpers import no_sleep
 
 JOB = "2024-05/remind/xuanchuanzhou/units"  # the units' 16 work groups
 MARK = "宣传周"
@@ -99,3 +103,35 @@ def test_a_database_outage_mid_job_delivers_each_group_exactly_once(
         assert record.status in (DeliveryStatus.SENT, DeliveryStatus.UNCONFIRMED), record
         if record.status is DeliveryStatus.UNCONFIRMED:
             assert rooms[target.id] in arrived
+
+
+@pytest.mark.postgres
+def test_a_message_that_left_before_the_database_went_away_is_recorded_sent_not_possibly_sent(
+    postgres_schema_url: str, loaded: LoadedCampaign
+) -> None:
+    job = loaded.plan.by_key()[JOB]
+    real = make_url(postgres_schema_url)
+    with ThreadedProxy(real.host or "127.0.0.1", real.port or 5432) as proxy:
+        store = SqlStore(real.set(host="127.0.0.1", port=proxy.port), TOWN_ZONE)
+        try:
+            store.migrate()
+            cut_at = job.targets[2].id
+
+            async def database_goes_away(target: Target) -> None:  # while the third message is on the wire
+                if target.id == cut_at:
+                    proxy.stop()
+
+            channel = MemoryChannel(on_wire=database_goes_away)
+            clock = VirtualClock(job.at)
+            pipeline = Pipeline(lambda: loaded, store, channel, clock, "runner-1", RetryPolicy(3, 1.0), no_sleep)
+            first = asyncio.run(pipeline.run_job(job))
+            assert [o.target for o in first] == [t.id for t in job.targets[:2]]  # the rest waits for the database
+            proxy.start()
+            asyncio.run(pipeline.run_job(job))  # the scheduler's resume
+            records = {r.target: r.status for r in store.deliveries(frozenset({JOB}))}
+        finally:
+            store.close()
+    sent = [m.target.id for m in channel.sent if MARK in m.text]
+    assert sorted(sent) == sorted(t.id for t in job.targets)  # exactly once each
+    assert records == {t.id: DeliveryStatus.SENT for t in job.targets}  # the third known sent, not "maybe"
+    assert not [m for m in channel.sent if "可能已发出" in m.text]
