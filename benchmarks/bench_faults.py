@@ -37,7 +37,7 @@ from time import perf_counter
 from bot.app import App, build, simulate
 from bot.channels.base import DeliveryError, Target
 from bot.channels.memory import MemoryChannel
-from bot.clock import TOWN_ZONE, VirtualClock
+from bot.clock import VirtualClock
 from bot.config.campaign import Sources, load
 from bot.settings import Settings
 

