@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from bot.channels.base import Target
 from bot.channels.memory import MemoryChannel
 from bot.channels.wechaty import LoopbackPuppet
 from bot.clock import TOWN_ZONE, VirtualClock
 from bot.config.campaign import LoadedCampaign, Sources, load
+from bot.core.planner import Target
 from bot.pipeline import Pipeline, RetryPolicy
 from bot.store.base import DeliveryStatus
 from bot.store.sql import SqlStore, open_store
