@@ -269,6 +269,7 @@ class Pipeline:
                     self.store.mark_unconfirmed(attempt.claim, self.clock.now(), detail)
                     return DeliveryStatus.UNCONFIRMED, detail
             else:
+                attempt.left_as = message_id  # known to have left, even if recording it fails now
                 return self._confirm(attempt.claim, message_id), message_id
             if attempt.handed and not attempt.partly_sent:
                 await attempt.handoff(False)  # the refusal is certain: nothing left in this attempt
@@ -301,7 +302,13 @@ class Pipeline:
     def _settle_abandoned(self, attempt: _Attempt) -> None:
         now = self.clock.now()
         claim = attempt.claim
-        if attempt.handed:
+        if attempt.left_as is not None:
+            # The gateway took it and answered; only the record failed (the database went away): sent, not "maybe".
+            # The failed write may have committed before the connection broke: then it is recorded already.
+            record = self.store.get(claim.job_key, claim.target)
+            if record is None or record.status is DeliveryStatus.SENDING:
+                self._confirm(claim, attempt.left_as)
+        elif attempt.handed:
             self.store.mark_unconfirmed(claim, now, "发送途中程序中断，无法确认是否送达")
             self._unconfirmed_later.append((claim.job_key, claim.target))
         elif not self.store.release(
@@ -568,6 +575,7 @@ class _Attempt:
         self.claim = claim
         self.handed = False
         self.partly_sent = False  # a part (the clip before its play sheet) certainly left
+        self.left_as: str | None = None  # the message id once the channel confirmed it left
 
     async def handoff(self, handed: bool) -> None:
         if handed == self.handed:

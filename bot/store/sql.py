@@ -43,6 +43,7 @@ from sqlalchemy.types import TypeDecorator
 
 from bot.errors import ExactlyOnceViolation
 from bot.store.base import Claim, DeliveryRecord, DeliveryStatus, InFlight, Snapshot
+from bot.store.transient import RetryPolicy, retry_connections
 from bot.store.unavailable import explain
 
 MIGRATIONS_DIR: Final = Path(__file__).resolve().parent / "migrations"
@@ -611,4 +612,7 @@ def open_store(url: str | URL, zone: tzinfo) -> SqlStore:
         if unavailable is None:
             raise
         raise unavailable from exc
+    if store.engine.dialect.name != "sqlite":
+        # Only once the database is known to be there: a wrong URL is reported at once, an outage later ridden out.
+        retry_connections(store.engine, RetryPolicy())
     return store

@@ -1,0 +1,232 @@
+#!/usr/bin/env python3
+"""laba under faults: the pipeline's throughput over a simulated year with faults injected, next to the same year
+without them, and the final ledgers of deliveries compared.
+
+    python benchmarks/bench_faults.py               # SQLite, median of 3 runs each (about a minute on 2 cores)
+    python benchmarks/bench_faults.py --json        # the same figures as JSON
+    python benchmarks/bench_faults.py --check       # exit 1 if under 0.8x or the ledgers differ
+
+Both runs are `bot.app.simulate` over the real 金溪 2024 plan (the app wired by `bot.app.build`, a `MemoryChannel`,
+a `VirtualClock`, a fresh SQLite store). The faulty run adds, from a seeded random generator:
+- transient send failures: 1 in 20 attempts (before the handoff, so certainly not sent) fail; the pipeline retries
+  them with its backoff (on the virtual clock: the year is not slowed by waiting, only by the work);
+- one database outage: another connection holds the SQLite write lock for --outage-seconds in the middle of a job;
+- one restart: the run is cut off in the middle of a job (the delivery in hand is released, as on SIGTERM), the app
+  is closed, built again on the same store and `simulate` resumed from the day before.
+The ledger is the set of (job, target, status) of every delivery in the store after the year. See README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from time import perf_counter
+
+from bot.app import App, build, simulate
+from bot.channels.memory import MemoryChannel
+from bot.clock import VirtualClock
+from bot.config.campaign import Sources, load
+from bot.core.planner import Target
+from bot.errors import DeliveryError
+from bot.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+Ledger = frozenset[tuple[str, str, str]]
+
+
+class Restart(BaseException):
+    """The process stops here (a BaseException, like the cancellation SIGTERM brings: nothing catches it)."""
+
+
+@dataclass
+class Faults:
+    """What goes wrong, and when: counted in send attempts, from a seeded generator."""
+
+    rng: random.Random
+    outage_at: int
+    restart_at: int
+    outage_seconds: float
+    database: Path
+    attempts: int = 0
+    failed: int = 0
+    outage_thread: threading.Thread | None = None
+    log: list[str] = field(default_factory=list)
+
+    async def before_wire(self, target: Target) -> None:
+        self.attempts += 1
+        if self.attempts == self.outage_at:
+            self._cut_database()
+        if self.attempts == self.restart_at:
+            self.log.append(f"restart at attempt {self.attempts} ({target.id})")
+            raise Restart
+        if self.rng.random() < 1 / 20:
+            self.failed += 1
+            raise DeliveryError("transient failure (bench_faults)")
+
+    def _cut_database(self) -> None:
+        """Another program takes the write lock for `outage_seconds`; the next store write waits it out."""
+        held = threading.Event()
+
+        def hold() -> None:
+            conn = sqlite3.connect(self.database, isolation_level=None)
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                held.set()
+                time.sleep(self.outage_seconds)  # the outage's length
+                conn.execute("COMMIT")
+            finally:
+                conn.close()
+
+        self.outage_thread = threading.Thread(target=hold)
+        self.outage_thread.start()
+        held.wait()
+        self.log.append(f"database locked for {self.outage_seconds} s at attempt {self.attempts}")
+
+
+@dataclass(frozen=True)
+class YearRun:
+    seconds: float
+    deliveries: int
+    ledger: Ledger
+    attempts: int = 0
+    failed: int = 0
+    events: tuple[str, ...] = ()
+
+
+def _app(sources: Sources, folder: Path, clock: VirtualClock, channel: MemoryChannel) -> App:
+    settings = Settings(folder / "data", f"sqlite:///{folder / 'laba.db'}", "outbox", folder / "audio", "none")
+    app = build(sources, settings, clock, channel=channel, echo=None)
+
+    async def virtual_sleep(seconds: float) -> None:  # retry backoff passes on the virtual clock
+        clock.advance(timedelta(seconds=seconds))
+
+    app.pipeline.sleep = virtual_sleep
+    return app
+
+
+def year_run(sources: Sources, folder: Path, faults: Faults | None) -> YearRun:
+    plan = load(sources).plan
+    start, end = plan.jobs[0].at, plan.jobs[-1].at + timedelta(seconds=1)
+    clock = VirtualClock(start)
+    channel = MemoryChannel(before_wire=faults.before_wire if faults else None)
+    began = perf_counter()
+    app = _app(sources, folder, clock, channel)
+    try:
+        asyncio.run(simulate(app, clock, start, end))
+    except Restart:
+        app.close()
+        resume_from: datetime = clock.now() - timedelta(days=1)
+        rebuilt = perf_counter()
+        app = _app(sources, folder, clock, channel)
+        if faults:
+            faults.log.append(f"started again in {perf_counter() - rebuilt:.2f} s")
+        asyncio.run(simulate(app, clock, resume_from, end))
+    try:
+        seconds = perf_counter() - began
+        ledger = frozenset((r.job_key, r.target, r.status.value) for r in app.store.deliveries())
+    finally:
+        app.close()
+    if faults and faults.outage_thread:
+        faults.outage_thread.join()
+    if faults:
+        return YearRun(seconds, len(ledger), ledger, faults.attempts, faults.failed, tuple(faults.log))
+    return YearRun(seconds, len(ledger), ledger)
+
+
+def one_pair(sources: Sources, seed: int, outage_seconds: float, deliveries: int) -> tuple[YearRun, YearRun]:
+    """The year without and with faults, one after the other; odd seeds run the faulty year first, so that a
+    machine getting busier or quieter during the benchmark does not favour one side."""
+    with tempfile.TemporaryDirectory() as clean_dir, tempfile.TemporaryDirectory() as faulty_dir:
+        rng = random.Random(seed)
+        faults = Faults(
+            rng,
+            outage_at=rng.randrange(deliveries // 4, deliveries // 2),
+            restart_at=rng.randrange(deliveries // 2, 3 * deliveries // 4),
+            outage_seconds=outage_seconds,
+            database=Path(faulty_dir) / "laba.db",
+        )
+        if seed % 2:
+            faulty = year_run(sources, Path(faulty_dir), faults)
+            clean = year_run(sources, Path(clean_dir), None)
+        else:
+            clean = year_run(sources, Path(clean_dir), None)
+            faulty = year_run(sources, Path(faulty_dir), faults)
+    return clean, faulty
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=3, help="pairs of runs (after one warm-up pair)")
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--outage-seconds", type=float, default=1.0)
+    parser.add_argument("--schedules", type=Path, default=ROOT / "schedules" / "jinxi")
+    parser.add_argument("--messages", type=Path, default=ROOT / "messages")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--check", action="store_true", help="exit 1 if under 0.8x or the ledgers differ")
+    args = parser.parse_args(argv)
+    sources = Sources(args.schedules, args.messages)
+    # The pipeline logs every failed attempt, as in the daemon; written (the cost counts) but not shown.
+    logging.basicConfig(handlers=[logging.FileHandler(os.devnull)], level=logging.INFO, force=True)
+    deliveries = sum(len(job.targets) for job in load(sources).plan.jobs)
+    one_pair(sources, args.seed, args.outage_seconds, deliveries)  # warm-up: imports, template caches
+    pairs = [one_pair(sources, args.seed + i, args.outage_seconds, deliveries) for i in range(args.repeat)]
+    result = summarize(pairs)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        print_table(result)
+    ok = float(str(result["ratio"])) >= 0.8 and result["same_ledger"] is True
+    return 0 if ok or not args.check else 1
+
+
+def summarize(pairs: list[tuple[YearRun, YearRun]]) -> dict[str, object]:
+    clean = [c.deliveries / c.seconds for c, _ in pairs]
+    faulty = [f.deliveries / f.seconds for _, f in pairs]
+    return {
+        "deliveries": pairs[0][0].deliveries,
+        "clean_per_second": _median(clean),
+        "faulty_per_second": _median(faulty),
+        "clean_seconds": _median([c.seconds for c, _ in pairs]),
+        "faulty_seconds": _median([f.seconds for _, f in pairs]),
+        "ratio": _median([f / c for c, f in zip(clean, faulty, strict=True)]),  # per pair: drift cancels out
+        "same_ledger": all(c.ledger == f.ledger for c, f in pairs),
+        "ledger_differences": [sorted(c.ledger ^ f.ledger)[:10] for c, f in pairs if c.ledger != f.ledger],
+        "failed_attempts": [f.failed for _, f in pairs],
+        "attempts": [f.attempts for _, f in pairs],
+        "events": [list(f.events) for _, f in pairs],
+    }
+
+
+def print_table(result: dict[str, object]) -> None:
+    line: Callable[[str], None] = print
+    line(f"simulated year (金溪 2024): {result['deliveries']} deliveries, median of runs")
+    line(f"  without faults: {result['clean_per_second']:8.1f} deliveries/s ({result['clean_seconds']:.2f} s)")
+    line(f"  with faults:    {result['faulty_per_second']:8.1f} deliveries/s ({result['faulty_seconds']:.2f} s)")
+    line(f"  ratio: {result['ratio']:.2f}x (target >= 0.8x); same final ledger: {result['same_ledger']}")
+    line(f"  transient failures injected: {result['failed_attempts']} of {result['attempts']} send attempts")
+    for events in result["events"]:  # type: ignore[attr-defined]
+        line(f"  faults: {'; '.join(events)}")
+    if result["ledger_differences"]:
+        line(f"  ledger differences: {result['ledger_differences']}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
