@@ -40,12 +40,15 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from bot.channels.base import Attachment, InboundMessage
+from bot.channels.pacing import SendPriority
 from bot.config.campaign import LoadedCampaign
 from bot.core.model import Campaign, GroupKind, Unit
 from bot.core.planner import Target, group_target, person_target
 from bot.pipeline import Pipeline
+from bot.proof.bind_caps import BindCaps, BindVerdict, judge_request
 from bot.proof.images import ImageRefused, Limits, VerifiedImage, verify
 from bot.proof.windows import ActivityWindow, example_reply, open_for, pick, windows
+from bot.reply_limits import ReplyKind
 from bot.store.base import DeliveryStatus
 from bot.store.evidence import (
     Evidence,
@@ -58,6 +61,11 @@ from bot.store.evidence import (
 log = logging.getLogger(__name__)
 
 BIND = re.compile(r"^\s*[#＃]\s*绑定\s*(.*)$")
+BIND_REFUSALS: Final = {
+    BindVerdict.ALREADY_PENDING: "{name}，您申请绑定到{unit}的请求已经收到，正在等镇里管理员确认，不用再发。",
+    BindVerdict.PERSON_CAP: "{name}，您今天申请绑定的次数太多了，请明天再试，或直接联系镇里管理员。",
+    BindVerdict.UNIT_CAP: "{name}，{unit}已有多个绑定申请在等管理员确认，请先联系镇里管理员。",
+}
 PROOF_WORDS: Final = ("照片", "图片", "材料", "佐证", "签字", "台账", "资料", "说明", "记录", "提交")
 
 
@@ -69,6 +77,7 @@ class IntakeSettings:
     # One acknowledgement per burst: sent once a sender has posted nothing more for this long (0: every message
     # answered at once). WeChat delivers a 9-photo post as 9 messages, about a second apart on a village network.
     ack_window: timedelta = timedelta(seconds=5)
+    bind_caps: BindCaps = field(default_factory=BindCaps)
 
 
 def exif_flags(flags: tuple[Flag, ...], exif_at: datetime | None, window: ActivityWindow | None) -> tuple[Flag, ...]:
@@ -218,7 +227,12 @@ class ProofIntake:
     async def _reply(self, message: InboundMessage, target: Target, lines: list[str]) -> None:
         if lines:
             await self.flush(message.sender)  # the sender's photos are answered before what they said next
-            await self._pipeline.send_now(target, "\n".join(lines), f"proof/reply/{message.message_id}")
+            if self.unit_of(message) is None and not self._pipeline.limits.allow(
+                ReplyKind.ANSWER, message.sender, target.id
+            ):
+                return  # a stranger repeating himself: answered enough this hour (units' contacts always are)
+            key = f"proof/reply/{message.message_id}"
+            await self._pipeline.send_now(target, "\n".join(lines), key, priority=SendPriority.REPLY)
 
     # -- acknowledgements, one per burst -------------------------------------------------------------------
 
@@ -287,7 +301,8 @@ class ProofIntake:
         try:
             lines = self._burst_lines(burst)
             if lines:
-                outcome = await self._pipeline.send_now(burst.target, "\n".join(lines), burst.key)
+                text = "\n".join(lines)
+                outcome = await self._pipeline.send_now(burst.target, text, burst.key, priority=SendPriority.REPLY)
                 if outcome.fresh and outcome.status is not DeliveryStatus.SENT:  # failed, or maybe not delivered
                     log.error(
                         "acknowledgement %s to %s %s: %s",
@@ -383,6 +398,22 @@ class ProofIntake:
             said = f"{message.sender_name}，您已经是{unit.name}的联系人，直接发照片就行。"
             await self._reply(message, target, [said])
             return
+        recorded = await asyncio.to_thread(self.evidence.bindings)
+        verdict = judge_request(
+            recorded,
+            sender=message.sender,
+            sender_wechat=message.sender_wechat,
+            unit_id=unit.id,
+            message_id=message.message_id,
+            at=message.received_at,
+            caps=self.settings.bind_caps,
+        )
+        if verdict is not BindVerdict.NEW:
+            log.warning("#绑定 from %s for %s not recorded: %s", message.sender, unit.id, verdict.value)
+            await self._reply(
+                message, target, [BIND_REFUSALS[verdict].format(name=message.sender_name, unit=unit.name)]
+            )
+            return
         binding, fresh = self.evidence.request_binding(
             sender=message.sender,
             sender_wechat=message.sender_wechat,
@@ -399,7 +430,8 @@ class ProofIntake:
                 f"（申请编号 {binding.id}）。\n同意请回复：#批准 {binding.id}\n不同意请回复：#拒绝 {binding.id}"
             )
             for admin in campaign.admins:
-                await self._pipeline.send_now(person_target(admin), text, f"proof/bind/{binding.id}")
+                key = f"proof/bind/{binding.id}"
+                await self._pipeline.send_now(person_target(admin), text, key, priority=SendPriority.ALERT)
 
     # -- photos --------------------------------------------------------------------------------------------
 
