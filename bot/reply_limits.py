@@ -16,7 +16,7 @@ import collections
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 log = logging.getLogger(__name__)
@@ -47,11 +47,14 @@ class ReplyLimits:
         self.budgets = budgets or dict(BUDGETS)
         self._given: dict[tuple[str, ...], collections.deque[datetime]] = {}
         self.ignored = 0  # replies held back, for tests and the log
+        self._swept = datetime.min.replace(tzinfo=UTC)
 
     def allow(self, kind: ReplyKind, person: str, place: str) -> bool:
         """True (and counted) if a reply of `kind` to `person` in `place` (a group id, or the person for a
         private chat) is within its budget; False means: don't answer."""
         now = self._now()
+        if now - self._swept > HOUR:
+            self._sweep(now)
         budget = self.budgets[kind]
         keys = [(kind, "person", person, place), (kind, "place", place)]
         limits = [budget.per_person, budget.per_place]
@@ -65,10 +68,16 @@ class ReplyLimits:
             self._given[key] = q
         return True
 
+    def _sweep(self, now: datetime) -> None:
+        """Forget keys quiet for an hour, so a year of strangers doesn't grow the map."""
+        self._swept = now
+        for key in [k for k, given in self._given.items() if given[-1] <= now - HOUR]:
+            del self._given[key]
+
     def _recent(self, key: tuple[str, ...], now: datetime) -> collections.deque[datetime]:
         given = self._given.get(key, collections.deque())
         while given and given[0] <= now - HOUR:
             given.popleft()
         if not given:
-            self._given.pop(key, None)  # forget quiet keys, so a year of strangers doesn't grow the map
+            self._given.pop(key, None)
         return given
