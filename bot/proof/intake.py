@@ -78,6 +78,9 @@ class IntakeSettings:
     # answered at once). WeChat delivers a 9-photo post as 9 messages, about a second apart on a village network.
     ack_window: timedelta = timedelta(seconds=5)
     bind_caps: BindCaps = field(default_factory=BindCaps)
+    # Photos kept in a day for someone who is no unit's contact and has no approved binding (issue 13): beyond
+    # this they are refused with the reason, so a stranger can't fill the disk and the ledger.
+    stranger_photos_per_day: int = 20
 
 
 def exif_flags(flags: tuple[Flag, ...], exif_at: datetime | None, window: ActivityWindow | None) -> tuple[Flag, ...]:
@@ -519,6 +522,13 @@ class ProofIntake:
             kept, fresh = self.evidence.add(refused)
             return kept, 0, fresh
         image = checked
+        if unit is None and self._stranger_quota_spent(message):
+            reason = (
+                f"您还不是任何单位的联系人，一天最多暂存 {self.settings.stranger_photos_per_day} 张照片；"
+                "请先发“#绑定 单位名称”，管理员确认后再发"
+            )
+            kept, fresh = self.evidence.add(replace(base, status=EvidenceStatus.REFUSED, reason=reason))
+            return kept, 0, fresh
         try:
             self.evidence.files.put(image.sha256, image.extension, attachment.data)
         except OSError as exc:  # a full disk above all: the photo is refused, and the sender told to send again
@@ -543,6 +553,11 @@ class ProofIntake:
         # there; the first record is then kept as it was.
         filed, fresh, count = self.evidence.intake(record, self.settings.near_distance)
         return filed, count, fresh
+
+    def _stranger_quota_spent(self, message: InboundMessage) -> bool:
+        since = message.received_at - timedelta(days=1)
+        held = [e for e in self.evidence.pending(message.sender) if e.unit_id is None and e.received_at > since]
+        return len(held) >= self.settings.stranger_photos_per_day
 
     def _window(self, activity_id: str) -> ActivityWindow | None:
         return next((w for w in self.windows() if w.activity.id == activity_id), None)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from bot.proof.bind_caps import BindCaps, BindVerdict, judge_request
-from bot.store.evidence import Binding, BindingStatus
-from tests.proof.conftest import Town, at, message
+from bot.store.evidence import Binding, BindingStatus, EvidenceStatus
+from tests.proof.conftest import Town, at, message, photo
 
 
 def binding(n: int, sender: str, unit: str, status: BindingStatus = BindingStatus.PENDING, hours: int = 0) -> Binding:
@@ -68,3 +69,19 @@ def test_many_strangers_for_one_unit_are_capped(town: Town) -> None:
     assert len(to_admins) == 10
     last = [m.text for m in town.channel.sent if m.target.id not in ("admin-ran", "admin-tan")][-1]
     assert last == "人7，长春村已有多个绑定申请在等管理员确认，请先联系镇里管理员。"
+
+
+def test_a_stranger_may_leave_only_so_many_photos_a_day(town: Town) -> None:
+    """Photos from someone who is no unit's contact are kept for an admin to approve, up to a quota a day; the
+    rest are refused with the reason, and recorded."""
+    town.intake.settings = replace(town.intake.settings, stranger_photos_per_day=3)
+    photos = tuple(photo(seed) for seed in range(5))
+    [reply] = town.say(message("liumang", at(4, 8), photos=photos, group="changchun-work", name="刘某"))
+    items = town.intake.evidence.pending("wxid_liumang")
+    assert len(items) == 3
+    assert reply.count("一天最多暂存 3 张照片") == 2
+    refused = [e for e in town.intake.evidence.items() if e.status is EvidenceStatus.REFUSED]
+    assert len(refused) == 2 and all("#绑定" in e.reason for e in refused)
+    town.clock.set(at(4, 9, 11))
+    town.say(message("liumang", at(4, 9, 11), photos=(photo(9),), group="changchun-work"))
+    assert len(town.intake.evidence.pending("wxid_liumang")) == 4  # a new day
