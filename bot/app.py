@@ -309,7 +309,7 @@ async def run_daemon(app: App, clock: RealTimeClock, stop: asyncio.Event, reload
 
 async def _after_quiet_hours(app: App, stop: asyncio.Event, every_seconds: float = 60.0) -> None:
     """Once a minute until `stop` (and once more when it is set): answer the villagers' questions held over quiet
-    hours (a no-op while they last)."""
+    hours (a no-op while they last), and expire strangers' photos nobody approved in time."""
     while True:
         for handler in app.router.handlers:
             if isinstance(handler, sorting.SortingAnswers):
@@ -317,6 +317,11 @@ async def _after_quiet_hours(app: App, stop: asyncio.Event, every_seconds: float
                     await handler.answer_waiting()
                 except Exception:
                     log.exception("回答免打扰时段留下的问题时出错")
+            if isinstance(handler, proof.ProofIntake):
+                try:
+                    await handler.expire_strangers(app.clock.now())
+                except Exception:
+                    log.exception("清理过期的待确认照片时出错")
         if stop.is_set():
             return
         with contextlib.suppress(TimeoutError):

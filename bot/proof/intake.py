@@ -554,6 +554,26 @@ class ProofIntake:
         filed, fresh, count = self.evidence.intake(record, self.settings.near_distance)
         return filed, count, fresh
 
+    async def expire_strangers(self, now: datetime) -> int:
+        """Refuse the photos of people who are no unit's contact that nobody approved before the activity's
+        window (due + grace) closed; how many. Called once a minute by the daemon."""
+        return await asyncio.to_thread(self._expire_strangers, now)
+
+    def _expire_strangers(self, now: datetime) -> int:
+        all_windows = self.windows()
+        expired = 0
+        for item in self.evidence.items():
+            if item.status is not EvidenceStatus.PENDING or item.unit_id is not None:
+                continue
+            closes = [w.closes for w in open_for(all_windows, None, item.received_at)]
+            if now > max(closes, default=item.received_at):
+                why = "发照片的人没有绑定单位，活动截止前也没有管理员确认，这张照片不再计入"
+                self.evidence.expire(item.id, at=now, reason=why)
+                expired += 1
+        if expired:
+            log.warning("%d 张未绑定单位的人发的照片过了截止时间，已不再保留待确认", expired)
+        return expired
+
     def _stranger_quota_spent(self, message: InboundMessage) -> bool:
         since = message.received_at - timedelta(days=1)
         held = [e for e in self.evidence.pending(message.sender) if e.unit_id is None and e.received_at > since]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import timedelta
 
@@ -85,3 +86,14 @@ def test_a_stranger_may_leave_only_so_many_photos_a_day(town: Town) -> None:
     town.clock.set(at(4, 9, 11))
     town.say(message("liumang", at(4, 9, 11), photos=(photo(9),), group="changchun-work"))
     assert len(town.intake.evidence.pending("wxid_liumang")) == 4  # a new day
+
+
+def test_a_strangers_photos_expire_when_nobody_approved_them_in_time(town: Town) -> None:
+    town.say(message("liumang", at(4, 8), photos=(photo(1),), group="changchun-work", name="刘某"))
+    [item] = town.intake.evidence.pending("wxid_liumang")
+    closes = max(w.closes for w in town.intake.windows() if w.open_at(item.received_at))
+    assert asyncio.run(town.intake.expire_strangers(closes)) == 0
+    assert asyncio.run(town.intake.expire_strangers(closes + timedelta(minutes=1))) == 1
+    expired = town.intake.evidence.get(item.id)
+    assert expired is not None and expired.status is EvidenceStatus.REFUSED and "没有绑定单位" in expired.reason
+    assert asyncio.run(town.intake.expire_strangers(closes + timedelta(days=1))) == 0
