@@ -140,6 +140,7 @@ class Burst:
     items: list[Evidence] = field(default_factory=list)
     count: int | None = None  # the unit's running count as of the last accepted photo
     timer: asyncio.TimerHandle | None = None
+    sender: str = ""  # the network's contact id, for the strangers' reply limit
 
 
 class ProofIntake:
@@ -276,6 +277,7 @@ class ProofIntake:
         if burst is None:
             ask = tuple(candidates) if unit is not None and chosen is None else ()
             burst = Burst(f"proof/ack/{message.message_id}", target, message.sender_name, unit, ask)
+            burst.sender = message.sender
             self._bursts[bkey] = burst
         for record, count in filed:
             burst.items.append(record)
@@ -303,6 +305,12 @@ class ProofIntake:
         """Send the burst's one message (never raises: a failure is in the delivery record and the log)."""
         try:
             lines = self._burst_lines(burst)
+            if (
+                lines
+                and burst.unit is None
+                and not self._pipeline.limits.allow(ReplyKind.ANSWER, burst.sender, burst.target.id)
+            ):
+                return  # a stranger's photos: recorded (with any reason), answered enough this hour
             if lines:
                 text = "\n".join(lines)
                 outcome = await self._pipeline.send_now(burst.target, text, burst.key, priority=SendPriority.REPLY)

@@ -97,3 +97,18 @@ def test_a_strangers_photos_expire_when_nobody_approved_them_in_time(town: Town)
     expired = town.intake.evidence.get(item.id)
     assert expired is not None and expired.status is EvidenceStatus.REFUSED and "没有绑定单位" in expired.reason
     assert asyncio.run(town.intake.expire_strangers(closes + timedelta(days=1))) == 0
+
+
+def test_a_stranger_posting_photo_after_photo_is_answered_a_few_times_an_hour(town: Town) -> None:
+    replies = []
+    for i in range(12):
+        replies += town.say(message("liumang", at(4, 8, 10, i), photos=(photo(i),), group="changchun-work"))
+    assert len(replies) == 5
+    assert len(town.intake.evidence.items()) == 12  # every photo recorded all the same
+
+
+def test_ledger_commands_from_a_non_admin_get_one_refusal(town: Town) -> None:
+    replies = []
+    for i in range(10):
+        replies += town.say(message("liumang", at(4, 8, 10, i), text=f"#驳回 {i} 不行", group="changchun-work"))
+    assert replies == ["liumang，#驳回 只有镇里的管理员可以用。"]
