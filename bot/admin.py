@@ -14,12 +14,14 @@ from collections.abc import Callable
 from datetime import datetime
 
 from bot.channels.base import InboundMessage
+from bot.channels.pacing import SendPriority
 from bot.clock import TOWN_ZONE
 from bot.config.campaign import LoadedCampaign
 from bot.core.model import Campaign, Person
 from bot.core.planner import PlannedJob, Target, group_target
 from bot.core.render import cn_date, cn_time
 from bot.pipeline import Pipeline, job_label
+from bot.reply_limits import ReplyKind
 from bot.store.base import DeliveryStatus
 
 log = logging.getLogger(__name__)
@@ -46,6 +48,13 @@ UPCOMING = 5
 def _strip_mentions(text: str) -> str:
     # "@大喇叭 #状态": the command may follow an @ of the bot (name + U+2005 or a space).
     return re.sub(r"^(\s*@[^\s\u2005]+[\s\u2005]+)+", "", text)
+
+
+def is_admin_command(campaign: Campaign, message: InboundMessage) -> bool:
+    """A `#…` text from one of the town's admins: handled ahead of everything else (`ConversationQueues`)."""
+    if message.kind != "text" or not _strip_mentions(message.text).lstrip().startswith(("#", "＃")):
+        return False
+    return any(a.wechat and a.wechat in (message.sender_wechat, message.sender) for a in campaign.admins)
 
 
 class AdminCommands:
@@ -94,10 +103,12 @@ class AdminCommands:
         admin = self.admin_of(message)
         if admin is None:
             log.info("%s（%s）不是管理员，用了 #%s", message.sender_name, message.sender_wechat, m.group(1))
-            await self._pipeline.send_now(target, f"{message.sender_name}，#{m.group(1)} 只有镇里的管理员可以用。", key)
+            if self._pipeline.limits.allow(ReplyKind.REFUSAL, message.sender, target.id):
+                text = f"{message.sender_name}，#{m.group(1)} 只有镇里的管理员可以用。"
+                await self._pipeline.send_now(target, text, key, priority=SendPriority.REPLY)
             return True
         reply = await self.run(m.group(1), admin)
-        await self._pipeline.send_now(target, reply, key)
+        await self._pipeline.send_now(target, reply, key, priority=SendPriority.ALERT)
         return True
 
     async def run(self, verb: str, admin: Person) -> str:

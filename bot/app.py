@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
 from bot import proof, recovery
-from bot.admin import AdminCommands
+from bot.admin import AdminCommands, is_admin_command
 from bot.audio.base import ClipProducer
 from bot.audio.deferred import DeferredProducer
 from bot.channels.base import Channel
@@ -24,7 +24,7 @@ from bot.config.campaign import LoadedCampaign, Sources, load
 from bot.core.planner import admin_targets
 from bot.core.render import format_instant
 from bot.errors import ConfigError, Problem
-from bot.inbound import InboundRouter
+from bot.inbound import ConversationQueues, InboundRouter
 from bot.pipeline import Outcome, Pipeline
 from bot.routing import make_routed, wire_relay
 from bot.scheduler import CampaignHolder, CampaignScheduler
@@ -309,7 +309,7 @@ async def run_daemon(app: App, clock: RealTimeClock, stop: asyncio.Event, reload
 
 async def _after_quiet_hours(app: App, stop: asyncio.Event, every_seconds: float = 60.0) -> None:
     """Once a minute until `stop` (and once more when it is set): answer the villagers' questions held over quiet
-    hours (a no-op while they last)."""
+    hours (a no-op while they last), and expire strangers' photos nobody approved in time."""
     while True:
         for handler in app.router.handlers:
             if isinstance(handler, sorting.SortingAnswers):
@@ -317,6 +317,11 @@ async def _after_quiet_hours(app: App, stop: asyncio.Event, every_seconds: float
                     await handler.answer_waiting()
                 except Exception:
                     log.exception("回答免打扰时段留下的问题时出错")
+            if isinstance(handler, proof.ProofIntake):
+                try:
+                    await handler.expire_strangers(app.clock.now())
+                except Exception:
+                    log.exception("清理过期的待确认照片时出错")
         if stop.is_set():
             return
         with contextlib.suppress(TimeoutError):
@@ -324,6 +329,12 @@ async def _after_quiet_hours(app: App, stop: asyncio.Event, every_seconds: float
 
 
 async def listen(app: App) -> None:
-    """Hand every inbound message to the router, until the channel closes."""
-    async for message in app.channel.inbound():
-        await app.router.dispatch(message)
+    """Hand every inbound message to the router, until the channel closes: each conversation in order, admins'
+    commands first (`ConversationQueues`), so neither a flood nor a reply waiting for the pacer holds up `#暂停`."""
+    queues = ConversationQueues(app.router, urgent=lambda message: is_admin_command(app.loaded.campaign, message))
+    try:
+        async for message in app.channel.inbound():
+            queues.submit(message)
+        await queues.join()
+    finally:
+        await queues.close()

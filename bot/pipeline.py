@@ -19,6 +19,7 @@ from typing import Any
 from bot.audio.base import AudioError, Clip, ClipProducer
 from bot.audio.studio import clip_request
 from bot.channels.base import Channel, OutgoingFile
+from bot.channels.pacing import SendPriority, send_priority
 from bot.channels.relay import is_relayed
 from bot.clock import Clock
 from bot.config.campaign import LoadedCampaign
@@ -27,6 +28,7 @@ from bot.core.planner import PlannedJob, Target, admin_targets
 from bot.core.render import ProofFacts, TemplateError, job_context, required_photos
 from bot.errors import DeliveryError, LabaError
 from bot.recovery import HEARTBEAT_SECONDS
+from bot.reply_limits import ReplyLimits
 from bot.store.base import Claim, DeliveryStatus, Store
 
 log = logging.getLogger(__name__)
@@ -98,9 +100,12 @@ class Pipeline:
     # Wall-clock time for heartbeats (the campaign clock may be shifted or virtual; liveness is about this process).
     wall: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     _last_beat: float = -HEARTBEAT_SECONDS
+    # How often people who are not admins are answered; shared by every chat-command handler (issue 13).
+    limits: ReplyLimits = field(init=False)
 
     def __post_init__(self) -> None:
         self._open.set()
+        self.limits = ReplyLimits(self.clock.now)
 
     @property
     def held(self) -> bool:
@@ -470,7 +475,7 @@ class Pipeline:
             log.exception("提醒模板 %s 出错", template)
             return
         for admin in admin_targets(loaded.campaign):
-            outcome = await self.send_now(admin, text, key, tries=1)
+            outcome = await self.send_now(admin, text, key, tries=1, priority=SendPriority.ALERT)
             if outcome.fresh and outcome.status is not DeliveryStatus.SENT:
                 log.error("没能提醒 %s：%s\n%s", admin.name, outcome.detail, text)
         log.warning("已提醒管理员：%s", text.splitlines()[0])
@@ -502,11 +507,18 @@ class Pipeline:
         await self.alert("alert_unconfirmed", key, {"deliveries": [{"label": k, "target": t} for k, t in rows]})
 
     async def send_now(
-        self, target: Target, text: str, key: str, file: OutgoingFile | None = None, *, tries: int = 1
+        self,
+        target: Target,
+        text: str,
+        key: str,
+        file: OutgoingFile | None = None,
+        *,
+        tries: int = 1,
+        priority: SendPriority = SendPriority.PLANNED,
     ) -> Outcome:
         """A one-off message (`laba send`, replies, alerts): claimed under its own key like any other and sent by the
         same claim → send → record path, so it goes out once. With a file, the file goes first, then the text (if
-        any)."""
+        any). `priority` tells a paced channel whose budget the send spends (replies: `SendPriority.REPLY`)."""
         now = self.clock.now()
         self.heartbeat()
         claim = self.store.claim(key, target.id, now, now, self.runner)
@@ -525,11 +537,14 @@ class Pipeline:
                 message_id = await self.channel.send_text(target, text, handoff=attempt.handoff)
             return message_id
 
+        token = send_priority.set(priority)
         try:
             status, detail = await self._attempts(attempt, send, f"{key} → {target.id}", tries=tries)
         except BaseException as exc:
             self._abandon(attempt, exc)
             raise
+        finally:
+            send_priority.reset(token)
         if self.batch_done is not None:
             await self.batch_done()
         return Outcome(key, target.id, target.name, now, status, detail)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -142,3 +142,19 @@ def test_help_lists_every_command_the_bot_understands() -> None:
         verbs |= set(re.search(r"\(([^()]*\|[^()]*)\)", pattern)[1].split("|"))  # type: ignore[index]
     verbs -= {"同意"}  # another word for 批准
     assert all(f"#{v}" in chat_admin.HELP for v in verbs | {"绑定"}), verbs
+
+
+def test_twenty_help_from_a_villager_get_one_refusal_an_hour(
+    admin: AdminCommands, pipeline: Pipeline, channel: MemoryChannel
+) -> None:
+    """The issue's flood: 20 `#帮助` from a villager made 20 replies in the group. Now one an hour."""
+    clock = pipeline.clock
+    assert isinstance(clock, VirtualClock)
+    for i in range(20):
+        assert handle(admin, said("#帮助", wechat="cunmin", mid=f"h{i}"))
+    assert channel.texts_to("jinxi-office") == ["某村民，#帮助 只有镇里的管理员可以用。"]
+    clock.set(NOW + timedelta(minutes=61))
+    assert handle(admin, said("#状态", wechat="cunmin", mid="later"))
+    assert len(channel.texts_to("jinxi-office")) == 2
+    assert handle(admin, said("#帮助", mid="admin"))  # the admin is never limited
+    assert len(channel.texts_to("jinxi-office")) == 3

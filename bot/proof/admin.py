@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.channels.base import InboundMessage
+from bot.channels.pacing import SendPriority
 from bot.config.campaign import LoadedCampaign
 from bot.core.model import Person
 from bot.core.planner import Target
 from bot.pipeline import Pipeline
 from bot.proof.intake import ProofIntake, exif_flags, find_unit, sender_is, strip_mentions
 from bot.proof.windows import open_for, pick
+from bot.reply_limits import ReplyKind
 from bot.store.evidence import Binding, BindingStatus, Evidence, EvidenceStatus
 
 COMMAND = re.compile(r"^\s*[#＃]\s*(批准|同意|拒绝|驳回|改派)\s*(.*)$", re.S)
@@ -174,7 +176,9 @@ class ProofAdmin:
             return True  # answered before: this is the same message delivered again
         admin = self.admin_of(message)
         if admin is None:
-            await self._say(target, key, f"{message.sender_name}，#{m.group(1)} 只有镇里的管理员可以用。")
+            if self._pipeline.limits.allow(ReplyKind.REFUSAL, message.sender, target.id):
+                refusal = f"{message.sender_name}，#{m.group(1)} 只有镇里的管理员可以用。"
+                await self._pipeline.send_now(target, refusal, key, priority=SendPriority.REPLY)
             return True
         verb, args = m.group(1), m.group(2).strip()
         result = self.run(verb, args, admin.name, message.received_at)
@@ -195,4 +199,4 @@ class ProofAdmin:
         return self.actions.reassign(evidence_id, rest, actor, at)
 
     async def _say(self, target: Target, key: str, text: str) -> None:
-        await self._pipeline.send_now(target, text, key)
+        await self._pipeline.send_now(target, text, key, priority=SendPriority.ALERT)  # an admin's answer

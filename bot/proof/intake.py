@@ -40,12 +40,15 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from bot.channels.base import Attachment, InboundMessage
+from bot.channels.pacing import SendPriority
 from bot.config.campaign import LoadedCampaign
 from bot.core.model import Campaign, GroupKind, Unit
 from bot.core.planner import Target, group_target, person_target
 from bot.pipeline import Pipeline
+from bot.proof.bind_caps import BindCaps, BindVerdict, judge_request
 from bot.proof.images import ImageRefused, Limits, VerifiedImage, verify
 from bot.proof.windows import ActivityWindow, example_reply, open_for, pick, windows
+from bot.reply_limits import ReplyKind
 from bot.store.base import DeliveryStatus
 from bot.store.evidence import (
     Evidence,
@@ -58,6 +61,11 @@ from bot.store.evidence import (
 log = logging.getLogger(__name__)
 
 BIND = re.compile(r"^\s*[#＃]\s*绑定\s*(.*)$")
+BIND_REFUSALS: Final = {
+    BindVerdict.ALREADY_PENDING: "{name}，您申请绑定到{unit}的请求已经收到，正在等镇里管理员确认，不用再发。",
+    BindVerdict.PERSON_CAP: "{name}，您今天申请绑定的次数太多了，请明天再试，或直接联系镇里管理员。",
+    BindVerdict.UNIT_CAP: "{name}，{unit}已有多个绑定申请在等管理员确认，请先联系镇里管理员。",
+}
 PROOF_WORDS: Final = ("照片", "图片", "材料", "佐证", "签字", "台账", "资料", "说明", "记录", "提交")
 
 
@@ -69,6 +77,10 @@ class IntakeSettings:
     # One acknowledgement per burst: sent once a sender has posted nothing more for this long (0: every message
     # answered at once). WeChat delivers a 9-photo post as 9 messages, about a second apart on a village network.
     ack_window: timedelta = timedelta(seconds=5)
+    bind_caps: BindCaps = field(default_factory=BindCaps)
+    # Photos kept in a day for someone who is no unit's contact and has no approved binding (issue 13): beyond
+    # this they are refused with the reason, so a stranger can't fill the disk and the ledger.
+    stranger_photos_per_day: int = 20
 
 
 def exif_flags(flags: tuple[Flag, ...], exif_at: datetime | None, window: ActivityWindow | None) -> tuple[Flag, ...]:
@@ -128,6 +140,7 @@ class Burst:
     items: list[Evidence] = field(default_factory=list)
     count: int | None = None  # the unit's running count as of the last accepted photo
     timer: asyncio.TimerHandle | None = None
+    sender: str = ""  # the network's contact id, for the strangers' reply limit
 
 
 class ProofIntake:
@@ -218,7 +231,12 @@ class ProofIntake:
     async def _reply(self, message: InboundMessage, target: Target, lines: list[str]) -> None:
         if lines:
             await self.flush(message.sender)  # the sender's photos are answered before what they said next
-            await self._pipeline.send_now(target, "\n".join(lines), f"proof/reply/{message.message_id}")
+            if self.unit_of(message) is None and not self._pipeline.limits.allow(
+                ReplyKind.ANSWER, message.sender, target.id
+            ):
+                return  # a stranger repeating himself: answered enough this hour (units' contacts always are)
+            key = f"proof/reply/{message.message_id}"
+            await self._pipeline.send_now(target, "\n".join(lines), key, priority=SendPriority.REPLY)
 
     # -- acknowledgements, one per burst -------------------------------------------------------------------
 
@@ -259,6 +277,7 @@ class ProofIntake:
         if burst is None:
             ask = tuple(candidates) if unit is not None and chosen is None else ()
             burst = Burst(f"proof/ack/{message.message_id}", target, message.sender_name, unit, ask)
+            burst.sender = message.sender
             self._bursts[bkey] = burst
         for record, count in filed:
             burst.items.append(record)
@@ -286,8 +305,15 @@ class ProofIntake:
         """Send the burst's one message (never raises: a failure is in the delivery record and the log)."""
         try:
             lines = self._burst_lines(burst)
+            if (
+                lines
+                and burst.unit is None
+                and not self._pipeline.limits.allow(ReplyKind.ANSWER, burst.sender, burst.target.id)
+            ):
+                return  # a stranger's photos: recorded (with any reason), answered enough this hour
             if lines:
-                outcome = await self._pipeline.send_now(burst.target, "\n".join(lines), burst.key)
+                text = "\n".join(lines)
+                outcome = await self._pipeline.send_now(burst.target, text, burst.key, priority=SendPriority.REPLY)
                 if outcome.fresh and outcome.status is not DeliveryStatus.SENT:  # failed, or maybe not delivered
                     log.error(
                         "acknowledgement %s to %s %s: %s",
@@ -383,6 +409,22 @@ class ProofIntake:
             said = f"{message.sender_name}，您已经是{unit.name}的联系人，直接发照片就行。"
             await self._reply(message, target, [said])
             return
+        recorded = await asyncio.to_thread(self.evidence.bindings)
+        verdict = judge_request(
+            recorded,
+            sender=message.sender,
+            sender_wechat=message.sender_wechat,
+            unit_id=unit.id,
+            message_id=message.message_id,
+            at=message.received_at,
+            caps=self.settings.bind_caps,
+        )
+        if verdict is not BindVerdict.NEW:
+            log.warning("#绑定 from %s for %s not recorded: %s", message.sender, unit.id, verdict.value)
+            await self._reply(
+                message, target, [BIND_REFUSALS[verdict].format(name=message.sender_name, unit=unit.name)]
+            )
+            return
         binding, fresh = self.evidence.request_binding(
             sender=message.sender,
             sender_wechat=message.sender_wechat,
@@ -399,7 +441,8 @@ class ProofIntake:
                 f"（申请编号 {binding.id}）。\n同意请回复：#批准 {binding.id}\n不同意请回复：#拒绝 {binding.id}"
             )
             for admin in campaign.admins:
-                await self._pipeline.send_now(person_target(admin), text, f"proof/bind/{binding.id}")
+                key = f"proof/bind/{binding.id}"
+                await self._pipeline.send_now(person_target(admin), text, key, priority=SendPriority.ALERT)
 
     # -- photos --------------------------------------------------------------------------------------------
 
@@ -487,6 +530,13 @@ class ProofIntake:
             kept, fresh = self.evidence.add(refused)
             return kept, 0, fresh
         image = checked
+        if unit is None and self._stranger_quota_spent(message):
+            reason = (
+                f"您还不是任何单位的联系人，一天最多暂存 {self.settings.stranger_photos_per_day} 张照片；"
+                "请先发“#绑定 单位名称”，管理员确认后再发"
+            )
+            kept, fresh = self.evidence.add(replace(base, status=EvidenceStatus.REFUSED, reason=reason))
+            return kept, 0, fresh
         try:
             self.evidence.files.put(image.sha256, image.extension, attachment.data)
         except OSError as exc:  # a full disk above all: the photo is refused, and the sender told to send again
@@ -511,6 +561,31 @@ class ProofIntake:
         # there; the first record is then kept as it was.
         filed, fresh, count = self.evidence.intake(record, self.settings.near_distance)
         return filed, count, fresh
+
+    async def expire_strangers(self, now: datetime) -> int:
+        """Refuse the photos of people who are no unit's contact that nobody approved before the activity's
+        window (due + grace) closed; how many. Called once a minute by the daemon."""
+        return await asyncio.to_thread(self._expire_strangers, now)
+
+    def _expire_strangers(self, now: datetime) -> int:
+        all_windows = self.windows()
+        expired = 0
+        for item in self.evidence.items():
+            if item.status is not EvidenceStatus.PENDING or item.unit_id is not None:
+                continue
+            closes = [w.closes for w in open_for(all_windows, None, item.received_at)]
+            if now > max(closes, default=item.received_at):
+                why = "发照片的人没有绑定单位，活动截止前也没有管理员确认，这张照片不再计入"
+                self.evidence.expire(item.id, at=now, reason=why)
+                expired += 1
+        if expired:
+            log.warning("%d 张未绑定单位的人发的照片过了截止时间，已不再保留待确认", expired)
+        return expired
+
+    def _stranger_quota_spent(self, message: InboundMessage) -> bool:
+        since = message.received_at - timedelta(days=1)
+        held = [e for e in self.evidence.pending(message.sender) if e.unit_id is None and e.received_at > since]
+        return len(held) >= self.settings.stranger_photos_per_day
 
     def _window(self, activity_id: str) -> ActivityWindow | None:
         return next((w for w in self.windows() if w.activity.id == activity_id), None)

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from bot.channels.base import InboundMessage
+from bot.channels.pacing import SendPriority
 from bot.config.campaign import LoadedCampaign
 from bot.core.model import GroupKind
 from bot.core.planner import Target, group_target
@@ -148,7 +149,7 @@ class SortingAnswers:
         loaded = self._current()
         dictionary = await asyncio.to_thread(self._dictionary)
         text = loaded.renderer.render_named(TEMPLATE, answer_variables(dictionary, asker, questions))
-        outcome = await self._pipeline.send_now(target, text, reply_key(message_id))
+        outcome = await self._pipeline.send_now(target, text, reply_key(message_id), priority=SendPriority.REPLY)
         log.info("sorting answer %s → %s: %s", message_id, target.name, outcome.status.value)
         return outcome.status
 

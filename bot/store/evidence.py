@@ -576,6 +576,12 @@ class EvidenceStore:
             evidence_id, {"status": EvidenceStatus.REJECTED.value, "reason": reason}, actor, at, "reject", reason
         )
 
+    def expire(self, evidence_id: int, *, at: datetime, reason: str) -> Evidence:
+        """A PENDING item nobody claimed in time (a stranger's photo, no binding approved before the window closed)
+        becomes REFUSED with the reason; an item no longer pending is left as it is."""
+        values = {"status": EvidenceStatus.REFUSED.value, "reason": reason}
+        return self._change(evidence_id, values, "大喇叭", at, "expire", reason, only_status=EvidenceStatus.PENDING)
+
     def reassign(
         self,
         evidence_id: int,

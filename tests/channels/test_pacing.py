@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from bot.channels.pacing import HOUR, Pace, SendPacer
+from bot.channels.pacing import HOUR, Pace, SendPacer, SendPriority, send_priority
 
 
 class VirtualTime:
@@ -154,3 +154,54 @@ def test_calls_run_one_at_a_time_in_arrival_order() -> None:
 
     assert asyncio.run(main()) == ["a", "b", "c"]
     assert events == ["a starts", "a ends", "b starts", "b ends", "c starts", "c ends"]
+
+
+def test_replies_wait_behind_planned_sends_and_keep_to_their_share() -> None:
+    """The issue's flood: with the hourly cap spent on replies, the 10:00 reminder waited an hour. Replies now
+    get a quarter of the cap and go after planned sends that are waiting."""
+    time = VirtualTime()
+    order: list[tuple[str, float]] = []
+
+    def call(name: str) -> Callable[[], Awaitable[str]]:
+        async def send() -> str:
+            order.append((name, time.now))
+            return name
+
+        return send
+
+    async def send_as(priority: SendPriority, name: str) -> str:
+        send_priority.set(priority)  # in this task only, as Pipeline.send_now does
+        return await limiter.process(call(name))
+
+    limiter = pacer(time, gap=(1.0, 1.0), cap=20)
+
+    async def main() -> None:
+        replies = [asyncio.create_task(send_as(SendPriority.REPLY, f"reply-{i}")) for i in range(30)]
+        await asyncio.sleep(0)
+        planned = [asyncio.create_task(send_as(SendPriority.PLANNED, f"planned-{i}")) for i in range(10)]
+        alert = asyncio.create_task(send_as(SendPriority.ALERT, "alert"))
+        await asyncio.gather(*planned, alert)
+        assert sum(1 for name, _ in order if name.startswith("reply")) <= 5  # the replies' share of 20 an hour
+        for task in replies:
+            task.cancel()
+        await asyncio.gather(*replies, return_exceptions=True)
+
+    asyncio.run(main())
+    names = [name for name, _ in order]
+    first = names.index("alert")
+    assert first <= 3  # after the replies that had the turn (or their gap) before the others arrived
+    assert names[first + 1 : first + 11] == [f"planned-{i}" for i in range(10)]
+    assert order[first + 10][1] - order[first][1] <= 10.0  # one gap each: they never waited for the replies
+
+
+def test_replies_beyond_their_share_wait_for_the_hour() -> None:
+    time, sent = VirtualTime(), list[float]()
+
+    async def main() -> None:
+        send_priority.set(SendPriority.REPLY)
+        limiter = pacer(time, gap=(0.0, 0.0), cap=8)  # replies: 2 an hour
+        for _ in range(5):
+            await limiter.process(recorder(time, sent))
+
+    asyncio.run(main())
+    assert [round(t - 1000.0) for t in sent] == [0, 0, 3600, 3600, 7200]
