@@ -26,7 +26,7 @@ from bot.core.render import format_instant
 from bot.errors import ConfigError, Problem
 from bot.inbound import InboundRouter
 from bot.pipeline import Outcome, Pipeline
-from bot.routing import make_routed, wire_relay
+from bot.routing import make_rehearsal, make_routed, wire_relay
 from bot.scheduler import CampaignHolder, CampaignScheduler
 from bot.settings import CHANNELS, TTS_ENGINES, Settings
 from bot.sorting import answers as sorting
@@ -158,12 +158,15 @@ def build(
     *,
     wechaty: WechatySettings | None = None,
     daemon: bool = False,
+    rehearsal: bool = False,
 ) -> App:
     """Load and check the town's files, open the store (migrating it) and the channel (`channel`, else the one
     `settings` names, with `wechaty` for a WeChat gateway if given). Raises ConfigError.
 
     For the daemon (`daemon=True`) a good load is kept as the last good plan, and broken files fall back to it
-    (`App.broken` then holds what is wrong); without a kept plan the ConfigError is raised as for every command."""
+    (`App.broken` then holds what is wrong); without a kept plan the ConfigError is raised as for every command.
+
+    `rehearsal=True` (simulate without --live): nothing leaves the machine; see `bot.routing.make_rehearsal`."""
     store = open_store(settings.database_url, clock.zone)
     # The channel's alerts go through the pipeline, which needs the channel: the sink finds both when it runs.
     parts: dict[str, Any] = {}
@@ -180,7 +183,10 @@ def build(
     holder = CampaignHolder(loaded)
     default = channel
     try:
-        if channel is None:
+        if channel is None and rehearsal:
+            channel = make_rehearsal(settings, clock, echo, lambda: holder.get().campaign, store)
+            default = getattr(channel, "default", channel)
+        elif channel is None:
             default = make_channel(
                 settings,
                 clock,

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TextIO
 
 from bot.channels.base import Channel
+from bot.channels.outbox import OutboxChannel
+from bot.channels.rehearsal import RehearsalRobots
 from bot.channels.relay import RelayDesk
 from bot.channels.robots import Pacer, PublicFiles, RobotChannel, RobotProblem
 from bot.channels.robots.file import load_robots
@@ -53,6 +56,32 @@ def make_routed(
     # Only a personal-WeChat gateway really reaches a person; the outbox reaches no one by itself.
     reaches_people = settings.channel == "wechaty"
     return RoutedChannel(default, robots, relay, campaign, default_reaches_people=reaches_people)
+
+
+def make_rehearsal(
+    settings: Settings, clock: Clock, echo: TextIO | None, campaign: Callable[[], Campaign], store: SqlStore
+) -> Channel:
+    """For `simulate` without --live: routes decided exactly as `make_routed` decides them (the same robots.yaml,
+    the same default channel's reach), but every robot post and every default-channel delivery is written to the
+    outbox, marked with the route it would have taken. No robot, no gateway is contacted. The relay queue is the
+    real one: a rehearsal records in the store as the daemon would. Raises ConfigError for a bad robots.yaml."""
+    robots_file = load_robots(settings.robots_path, campaign())
+    kinds = {group: robot.kind for group, robot in robots_file.robots.items()}
+    default_note = None if settings.channel == "outbox" else DEFAULT_CN.get(settings.channel, settings.channel)
+
+    def note(target: Target) -> str | None:
+        return KIND_CN[kinds[target.id]] if target.id in kinds else default_note
+
+    outbox = OutboxChannel(settings.outbox_dir, clock.now, echo, route_note=note)
+    if not needs_routing(campaign(), bool(kinds)):
+        return outbox
+    robots = RehearsalRobots(frozenset(kinds), outbox)
+    relay = RelayDesk(RelayQueue(store), clock.now)
+    reaches_people = settings.channel == "wechaty"
+    return RoutedChannel(outbox, robots, relay, campaign, default_reaches_people=reaches_people)
+
+
+DEFAULT_CN = {"wechaty": "个人微信"}
 
 
 def wire_relay(channel: Channel, pipeline: Pipeline) -> None:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Protocol
 
 from bot.channels.base import Channel, Handoff, InboundMessage, OutgoingFile, no_handoff
 from bot.channels.relay import RelayDesk
-from bot.channels.robots import RobotChannel, RobotProblem, RobotRefused
+from bot.channels.robots import RobotProblem, RobotRefused
 from bot.core.model import Campaign
 from bot.core.planner import Target
 from bot.core.routes import Route, RouteKind, route_for
@@ -26,13 +27,21 @@ log = logging.getLogger(__name__)
 ProblemSink = Callable[[RobotProblem], Awaitable[None]]
 
 
+class GroupRobots(Channel, Protocol):
+    """The robots as the routes see them: a channel, and the groups it has a robot for (`RobotChannel`, or
+    `RehearsalRobots` when nothing may really be posted)."""
+
+    @property
+    def groups(self) -> frozenset[str]: ...
+
+
 class RoutedChannel:
     name = "routed"
 
     def __init__(
         self,
         default: Channel,
-        robots: RobotChannel,
+        robots: GroupRobots,
         relay: RelayDesk,
         campaign: Callable[[], Campaign],
         *,
