@@ -46,6 +46,7 @@ def console_app(console: Console) -> web.Application:
             web.post("/resume", today.resume),
             web.get("/relay", relay.relay),
             web.post("/relay/forwarded", relay.forwarded),
+            web.post("/relay/done", relay.queue_done),
             web.get("/ledger", ledger.ledger_month),
             web.get("/ledger/year", ledger.ledger_year),
             web.get("/ledger/download", ledger.download),
