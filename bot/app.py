@@ -26,7 +26,7 @@ from bot.core.render import format_instant
 from bot.errors import ConfigError, Problem
 from bot.inbound import InboundRouter
 from bot.pipeline import Outcome, Pipeline
-from bot.routing import make_rehearsal, make_routed, wire_relay
+from bot.routing import make_rehearsal, make_reloader, make_routed, wire_relay
 from bot.scheduler import CampaignHolder, CampaignScheduler
 from bot.settings import CHANNELS, TTS_ENGINES, Settings
 from bot.sorting import answers as sorting
@@ -299,6 +299,11 @@ async def run_daemon(app: App, clock: RealTimeClock, stop: asyncio.Event, reload
         log.info("运行中：计划里已经没有要发的任务")
     listener = asyncio.create_task(listen(app))
     ticker = asyncio.create_task(_after_quiet_hours(app, stop))
+    # robots.yaml is watched on the plan's cadence: a good edit swaps the robots, a bad one keeps them.
+    reloader = make_reloader(
+        app.settings or Settings.from_env(), app.channel, app.pipeline, lambda: app.loaded.campaign
+    )
+    robots_watch = asyncio.create_task(reloader.watch(stop, reload_seconds))
     from bot.web.hook import console_running
 
     try:
@@ -307,10 +312,11 @@ async def run_daemon(app: App, clock: RealTimeClock, stop: asyncio.Event, reload
     finally:
         await scheduler.stop()
         ticker.cancel()  # its round at stop is for callers without a channel to close (tests, one-shot runs)
+        robots_watch.cancel()
         await app.drain()
         await app.channel.close()
         listener.cancel()
-        await asyncio.gather(listener, ticker, return_exceptions=True)
+        await asyncio.gather(listener, ticker, robots_watch, return_exceptions=True)
 
 
 async def _after_quiet_hours(app: App, stop: asyncio.Event, every_seconds: float = 60.0) -> None:

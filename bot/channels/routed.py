@@ -54,6 +54,15 @@ class RoutedChannel:
         self._reaches_people = default_reaches_people
         # Told (by the app: the admins) when a robot refuses for good; set after construction.
         self.problem_sink: ProblemSink | None = None
+        # Robots replaced by a reload: closed only with this channel, so a send in flight on one isn't cut off.
+        self._retired: list[GroupRobots] = []
+
+    async def replace_robots(self, robots: GroupRobots) -> None:
+        """Route by `robots` from now on (robots.yaml was reloaded). The new robots are started first; a delivery
+        already on its way by the old ones finishes there."""
+        await robots.start()
+        self._retired.append(self.robots)
+        self.robots = robots
 
     def route(self, target: Target) -> Route:
         return route_for(self._campaign(), target, self.robots.groups, self._reaches_people)
@@ -63,7 +72,9 @@ class RoutedChannel:
         await self.robots.start()
 
     async def close(self) -> None:
-        await self.robots.close()
+        for robots in (*self._retired, self.robots):
+            await robots.close()
+        self._retired.clear()
         await self.default.close()
 
     async def send_text(self, target: Target, text: str, *, handoff: Handoff = no_handoff) -> str:
