@@ -52,12 +52,14 @@ from bot.channels.base import Attachment, InboundMessage
 from bot.channels.memory import MemoryChannel
 from bot.clock import VirtualClock
 from bot.config.campaign import Sources
+from bot.proof.ledger import month_ledger
 from bot.settings import Settings
 from bot.store.evidence import evidence
 from bot.store.web import WebStore
 from bot.web.accounts import hash_password
 from bot.web.console import Console, console_for
 from bot.web.grid import year_grid
+from bot.web.month import month_page_ledger
 from bot.web.render import page
 from bot.web.server import ConsoleServer
 
@@ -237,6 +239,39 @@ def bench_page(workdir: Path, units: int, per_cell: int, repeat: int) -> dict[st
     }
 
 
+def bench_month(workdir: Path, units: int, per_cell: int, repeat: int) -> dict[str, Any]:
+    """c) The 台账 month page's data at district size: `month_page_ledger` (one aggregate query, the month's records)
+    next to the report's `month_ledger` (every record read, one query per activity), and `GET /ledger?month=` whole."""
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        sources = district_town(Path(tmp), units)
+        with site(sources, workdir) as s:
+            fill_ledger(s, per_cell)
+            s.sign_in()
+            c = s.console
+
+            def old() -> object:
+                return month_ledger(c.current(), c.store, c.evidence, 2024, 5)
+
+            def new() -> object:
+                return month_page_ledger(c.current(), c.store, c.evidence, 2024, 5)
+
+            def web() -> bytes:
+                status, body, _ = s.request("GET", "/ledger?month=2024-05")
+                assert status == 200, status
+                return bytes(body)
+
+            report, page_data = paired(old, new, repeat)
+            _, over = paired(new, web, repeat)
+            size = len(web())
+    return {
+        "report_ms": statistics.median(report),
+        "page_data_ms": statistics.median(page_data),
+        "web_ms": statistics.median(over),
+        "html_kb": round(size / 1024),
+        "ok": True,  # no target in the issue: reported for the record
+    }
+
+
 def multipart(data: bytes, client_id: str) -> tuple[bytes, str]:
     b = uuid.uuid4().hex
     body = (
@@ -331,16 +366,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-cell", type=int, default=10, help="photo records per unit and activity (default 10)")
     parser.add_argument("--photos", type=int, default=200, help="photos for the upload comparison (default 200)")
     parser.add_argument("--repeat", type=int, default=5, help="timed runs per figure (default 5)")
-    parser.add_argument("--only", choices=["page", "upload"], help="one benchmark only")
+    parser.add_argument("--only", choices=["page", "upload", "month"], help="one benchmark only")
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "laba-bench-photos")
     parser.add_argument("--tmpdir", type=Path, default=Path(tempfile.gettempdir()))
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
     args = parser.parse_args(argv)
     result: dict[str, Any] = {"python": platform.python_version()}
-    if args.only != "upload":
+    if args.only in (None, "page"):
         result["page"] = bench_page(args.tmpdir, args.units, args.per_cell, args.repeat)
-    if args.only != "page":
+    if args.only in (None, "month"):
+        result["month"] = bench_month(args.tmpdir, args.units, args.per_cell, args.repeat)
+    if args.only in (None, "upload"):
         result["upload"] = bench_upload(args.tmpdir, args.cache, args.photos, args.repeat)
     if args.json:
         print(json.dumps(result, indent=2))
@@ -355,6 +392,13 @@ def main(argv: list[str] | None = None) -> int:
                 f"   GET /ledger/year over HTTP      {p['web_ms']:8.1f} ms   ratio {p['ratio']:.2f} ×"
                 f"   (target ≤ {PAGE_RATIO} × and < {PAGE_MS:.0f} ms: {'OK' if p['ok'] else 'MISSED'})"
             )
+        if "month" in result:
+            m = result["month"]
+            print(
+                f"c) 台账 month page (May): report's month_ledger {m['report_ms']:8.1f} ms, "
+                f"month_page_ledger {m['page_data_ms']:8.1f} ms, GET /ledger?month= {m['web_ms']:8.1f} ms "
+                f"({m['html_kb']} KB)"
+            )
         if "upload" in result:
             u = result["upload"]
             print(
@@ -363,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"   POST /u/<token>/photo            {u['web_per_s']:7.1f} photos/s   ratio {u['ratio']:.2f} ×"
                 f"   (target ≥ {UPLOAD_RATIO} ×: {'OK' if u['ok'] else 'MISSED'})"
             )
-    ok = all(result[k]["ok"] for k in ("page", "upload") if k in result)
+    ok = all(result[k]["ok"] for k in ("page", "upload", "month") if k in result)
     return 1 if args.check and not ok else 0
 
 

@@ -26,7 +26,7 @@ from bot.core.render import format_instant
 from bot.errors import ConfigError, Problem
 from bot.inbound import ConversationQueues, InboundRouter
 from bot.pipeline import Outcome, Pipeline
-from bot.routing import make_routed, wire_relay
+from bot.routing import make_rehearsal, make_reloader, make_routed, wire_relay
 from bot.scheduler import CampaignHolder, CampaignScheduler
 from bot.settings import CHANNELS, TTS_ENGINES, Settings
 from bot.sorting import answers as sorting
@@ -158,12 +158,15 @@ def build(
     *,
     wechaty: WechatySettings | None = None,
     daemon: bool = False,
+    rehearsal: bool = False,
 ) -> App:
     """Load and check the town's files, open the store (migrating it) and the channel (`channel`, else the one
     `settings` names, with `wechaty` for a WeChat gateway if given). Raises ConfigError.
 
     For the daemon (`daemon=True`) a good load is kept as the last good plan, and broken files fall back to it
-    (`App.broken` then holds what is wrong); without a kept plan the ConfigError is raised as for every command."""
+    (`App.broken` then holds what is wrong); without a kept plan the ConfigError is raised as for every command.
+
+    `rehearsal=True` (simulate without --live): nothing leaves the machine; see `bot.routing.make_rehearsal`."""
     store = open_store(settings.database_url, clock.zone)
     # The channel's alerts go through the pipeline, which needs the channel: the sink finds both when it runs.
     parts: dict[str, Any] = {}
@@ -180,7 +183,10 @@ def build(
     holder = CampaignHolder(loaded)
     default = channel
     try:
-        if channel is None:
+        if channel is None and rehearsal:
+            channel = make_rehearsal(settings, clock, echo, lambda: holder.get().campaign, store)
+            default = getattr(channel, "default", channel)
+        elif channel is None:
             default = make_channel(
                 settings,
                 clock,
@@ -293,6 +299,11 @@ async def run_daemon(app: App, clock: RealTimeClock, stop: asyncio.Event, reload
         log.info("运行中：计划里已经没有要发的任务")
     listener = asyncio.create_task(listen(app))
     ticker = asyncio.create_task(_after_quiet_hours(app, stop))
+    # robots.yaml is watched on the plan's cadence: a good edit swaps the robots, a bad one keeps them.
+    reloader = make_reloader(
+        app.settings or Settings.from_env(), app.channel, app.pipeline, lambda: app.loaded.campaign
+    )
+    robots_watch = asyncio.create_task(reloader.watch(stop, reload_seconds))
     from bot.web.hook import console_running
 
     try:
@@ -301,10 +312,11 @@ async def run_daemon(app: App, clock: RealTimeClock, stop: asyncio.Event, reload
     finally:
         await scheduler.stop()
         ticker.cancel()  # its round at stop is for callers without a channel to close (tests, one-shot runs)
+        robots_watch.cancel()
         await app.drain()
         await app.channel.close()
         listener.cancel()
-        await asyncio.gather(listener, ticker, return_exceptions=True)
+        await asyncio.gather(listener, ticker, robots_watch, return_exceptions=True)
 
 
 async def _after_quiet_hours(app: App, stop: asyncio.Event, every_seconds: float = 60.0) -> None:

@@ -4,11 +4,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import TextIO
 
 from bot.channels.base import Channel
+from bot.channels.outbox import OutboxChannel
+from bot.channels.rehearsal import RehearsalRobots
 from bot.channels.relay import RelayDesk
-from bot.channels.robots import Pacer, PublicFiles, RobotChannel, RobotProblem
+from bot.channels.robots import Pacer, PublicFiles, RobotChannel, RobotConfig, RobotProblem
 from bot.channels.robots.file import load_robots
 from bot.channels.robots.wire import KIND_CN
 from bot.channels.routed import RoutedChannel
@@ -16,6 +19,7 @@ from bot.clock import Clock
 from bot.core.model import Campaign
 from bot.core.planner import Target, person_target
 from bot.pipeline import Pipeline
+from bot.robots_reload import RobotsReloader
 from bot.settings import Settings
 from bot.store.relay import RelayQueue
 from bot.store.sql import SqlStore
@@ -47,12 +51,61 @@ def make_routed(
         log.warning("%s", warning)
     if not needs_routing(campaign(), bool(robots_file.robots)):
         return default
-    public = PublicFiles(settings.data_dir / "public", settings.public_url) if settings.public_url else None
-    robots = RobotChannel(robots_file.robots, public=public, pacer=pacer, wall_ms=wall_ms)
+    robots = robot_channel(settings, robots_file.robots, pacer=pacer, wall_ms=wall_ms)
     relay = RelayDesk(RelayQueue(store), clock.now)
     # Only a personal-WeChat gateway really reaches a person; the outbox reaches no one by itself.
     reaches_people = settings.channel == "wechaty"
     return RoutedChannel(default, robots, relay, campaign, default_reaches_people=reaches_people)
+
+
+def robot_channel(
+    settings: Settings,
+    robots: Mapping[str, RobotConfig],
+    *,
+    pacer: Pacer | None = None,
+    wall_ms: Callable[[], int] | None = None,
+) -> RobotChannel:
+    """The robots of a robots.yaml, with DingTalk download links where BOT_PUBLIC_URL is set."""
+    public = PublicFiles(settings.data_dir / "public", settings.public_url) if settings.public_url else None
+    return RobotChannel(robots, public=public, pacer=pacer, wall_ms=wall_ms)
+
+
+def make_rehearsal(
+    settings: Settings, clock: Clock, echo: TextIO | None, campaign: Callable[[], Campaign], store: SqlStore
+) -> Channel:
+    """For `simulate` without --live: routes decided exactly as `make_routed` decides them (the same robots.yaml,
+    the same default channel's reach), but every robot post and every default-channel delivery is written to the
+    outbox, marked with the route it would have taken. No robot, no gateway is contacted. The relay queue is the
+    real one: a rehearsal records in the store as the daemon would. Raises ConfigError for a bad robots.yaml."""
+    robots_file = load_robots(settings.robots_path, campaign())
+    kinds = {group: robot.kind for group, robot in robots_file.robots.items()}
+    default_note = None if settings.channel == "outbox" else DEFAULT_CN.get(settings.channel, settings.channel)
+
+    def note(target: Target) -> str | None:
+        return KIND_CN[kinds[target.id]] if target.id in kinds else default_note
+
+    outbox = OutboxChannel(settings.outbox_dir, clock.now, echo, route_note=note)
+    if not needs_routing(campaign(), bool(kinds)):
+        return outbox
+    robots = RehearsalRobots(frozenset(kinds), outbox)
+    relay = RelayDesk(RelayQueue(store), clock.now)
+    reaches_people = settings.channel == "wechaty"
+    return RoutedChannel(outbox, robots, relay, campaign, default_reaches_people=reaches_people)
+
+
+DEFAULT_CN = {"wechaty": "个人微信"}
+
+
+def make_reloader(
+    settings: Settings, channel: Channel, pipeline: Pipeline, campaign: Callable[[], Campaign]
+) -> RobotsReloader:
+    """The daemon's robots.yaml watcher over `channel` (see `bot.robots_reload`)."""
+    routed = channel if isinstance(channel, RoutedChannel) else None
+
+    def make(robots: dict[str, RobotConfig], old: RobotChannel) -> RobotChannel:
+        return robot_channel(settings, robots, pacer=old.pacer)
+
+    return RobotsReloader(settings.robots_path, campaign, pipeline, routed, make)
 
 
 def wire_relay(channel: Channel, pipeline: Pipeline) -> None:

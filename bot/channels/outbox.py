@@ -34,8 +34,18 @@ log = logging.getLogger(__name__)
 class OutboxChannel:
     name = "outbox"
 
-    def __init__(self, folder: Path, now: Callable[[], datetime], echo: TextIO | None = sys.stdout) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        now: Callable[[], datetime],
+        echo: TextIO | None = sys.stdout,
+        *,
+        route_note: Callable[[Target], str | None] | None = None,
+    ) -> None:
         self._folder = folder
+        # A rehearsal (`simulate` without --live) writes here what would have gone by a robot or a gateway: the note
+        # says which route, in each file's header and on the console.
+        self._route_note = route_note
         self._now = now
         self._echo = echo
         self._closed = asyncio.Event()
@@ -47,7 +57,11 @@ class OutboxChannel:
 
     async def send_text(self, target: Target, text: str, *, handoff: Handoff = no_handoff) -> str:
         text = mention_prefix(target) + text
-        header = f"收件: {target.name} ({target.kind}:{target.id})\n时间: {self._now().isoformat()}\n\n"
+        header = f"收件: {target.name} ({target.kind}:{target.id})\n时间: {self._now().isoformat()}\n"
+        note = self._note(target)
+        if note:
+            header += f"路线: {note}（预演，没有真的发出）\n"
+        header += "\n"
         await handoff(True)
         message_id = self._write(target, ".txt", (header + text + "\n").encode("utf-8"))
         self._say(target, text.splitlines()[0] if text else "")
@@ -103,9 +117,14 @@ class OutboxChannel:
         if self._echo is not None:
             print(line, file=self._echo, flush=True)
 
+    def _note(self, target: Target) -> str | None:
+        return self._route_note(target) if self._route_note is not None else None
+
     def _say(self, target: Target, line: str) -> None:
         if self._echo is not None:
-            print(f"[发件箱] {self._now():%m-%d %H:%M} → {target.name}: {line}", file=self._echo)
+            note = self._note(target)
+            where = f"发件箱·预演 {note}" if note else "发件箱"
+            print(f"[{where}] {self._now():%m-%d %H:%M} → {target.name}: {line}", file=self._echo)
 
     async def inbound(self) -> AsyncIterator[InboundMessage]:
         # The outbox only sends; replies arrive through a real channel (WeChat).

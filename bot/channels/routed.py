@@ -11,10 +11,11 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Protocol
 
 from bot.channels.base import Channel, Handoff, InboundMessage, OutgoingFile, no_handoff
 from bot.channels.relay import RelayDesk
-from bot.channels.robots import RobotChannel, RobotProblem, RobotRefused
+from bot.channels.robots import RobotProblem, RobotRefused
 from bot.core.model import Campaign
 from bot.core.planner import Target
 from bot.core.routes import Route, RouteKind, route_for
@@ -26,13 +27,21 @@ log = logging.getLogger(__name__)
 ProblemSink = Callable[[RobotProblem], Awaitable[None]]
 
 
+class GroupRobots(Channel, Protocol):
+    """The robots as the routes see them: a channel, and the groups it has a robot for (`RobotChannel`, or
+    `RehearsalRobots` when nothing may really be posted)."""
+
+    @property
+    def groups(self) -> frozenset[str]: ...
+
+
 class RoutedChannel:
     name = "routed"
 
     def __init__(
         self,
         default: Channel,
-        robots: RobotChannel,
+        robots: GroupRobots,
         relay: RelayDesk,
         campaign: Callable[[], Campaign],
         *,
@@ -45,6 +54,15 @@ class RoutedChannel:
         self._reaches_people = default_reaches_people
         # Told (by the app: the admins) when a robot refuses for good; set after construction.
         self.problem_sink: ProblemSink | None = None
+        # Robots replaced by a reload: closed only with this channel, so a send in flight on one isn't cut off.
+        self._retired: list[GroupRobots] = []
+
+    async def replace_robots(self, robots: GroupRobots) -> None:
+        """Route by `robots` from now on (robots.yaml was reloaded). The new robots are started first; a delivery
+        already on its way by the old ones finishes there."""
+        await robots.start()
+        self._retired.append(self.robots)
+        self.robots = robots
 
     def route(self, target: Target) -> Route:
         return route_for(self._campaign(), target, self.robots.groups, self._reaches_people)
@@ -54,7 +72,9 @@ class RoutedChannel:
         await self.robots.start()
 
     async def close(self) -> None:
-        await self.robots.close()
+        for robots in (*self._retired, self.robots):
+            await robots.close()
+        self._retired.clear()
         await self.default.close()
 
     async def send_text(self, target: Target, text: str, *, handoff: Handoff = no_handoff) -> str:

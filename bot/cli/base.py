@@ -156,6 +156,14 @@ def main(verbose: bool) -> None:
 
 
 def build_app(
-    schedules: Path, messages: Path, channel: str | None, clock: Any, echo: Any = sys.stdout, *, daemon: bool = False
+    schedules: Path,
+    messages: Path,
+    channel: str | None,
+    clock: Any,
+    echo: Any = sys.stdout,
+    *,
+    daemon: bool = False,
+    rehearsal: bool = False,
 ) -> App:
-    return build(Sources(schedules, messages), Settings.from_env(channel=channel), clock, echo=echo, daemon=daemon)
+    sources, settings = Sources(schedules, messages), Settings.from_env(channel=channel)
+    return build(sources, settings, clock, echo=echo, daemon=daemon, rehearsal=rehearsal)

@@ -227,7 +227,11 @@ def _outcome_json(o: Outcome) -> dict[str, Any]:
 
 @main.command(
     name="simulate",
-    help="在虚拟时钟上把一段日期从头到尾跑一遍：真实地生成、发送（默认写进发件箱）、记录，和正式运行一样。",
+    help=(
+        "在虚拟时钟上把一段日期从头到尾跑一遍：真实地生成、记录，和正式运行一样。\n\n"
+        "默认是预演：本该经群机器人或微信发出的消息都只写进发件箱（注明本该走哪条路线），"
+        "不会真的发到任何群里。加 --live 才真的发出去。"
+    ),
 )
 @schedules_option
 @messages_option
@@ -235,13 +239,18 @@ def _outcome_json(o: Outcome) -> dict[str, Any]:
 @click.option("--from", "from_", required=True, help="从哪天开始，例如 5月1日、2024/05/01 或 2024-05-01。")
 @click.option("--to", required=True, help="到哪天为止（含这一天），例如 5月31日 或 2024-05-31。")
 @click.option("--json", "as_json", is_flag=True, help='输出 JSON：{"deliveries": [...]}（给程序读）。')
+@click.option("--live", is_flag=True, help="真的经群机器人和微信发出去（不加就只写进发件箱）。")
 @handle_errors
-def simulate_command(schedules: Path, messages: Path, channel: str | None, from_: str, to: str, as_json: bool) -> None:
-    """Run the real pipeline over a date range on a virtual clock, recording as the daemon would."""
+def simulate_command(
+    schedules: Path, messages: Path, channel: str | None, from_: str, to: str, as_json: bool, live: bool
+) -> None:
+    """Run the real pipeline over a date range on a virtual clock, recording as the daemon would. Without --live
+    a rehearsal: robots and the default channel write to the outbox, nothing leaves the machine."""
     start, end = date_range(from_, to, schedules)
     assert start is not None and end is not None  # both options are required
     clock = VirtualClock(start)
-    app = build_app(schedules, messages, channel, clock, echo=sys.stderr if as_json else sys.stdout)
+    echo = sys.stderr if as_json else sys.stdout
+    app = build_app(schedules, messages, channel, clock, echo=echo, rehearsal=not live)
     try:
         outcomes = asyncio.run(simulate(app, clock, start, end))
     finally:

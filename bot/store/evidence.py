@@ -486,6 +486,19 @@ class EvidenceStore:
         with self._read() as conn:
             return [self._evidence(r) for r in conn.execute(stmt).all()]
 
+    def unfiled(self, start: datetime, end: datetime) -> list[Evidence]:
+        """Records filed under no activity or no unit, received in [start, end), ordered by (received_at, id)."""
+        stmt = (
+            select(evidence)
+            .where(evidence.c.activity_id.is_(None) | evidence.c.unit_id.is_(None))
+            .where(
+                evidence.c.received_at >= _aware_utc(start, "start"), evidence.c.received_at < _aware_utc(end, "end")
+            )
+            .order_by(evidence.c.received_at, evidence.c.id)
+        )
+        with self._read() as conn:
+            return [self._evidence(r) for r in conn.execute(stmt).all()]
+
     def pending(self, sender: str) -> list[Evidence]:
         with self._read() as conn:
             rows = conn.execute(

@@ -61,6 +61,17 @@ class Grid:
 def year_grid(loaded: LoadedCampaign, store: SqlStore, year: int) -> Grid:
     chosen = tuple(w for w in windows(loaded.campaign, loaded.plan) if w.year == year)
     ids = [w.activity.id for w in chosen]
+    cells = grid_cells(loaded, store, chosen)
+    units = tuple((u.id, u.name) for u in loaded.campaign.units if any((u.id, a) in cells for a in ids))
+    return Grid(year, chosen, units, cells)
+
+
+def grid_cells(
+    loaded: LoadedCampaign, store: SqlStore, chosen: tuple[ActivityWindow, ...]
+) -> dict[tuple[str, str], Cell]:
+    """(unit id, activity id) -> status and count for every responsible unit of the `chosen` activities, from one
+    aggregate query (and one over the manual records)."""
+    ids = [w.activity.id for w in chosen]
     counted = func.sum(case((_counted_clause(), 1), else_=0))
     kept_with_flags = (evidence.c.status == EvidenceStatus.ACCEPTED.value) & (evidence.c.flags != "")
     flagged = func.max(case((kept_with_flags, 1), else_=0))
@@ -82,5 +93,4 @@ def year_grid(loaded: LoadedCampaign, store: SqlStore, year: int) -> Grid:
             done = n >= need or key in recorded
             status: Status = "missing" if not done else ("flagged" if flags else "submitted")
             cells[(unit.id, w.activity.id)] = Cell(status, n)
-    units = tuple((u.id, u.name) for u in loaded.campaign.units if any((u.id, a) in cells for a in ids))
-    return Grid(year, chosen, units, cells)
+    return cells

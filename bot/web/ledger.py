@@ -19,6 +19,7 @@ from bot.proof.report import Thumbnails, month_html, month_xlsx
 from bot.store.evidence import FLAG_CN, BindingStatus
 from bot.web.console import Console
 from bot.web.grid import year_grid
+from bot.web.month import month_page_ledger
 from bot.web.render import console_page, tell
 from bot.web.security import CONSOLE_KEY, session_of
 
@@ -39,7 +40,7 @@ def _actor(console: Console, user_id: str) -> str:
 
 def month_view(console: Console, year: int, month: int) -> dict[str, object]:
     loaded = console.current()
-    led = month_ledger(loaded, console.store, console.evidence, year, month)
+    led = month_page_ledger(loaded, console.store, console.evidence, year, month)
     names = {u.id: u.name for u in loaded.campaign.units}
     pending = console.evidence.bindings(BindingStatus.PENDING)
     ids = {a.window.activity.id for a in led.activities}

@@ -1,5 +1,6 @@
 """The console's guards, as aiohttp middlewares: security headers on every answer; a session for everything but the
-sign-in page, the units' upload pages and static files; a CSRF token on every console POST; admins only for changes.
+sign-in page, the units' upload pages, static files and the robots' published files (DingTalk download links); a
+CSRF token on every console POST; admins only for changes.
 
 Unauthenticated: a GET is sent to the sign-in page (302), anything else gets 401. A viewer's POST gets 403. A POST
 without the session's CSRF token (form field `csrf` or header `X-CSRF-Token`) gets 403.
@@ -24,7 +25,7 @@ COOKIE: Final = "laba_session"
 LOGIN_COOKIE: Final = "laba_login"  # the sign-in form's own CSRF token (double submit): no session yet
 CONSOLE_KEY: Final = web.AppKey("console", Console)
 SESSION_KEY: Final = web.RequestKey("session", Session)
-PUBLIC_PREFIXES: Final = ("/static/", "/u/")
+PUBLIC_PREFIXES: Final = ("/static/", "/u/", "/files/")  # /files/: the DingTalk download links
 PUBLIC_PATHS: Final = frozenset({"/login", "/favicon.ico"})
 CSP: Final = (
     "default-src 'self'; img-src 'self' data: blob:; media-src 'self'; style-src 'self'; script-src 'self'; "

@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from bot.web import broadcast, ledger, plan, relay, signin, today, upload
+from bot.web import broadcast, files, ledger, plan, relay, signin, today, upload
 from bot.web.console import Console
 from bot.web.security import CONSOLE_KEY, headers, sessions
 
@@ -46,6 +46,7 @@ def console_app(console: Console) -> web.Application:
             web.post("/resume", today.resume),
             web.get("/relay", relay.relay),
             web.post("/relay/forwarded", relay.forwarded),
+            web.post("/relay/done", relay.queue_done),
             web.get("/ledger", ledger.ledger_month),
             web.get("/ledger/year", ledger.ledger_year),
             web.get("/ledger/download", ledger.download),
@@ -59,6 +60,7 @@ def console_app(console: Console) -> web.Application:
             web.get("/u/{token}", upload.upload_page),
             web.post("/u/{token}", upload.upload_form),
             web.post("/u/{token}/photo", upload.upload_one),
+            web.get("/files/{digest}/{name}", files.public_file),
             web.static("/static", str(STATIC), append_version=False),
         ]
     )

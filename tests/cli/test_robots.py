@@ -139,3 +139,40 @@ def test_send_file_and_text_by_robot_and_to_the_relay(
 def test_send_needs_text_or_file(env: dict[str, str]) -> None:
     result = laba(env, "send", "--to", "changchun-villagers")
     assert result.exit_code == 2 and "--file" in result.stderr
+
+
+def test_simulate_rehearses_without_posting_and_live_posts(
+    env: dict[str, str], robots: LoopbackRobots, tmp_path: Path
+) -> None:
+    _write_robots(env, robots)
+    result = laba(env, "simulate", "--from", "2024-05-01", "--to", "2024-05-31")
+    assert result.exit_code == 0, result.output
+    assert robots.posts == [] and robots.uploads == {}  # not one request reached a robot
+    assert "[发件箱·预演 企业微信群机器人]" in result.stdout and "[发件箱·预演 钉钉群机器人]" in result.stdout
+    outbox = Path(env["BOT_DATA_DIR"]) / "outbox"
+    headers = {p.name.split("-", 1)[1].rsplit("-", 2)[0]: p.read_text("utf-8") for p in outbox.rglob("*.txt")}
+    assert "路线: 企业微信群机器人（预演，没有真的发出）" in headers["changchun-villagers"]
+    assert "路线: 钉钉群机器人（预演，没有真的发出）" in headers["xiangjian-work"]
+    assert "路线:" not in headers["shanling-villagers"]  # the outbox is this town's default channel anyway
+    # --live (on a fresh store) really posts into the robots' groups.
+    live_env = env | {"BOT_DATABASE_URL": f"sqlite:///{tmp_path / 'live.db'}", "BOT_DATA_DIR": str(tmp_path / "live")}
+    (tmp_path / "live").mkdir()
+    (tmp_path / "live" / "robots.yaml").write_bytes((Path(env["BOT_DATA_DIR"]) / "robots.yaml").read_bytes())
+    result = laba(live_env, "simulate", "--from", "2024-05-01", "--to", "2024-05-31", "--live")
+    assert result.exit_code == 0, result.output
+    assert robots.received("changchun-villagers") and robots.received("xiangjian-work")
+
+
+def test_simulate_rehearsal_of_a_wechat_town_reaches_no_gateway(env: dict[str, str], robots: LoopbackRobots) -> None:
+    _write_robots(env, robots)
+    # No gateway listens at this address: a rehearsal must not even try it.
+    wechat = env | {
+        "BOT_CHANNEL": "wechaty",
+        "WECHATY_PUPPET_SERVICE_ENDPOINT": "127.0.0.1:9",
+        "WECHATY_PUPPET_SERVICE_TOKEN": "x",
+    }
+    result = laba(wechat, "simulate", "--from", "2024-05-01", "--to", "2024-05-07", "--json")
+    assert result.exit_code == 0, result.output
+    assert robots.posts == []
+    outbox = Path(env["BOT_DATA_DIR"]) / "outbox"
+    assert any("路线: 个人微信（预演" in p.read_text("utf-8") for p in outbox.rglob("*.txt"))

@@ -79,6 +79,15 @@ class RobotChannel:
     def groups(self) -> frozenset[str]:
         return frozenset(self._robots)
 
+    @property
+    def pacer(self) -> Pacer:
+        """Each robot's turn: handed on to the channel that replaces this one (a reloaded robots.yaml), so the
+        per-minute limit counts across the reload."""
+        return self._pacer
+
+    def configs(self) -> dict[str, RobotConfig]:
+        return {group: robot.config for group, robot in self._robots.items()}
+
     def config(self, group: str) -> RobotConfig | None:
         robot = self._robots.get(group)
         return robot.config if robot else None
