@@ -58,17 +58,11 @@ def groups(schedules: Path, messages: Path, channel: str | None, online: bool, a
     With --online (and --channel wechaty), also the room id each resolves to, or why not; exit 1 if one is missing."""
     loaded = load(Sources(schedules, messages))
     rows: list[dict[str, Any]] = [
-        {
-            "id": g.id,
-            "name": g.name,
-            "kind": g.kind.value,
-            "kind_name": kind_label(g.kind.value, u.kind.value),
-            "unit": u.id,
-            "unit_name": u.name,
-        }
+        {"id": g.id, "name": g.name, "kind": g.kind.value, "unit": u.id, "unit_name": u.name}
         for u in loaded.campaign.units
         for g in u.groups
     ]
+    labels = {g.id: kind_label(g.kind.value, u.kind.value) for u in loaded.campaign.units for g in u.groups}
     routes = group_routes(loaded.campaign, Settings.from_env(channel=channel), channel)
     for row in rows:
         row["route"] = routes[row["id"]]
@@ -84,7 +78,7 @@ def groups(schedules: Path, messages: Path, channel: str | None, online: bool, a
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
     else:
         for row in rows:
-            line = f"{row['id']:<28} {row['name']}（{row['kind_name']}，{row['unit_name']}）"
+            line = f"{row['id']:<28} {row['name']}（{labels[row['id']]}，{row['unit_name']}）"
             line += f"\n{'':<28} 渠道：{row['route']}"
             if online:
                 line += f"\n{'':<28} → {row['room_id']}" if row["room_id"] else f"\n{'':<28} ✗ {row['problem']}"
