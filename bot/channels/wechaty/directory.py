@@ -59,7 +59,6 @@ class WechatyDirectory:
         self.group_rooms: dict[str, str] = {}  # configured group id -> room id
         self.missing: dict[str, str] = {}  # configured group id -> why it has no room
         self._warned: dict[str, str] = {}
-        self._resolving = asyncio.Lock()  # LOGIN and READY both resolve: one after the other, never interleaved
 
     def configured(self) -> dict[str, str]:
         return dict(self._groups())
@@ -84,12 +83,7 @@ class WechatyDirectory:
     # --- resolving ------------------------------------------------------------------------------------------
 
     async def resolve(self, self_id: str) -> None:
-        """Read every room's topic (and the bot's own name), match the configured groups, then be `ready`.
-        Calls are serialized (the gateway's LOGIN and READY each ask for one)."""
-        async with self._resolving:
-            await self._resolve(self_id)
-
-    async def _resolve(self, self_id: str) -> None:
+        """Read every room's topic (and the bot's own name), match the configured groups, then be `ready`."""
         stub = self._stub()
         if stub is None:
             return
