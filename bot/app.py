@@ -26,6 +26,7 @@ from bot.core.render import format_instant
 from bot.errors import ConfigError, Problem
 from bot.inbound import ConversationQueues, InboundRouter
 from bot.pipeline import Outcome, Pipeline
+from bot.proof.intake import room_takes_proof
 from bot.routing import make_rehearsal, make_reloader, make_routed, wire_relay
 from bot.scheduler import CampaignHolder, CampaignScheduler
 from bot.settings import CHANNELS, TTS_ENGINES, Settings
@@ -55,11 +56,13 @@ def make_channel(
     store: Store | None = None,
     alerts: AlertSink | None = None,
     wechaty: WechatySettings | None = None,
+    takes_proof: Callable[[str | None, str | None], bool] | None = None,
 ) -> Channel:
     """The channel `settings.channel` names. `groups` gives the configured groups (id -> WeChat topic) and `store`
     keeps their resolved room ids (channels that address groups by name need them); `alerts` is where a channel
     tells the admins about itself (logout, long outage, throttling); `wechaty` where the WeChat gateway is (default:
-    from Wechaty's environment variables). Raises ConfigError."""
+    from Wechaty's environment variables); `takes_proof(group id, room id)` whether an image posted there is worth
+    fetching (default: everywhere). Raises ConfigError."""
     if settings.channel == "outbox":
         return OutboxChannel(settings.outbox_dir, clock.now, echo)
     if settings.channel == "wechaty":
@@ -74,6 +77,7 @@ def make_channel(
             now=clock.now,
             echo=echo,
             alert_sink=alerts,
+            takes_proof=takes_proof or (lambda _g, _r: True),
         )
     raise ConfigError(
         [Problem("BOT_CHANNEL", "", settings.channel, "不认识的发送渠道", f"可用的有：{'、'.join(CHANNELS)}")]
@@ -195,6 +199,7 @@ def build(
                 store=store,
                 alerts=alerts,
                 wechaty=wechaty,
+                takes_proof=lambda g, r: room_takes_proof(holder.get().campaign, g, r),
             )
             # Groups with a robot go by it, groups marked `via: relay` to the relay, the rest by the default.
             channel = make_routed(settings, clock, default, lambda: holder.get().campaign, store)

@@ -9,7 +9,13 @@ planned job's time and runs the job through the pipeline, exactly as `laba simul
 records in the sandbox's own store, so a job is never sent twice). Messages people post are stamped with this clock,
 so the proof intake sees them in the campaign's month. Nothing is sent on its own: a person can read each step.
 
-The page polls `/api/state` (no websocket: one request per second is plenty on loopback and survives reloads).
+Robot groups: a few groups go by loopback group robots instead (a village's two groups by a WeCom robot, one
+work group by a DingTalk robot with 加签 and a keyword), written into the sandbox's own robots.yaml, so the page
+shows what a town with robots sees. They are read-only on the page: robots post, they can't receive.
+
+The page polls `/api/state?since=N` (no websocket: one request per second is plenty on loopback and survives
+reloads); every message has one number (`bot.sandbox_feed`), so the page shows each once. Private chats are one
+per person.
 
 Safe to leave running: the page answers only to its own address (`Host` 127.0.0.1 or localhost with its port,
 else 421), and every request that changes something must carry the token written into the page and come from
@@ -32,25 +38,46 @@ from aiohttp import web
 
 from bot.app import App, build, listen
 from bot.channels.base import InboundMessage
+from bot.channels.robots.loopback import LoopbackRobots
+from bot.channels.robots.wire import KIND_CN, RobotKind
 from bot.channels.wechaty import LoopbackPuppet, WechatySettings
-from bot.channels.wechaty.loopback import SYSTEM_SENDER, LoggedMessage
-from bot.channels.wechaty.protocol import WireMessageType
 from bot.clock import VirtualClock
 from bot.config.campaign import Sources, load
+from bot.core.model import Campaign, GroupKind, UnitKind
 from bot.core.planner import PlannedJob
 from bot.pipeline import job_label
+from bot.sandbox_feed import PRIVATE, Feed, private_chat, robot_chat
 from bot.settings import Settings
 from bot.store.base import DeliveryStatus
 
 log = logging.getLogger(__name__)
 
-PRIVATE = "private"  # the page's pseudo-room for the bot's private chats
 TOKEN_HEADER = "X-Laba-Token"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 async def _no_sleep(_: float) -> None:
     return None
+
+
+DINGTALK_KEYWORD = "垃圾分类"  # the sample DingTalk robot's 自定义关键词 (the channel puts it into every message)
+
+
+def robot_groups(campaign: Campaign) -> dict[str, RobotKind]:
+    """Which groups the sandbox puts on robots: the last village's groups on WeCom, the work group of the last
+    other unit without the office group on DingTalk (the first ones stay on WeChat, for the README's steps)."""
+    chosen: dict[str, RobotKind] = {}
+    villages = [u for u in campaign.units if u.kind is UnitKind.VILLAGE]
+    others = [
+        u
+        for u in campaign.units
+        if u.kind not in (UnitKind.VILLAGE, UnitKind.COMMUNITY) and all(g.kind is GroupKind.WORK for g in u.groups)
+    ]
+    if len(villages) > 2:
+        chosen.update((g.id, "wecom") for g in villages[-1].groups)
+    if len(others) > 1 and others[-1].groups:
+        chosen[others[-1].groups[0].id] = "dingtalk"
+    return chosen
 
 
 @dataclass
@@ -75,6 +102,9 @@ class Sandbox:
     port: int = 0
     clock: VirtualClock = field(init=False)
     puppet: LoopbackPuppet = field(init=False)
+    robots: LoopbackRobots = field(init=False)
+    robot_kinds: dict[str, RobotKind] = field(default_factory=dict)  # group id -> the robot it goes by
+    feed: Feed = field(init=False)
     app: App = field(init=False)
     rooms: dict[str, str] = field(default_factory=dict)
     heard: list[Heard] = field(default_factory=list)
@@ -87,11 +117,18 @@ class Sandbox:
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def start(self) -> str:
-        """Start the simulator, the bot and the page; returns the page's URL."""
+        """Start the simulator, the robots, the bot and the page; returns the page's URL."""
         self.clock = VirtualClock(self.start_at)
-        self.puppet = LoopbackPuppet(now=lambda: self.clock.now().timestamp())
+        # The gateway stamps messages with the wall clock, as a real one does; the bot moves them onto its clock.
+        self.puppet = LoopbackPuppet()
         await self.puppet.start()
-        self.rooms = self.puppet.add_town(load(self.sources).campaign)
+        campaign = load(self.sources).campaign
+        self.rooms = self.puppet.add_town(campaign)
+        self.robots = LoopbackRobots()
+        await self.robots.start()
+        self.robot_kinds = robot_groups(campaign)
+        await asyncio.to_thread(self._write_robots_file)
+        self.feed = Feed(self.puppet, self.robots, self.clock.now)
         # The gateway's settings from Wechaty's own variables, parsed as for a real gateway (the process's
         # environment is left alone).
         wechaty = WechatySettings.from_env(self.puppet.env(), qr_dir=self.data_dir)
@@ -101,6 +138,7 @@ class Sandbox:
             "wechaty",
             self.data_dir / "audio",
             tts_engine="offline",
+            robots_file=self.data_dir / "robots.yaml",
         )
         self.app = build(self.sources, settings, self.clock, echo=None, wechaty=wechaty)
         self.app.pipeline.sleep = _no_sleep
@@ -137,7 +175,22 @@ class Sandbox:
         if self._listener is not None:
             await asyncio.gather(self._listener, return_exceptions=True)
         self.app.close()
+        await self.robots.close()
         await self.puppet.close()
+
+    def _write_robots_file(self) -> None:
+        lines = []
+        for gid, kind in self.robot_kinds.items():
+            if kind == "wecom":
+                lines.append(f"{gid}:\n  webhook: {self.robots.add_wecom(gid)}\n")
+            else:
+                secret = "SEC" + secrets.token_hex(16)
+                webhook = self.robots.add_dingtalk(gid, secret=secret, keyword=DINGTALK_KEYWORD)
+                lines.append(f"{gid}:\n  webhook: {webhook}\n  secret: {secret}\n  keyword: {DINGTALK_KEYWORD}\n")
+        path = self.data_dir / "robots.yaml"
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(lines), encoding="utf-8")
+        path.chmod(0o600)  # its addresses are secrets
 
     @property
     def jobs(self) -> tuple[PlannedJob, ...]:
@@ -183,64 +236,64 @@ class Sandbox:
         headers = {"X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'"}
         return web.Response(text=html, content_type="text/html", charset="utf-8", headers=headers)
 
-    def _name(self, contact_id: str) -> str:
-        if contact_id == SYSTEM_SENDER:
-            return "微信团队"
-        contact = self.puppet.contacts.get(contact_id)
-        return contact.name if contact else contact_id
+    def _groups(self) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for unit in self.app.loaded.campaign.units:
+            for g in unit.groups:
+                label = "居民群" if g.kind is GroupKind.VILLAGERS and unit.kind is UnitKind.COMMUNITY else ""
+                robot = self.robot_kinds.get(g.id)
+                if robot is not None:  # read-only: a robot posts into the group and hears nothing
+                    out.append({"chat": robot_chat(g.id), "name": g.name, "robot": KIND_CN[robot], "members": []})
+                    continue
+                room = self.puppet.rooms[self.rooms[g.id]]
+                me = self.puppet.self_id
+                members = [{"id": m, "name": self.feed.name(m)} for m in room.member_ids if m != me]
+                out.append({"chat": room.id, "name": room.topic, "robot": "", "members": members, "label": label})
+        return out
 
-    def _message(self, seq: int, m: LoggedMessage) -> dict[str, Any]:
-        kind = {WireMessageType.IMAGE: "image", WireMessageType.ATTACHMENT: "file", WireMessageType.TEXT: "text"}
-        when = datetime.fromtimestamp(m.timestamp_ms / 1000, self.clock.zone)
-        return {
-            "seq": seq,
-            "id": m.id,
-            "room": m.room_id or PRIVATE,
-            "from": m.from_id,
-            "from_name": self._name(m.from_id),
-            "to_name": self._name(m.to_id) if m.to_id else "",
-            "bot": m.from_id == self.puppet.self_id,
-            "kind": kind.get(m.type, "system"),
-            "text": m.text,
-            "filename": m.filename,
-            "size": len(m.data),
-            "time": f"{when:%m-%d %H:%M}",
-        }
+    def _people(self) -> list[dict[str, Any]]:
+        """The town's people (from its files, so friends of the bot), each with a private chat with the bot."""
+        me = self.puppet.self_id
+        return [
+            {"chat": private_chat(c.id), "name": f"私聊：{c.name}", "members": [{"id": c.id, "name": c.name}]}
+            for c in self.puppet.contacts.values()
+            if c.weixin and c.id != me
+        ]
 
     async def _state(self, request: web.Request) -> web.Response:
-        since = int(request.query.get("since", "0") or 0)
-        campaign = self.app.loaded.campaign
-        groups = []
-        for unit in campaign.units:
-            for g in unit.groups:
-                room = self.puppet.rooms[self.rooms[g.id]]
-                members = [
-                    {"id": mid, "name": self._name(mid)} for mid in room.member_ids if mid != self.puppet.self_id
-                ]
-                groups.append(
-                    {"id": g.id, "room": room.id, "name": room.topic, "kind": g.kind.value, "members": members}
-                )
+        try:
+            since = int(request.query.get("since", "0") or 0)
+        except ValueError:
+            raise web.HTTPBadRequest(text="since 应当是数字") from None
+        messages, seq = self.feed.since(since)
         upcoming = self.jobs[self.cursor] if self.cursor < len(self.jobs) else None
         return web.json_response(
             {
                 "clock": f"{self.clock.now():%Y年%m月%d日 %H:%M}",
                 "next": f"{upcoming.at:%m月%d日 %H:%M} {job_label(upcoming)}" if upcoming else "",
                 "held": self.app.pipeline.held,
-                "groups": groups,
-                "messages": [self._message(i, m) for i, m in enumerate(self.puppet.log) if i >= since],
-                "seq": len(self.puppet.log),
+                "groups": self._groups(),
+                "people": self._people(),
+                "messages": messages,
+                "seq": seq,
                 "heard": [h.__dict__ for h in self.heard],
             }
         )
 
-    def _room_and_sender(self, room: str, sender: str) -> tuple[str, str]:
-        if room not in self.puppet.rooms or sender not in self.puppet.rooms[room].member_ids:
-            raise web.HTTPBadRequest(text="请选择群和群里的发言人")
-        return room, sender
+    def _chat_and_sender(self, chat: str, sender: str) -> tuple[str, str]:
+        """(room id, or "" for a private chat with the bot; the sender), as the page chose them."""
+        if chat.startswith(PRIVATE):
+            person = self.puppet.contacts.get(chat.removeprefix(PRIVATE))
+            if person is None or not person.weixin or sender != person.id:
+                raise web.HTTPBadRequest(text="请选择私聊的人")
+            return "", sender
+        if chat not in self.puppet.rooms or sender not in self.puppet.rooms[chat].member_ids:
+            raise web.HTTPBadRequest(text="请选择群和群里的发言人（机器人群只能看，不能发）")
+        return chat, sender
 
     async def _say(self, request: web.Request) -> web.Response:
         body = await request.json()
-        room, sender = self._room_and_sender(str(body.get("room", "")), str(body.get("sender", "")))
+        room, sender = self._chat_and_sender(str(body.get("chat", "")), str(body.get("sender", "")))
         text = str(body.get("text", "")).strip()
         if not text:
             raise web.HTTPBadRequest(text="内容是空的")
@@ -250,7 +303,7 @@ class Sandbox:
 
     async def _photo(self, request: web.Request) -> web.Response:
         form = await request.post()
-        room, sender = self._room_and_sender(str(form.get("room", "")), str(form.get("sender", "")))
+        room, sender = self._chat_and_sender(str(form.get("chat", "")), str(form.get("sender", "")))
         upload = form.get("photo")
         if not isinstance(upload, web.FileField):
             raise web.HTTPBadRequest(text="请选一张照片")

@@ -32,6 +32,13 @@ from bot.settings import Settings
 KIND_CN = {"villagers": "村民群", "work": "工作群", "office": "办公室群"}
 
 
+def kind_label(group_kind: str, unit_kind: str) -> str:
+    """A group's kind as the clerk says it: a community's villagers' group is its 居民群."""
+    if group_kind == "villagers" and unit_kind == "community":
+        return "居民群"
+    return KIND_CN.get(group_kind, group_kind)
+
+
 @main.command(
     help=(
         "列出配置的微信群：编号、群名、类型、所属单位。\n\n"
@@ -55,6 +62,7 @@ def groups(schedules: Path, messages: Path, channel: str | None, online: bool, a
         for u in loaded.campaign.units
         for g in u.groups
     ]
+    labels = {g.id: kind_label(g.kind.value, u.kind.value) for u in loaded.campaign.units for g in u.groups}
     routes = group_routes(loaded.campaign, Settings.from_env(channel=channel), channel)
     for row in rows:
         row["route"] = routes[row["id"]]
@@ -70,7 +78,7 @@ def groups(schedules: Path, messages: Path, channel: str | None, online: bool, a
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
     else:
         for row in rows:
-            line = f"{row['id']:<28} {row['name']}（{KIND_CN.get(row['kind'], row['kind'])}，{row['unit_name']}）"
+            line = f"{row['id']:<28} {row['name']}（{labels[row['id']]}，{row['unit_name']}）"
             line += f"\n{'':<28} 渠道：{row['route']}"
             if online:
                 line += f"\n{'':<28} → {row['room_id']}" if row["room_id"] else f"\n{'':<28} ✗ {row['problem']}"

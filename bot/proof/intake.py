@@ -198,13 +198,7 @@ class ProofIntake:
 
     def accepts_room(self, message: InboundMessage) -> bool:
         """A private chat, or a configured group that is not a villagers' group."""
-        if message.group is None:
-            return message.room_id is None
-        try:
-            group, _ = self._current().campaign.group(message.group)
-        except KeyError:
-            return False
-        return group.kind is not GroupKind.VILLAGERS
+        return room_takes_proof(self._current().campaign, message.group, message.room_id)
 
     # -- the handler ---------------------------------------------------------------------------------------
 
@@ -640,3 +634,15 @@ class ProofIntake:
             lines.append(f"已收到 {unit.name} {chosen.label} 文字说明（编号 {note.id}）。")
         await self._reply(message, target, lines)
         return True
+
+
+def room_takes_proof(campaign: Campaign, group_id: str | None, room_id: str | None) -> bool:
+    """May a photo posted here be proof? A private chat (no room), or a configured group that is not a villagers'
+    group. The channel asks this before fetching an image, so villagers' photos are never downloaded."""
+    if group_id is None:
+        return room_id is None
+    try:
+        group, _ = campaign.group(group_id)
+    except KeyError:
+        return False
+    return group.kind is not GroupKind.VILLAGERS

@@ -249,7 +249,7 @@ def test_except_removes_a_unit_from_a_set(units: Path, plan: Path, folder: Path)
     # 武装部 has no work group and no contacts, but `departments` leaves it out, so no plan entry reaches it.
     replace_in(
         units,
-        "    groups:\n      - {id: wuzhuangbu-work, name: 金溪镇镇人民武装部工作群, kind: work}\n"
+        "    groups:\n      - {id: wuzhuangbu-work, name: 金溪镇人民武装部工作群, kind: work}\n"
         "    contacts:\n      - {id: wuzhuangbu-luojun, name: 罗军, role: 部长, wechat: luojun-jx}\n",
         "",
     )

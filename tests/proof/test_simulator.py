@@ -41,8 +41,8 @@ def test_a_month_of_proof_in_the_simulator(jinxi: Sources, tmp_path: Path, monke
             app = _app(jinxi, tmp_path, puppet, monkeypatch)
             clock = app.clock
             assert isinstance(clock, VirtualClock)
-            # The gateway stamps messages with its clock: the virtual one, as the phone's clock is the town's in life.
-            puppet.now = lambda: clock.now().timestamp()
+            # The gateway stamps messages with the wall clock, as a real one does; the channel moves them onto the
+            # campaign's (virtual) clock.
             rooms = puppet.add_town(app.loaded.campaign)
             stranger = puppet.add_contact("刘小溪", weixin="xiaoliu-wh")
             puppet.rooms[rooms["wenhuazhan-work"]].member_ids.append(stranger)

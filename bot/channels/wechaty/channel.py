@@ -28,7 +28,7 @@ from bot.channels.rooms import MemoryRoomStore, RoomStore
 from bot.channels.wechaty.connection import GatewayConnection, Phase
 from bot.channels.wechaty.directory import WechatyDirectory
 from bot.channels.wechaty.protocol import DirtyType, Ev
-from bot.channels.wechaty.receiver import WechatyReceiver
+from bot.channels.wechaty.receiver import ProofRooms, WechatyReceiver, any_room
 from bot.channels.wechaty.runtime import Background, Changes
 from bot.channels.wechaty.sender import WechatySender
 from bot.channels.wechaty.settings import WechatySettings
@@ -57,6 +57,7 @@ class WechatyChannel:
         send_wait_seconds: float = 120.0,
         rng: random.Random | None = None,
         pacer: RateLimiter | None = None,
+        takes_proof: ProofRooms = any_room,
     ) -> None:
         self.settings = settings
         self._now = now
@@ -85,7 +86,9 @@ class WechatyChannel:
             self._state_text,
             send_wait_seconds,
         )
-        self.receiver = WechatyReceiver(self.link, self.directory, self.sender, on_throttled=self._throttled, now=now)
+        self.receiver = WechatyReceiver(
+            self.link, self.directory, self.sender, on_throttled=self._throttled, now=now, takes_proof=takes_proof
+        )
 
     # --- the Channel protocol --------------------------------------------------------------------------------
 
@@ -166,7 +169,9 @@ class WechatyChannel:
         directory = self.directory
         if code == Ev.MESSAGE:
             self.receiver.heard(str(data.get("messageId", "")))
-        elif code == Ev.READY:
+        elif code in (Ev.LOGIN, Ev.READY):
+            # At LOGIN already: Wechaty's own client doesn't wait for READY, and a gateway that never sends it would
+            # leave every group unresolved. READY resolves again (a puppet may list rooms fully only by then).
             self._background.spawn(directory.resolve(self.link.self_id))
         elif code == Ev.LOGOUT:
             directory.logged_out()

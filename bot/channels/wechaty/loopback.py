@@ -63,6 +63,7 @@ class LoopbackPuppet(PuppetService):
         heartbeat_seconds: float = 15.0,
         host: str = "127.0.0.1",
         now: Callable[[], float] = time.time,
+        announces_ready: bool = True,
     ) -> None:
         self.token = token
         super().__init__(
@@ -74,6 +75,7 @@ class LoopbackPuppet(PuppetService):
             heartbeat_seconds=heartbeat_seconds,
             host=host,
             now=now,
+            announces_ready=announces_ready,
         )
         self._server: _Server | None = None
 

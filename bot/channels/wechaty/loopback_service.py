@@ -88,7 +88,8 @@ class PuppetService(PuppetWorld):
         self.starts += 1
         if self.logged_in:
             self.emit(Ev.LOGIN, {"contactId": self.self_id})
-            self.emit(Ev.READY, {"data": "ready"})
+            if self.announces_ready:
+                self.emit(Ev.READY, {"data": "ready"})
         else:
             self.emit(Ev.SCAN, {"status": 2, "qrcode": self.qrcode})
         await stream.send_message(pb.StartResponse())
@@ -127,7 +128,8 @@ class PuppetService(PuppetWorld):
             await stream.send_message(self._heartbeat())
             if self.started and self.logged_in:
                 await stream.send_message(self._event_msg(Ev.LOGIN, {"contactId": self.self_id}))
-                await stream.send_message(self._event_msg(Ev.READY, {"data": "ready"}))
+                if self.announces_ready:
+                    await stream.send_message(self._event_msg(Ev.READY, {"data": "ready"}))
             elif self.started:
                 await stream.send_message(self._event_msg(Ev.SCAN, {"status": 2, "qrcode": self.qrcode}))
             await self._notify()
@@ -266,6 +268,7 @@ class PuppetService(PuppetWorld):
         await stream.send_message(pb.MessageSendFileResponse(id=mid))
 
     def _image_of(self, message_id: str) -> LoggedMessage:
+        self.image_requests.append(message_id)
         m = self.messages.get(message_id)
         if m is None or m.type is not WireMessageType.IMAGE:
             raise GRPCError(Status.NOT_FOUND, f"image message {message_id} not found")

@@ -15,7 +15,7 @@ from typing import Any
 from wechaty_grpc.wechaty import puppet as pb
 
 from bot.channels.wechaty.protocol import Ev, WireMessageType
-from bot.core.model import Campaign, GroupKind, Person
+from bot.core.model import Campaign, GroupKind, Person, Unit, UnitKind
 
 SYSTEM_SENDER = "weixin"
 
@@ -67,8 +67,11 @@ class PuppetWorld:
         heartbeat_seconds: float = 15.0,
         host: str = "127.0.0.1",
         now: Callable[[], float] = time.time,
+        announces_ready: bool = True,
     ) -> None:
         self.token = token
+        # False: a gateway that logs in but never sends READY (some puppets don't; Wechaty's client doesn't wait).
+        self.announces_ready = announces_ready
         self.tls = tls
         self.now = now  # seconds since the epoch, for message timestamps (the sandbox runs on its own clock)
         self.host = host
@@ -81,6 +84,7 @@ class PuppetWorld:
         self.log: list[LoggedMessage] = []
         self.blobs: dict[str, tuple[str, bytes]] = {}
         self.downloads: list[str] = []  # the uuids fetched with Download, in order
+        self.image_requests: list[str] = []  # the message ids asked for with MessageImage(Stream), in order
         self.logged_in = logged_in
         self.started = False
         self.qrcode = "https://login.weixin.qq.com/l/loopback-" + uuid.uuid4().hex[:8]
@@ -139,8 +143,9 @@ class PuppetWorld:
 
     def add_town(self, campaign: Campaign, villagers: int = 2) -> dict[str, str]:
         """Make WeChat look as the town's files describe it: every group a room (topic = the group's name) with
-        the unit's contacts and broadcaster, `villagers` made-up villagers, and the admins in the office group;
-        everyone a friend of the bot. Returns group id -> room id."""
+        the unit's contacts and broadcaster, `villagers` made-up members (villagers or residents in a villagers'
+        group, the unit's staff in a work group), and the admins in the office group; everyone a friend of the
+        bot. Returns group id -> room id."""
         people: dict[str, str] = {}
 
         def person(p: Person) -> str:
@@ -156,12 +161,10 @@ class PuppetWorld:
             if unit.broadcast_operator is not None:
                 staff.append(person(unit.broadcast_operator))
             for group in unit.groups:
-                folks = [
-                    self.add_contact(f"{unit.name}{'居民' if unit.kind.value == 'community' else '村民'}{i + 1}")
-                    for i in range(villagers)
-                ]
+                folks = [self.add_contact(f"{_member_title(unit, group.kind)}{i + 1}") for i in range(villagers)]
                 office = admins if group.kind is GroupKind.OFFICE else []
-                rooms[group.id] = self.add_room(group.name, [*staff, *office, *folks])
+                # One entry per person: a contact who is also an admin (same WeChat id) is listed once.
+                rooms[group.id] = self.add_room(group.name, list(dict.fromkeys([*staff, *office, *folks])))
         return rooms
 
     def room_by_topic(self, topic: str) -> Room:
@@ -242,7 +245,8 @@ class PuppetWorld:
         self.logged_in = True
         self.emit(Ev.SCAN, {"status": 4, "qrcode": ""})
         self.emit(Ev.LOGIN, {"contactId": self.self_id})
-        self.emit(Ev.READY, {"data": "ready"})
+        if self.announces_ready:
+            self.emit(Ev.READY, {"data": "ready"})
 
     def drop_stream(self) -> None:
         """End the event stream from the server side (a flaky gateway); the server stays up."""
@@ -262,3 +266,11 @@ class PuppetWorld:
 
     def _heartbeat(self) -> pb.EventResponse:
         return self._event_msg(Ev.HEARTBEAT, {"data": "heartbeat@loopback"})
+
+
+def _member_title(unit: Unit, kind: GroupKind) -> str:
+    """What a made-up member of a group is: a villager (or a community's resident) in a villagers' group, one of
+    the unit's staff in a work or office group."""
+    if kind is GroupKind.VILLAGERS:
+        return f"{unit.name}{'居民' if unit.kind is UnitKind.COMMUNITY else '村民'}"
+    return f"{unit.name}工作人员"

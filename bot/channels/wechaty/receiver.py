@@ -5,8 +5,11 @@ Contracts:
   (the gateway keeps it, nothing here can retry it better).
 - The bot's own messages (by id, or by sender) are dropped; so are WeChat's throttling notices, which call
   `on_throttled(notice)` instead.
-- Images are fetched at once: `MessageImage` (HD) + `Download` for uuid boxes, `MessageImageStream` when the
-  gateway can't make a box.
+- Images are fetched at once, but only where they can be proof (`takes_proof(group id, room id)`: a private chat
+  or a unit's work group, not a villagers' group): `MessageImage` (HD) + `Download` for uuid boxes,
+  `MessageImageStream` when the gateway can't make a box. Elsewhere an image arrives with no attachment.
+- `received_at` is on the campaign clock (`now`): the gateway stamps messages with the wall clock, so under
+  `run --now` (a shifted clock) the stamp is moved by the same offset; never later than the campaign's now.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
+from typing import TypeAlias
 
 import betterproto
 from grpclib.const import Cardinality
@@ -41,6 +45,26 @@ log = logging.getLogger(__name__)
 SYSTEM_TYPES = {WireMessageType.UNKNOWN, WireMessageType.GROUP_NOTE}
 _KIND = {WireMessageType.TEXT: "text", WireMessageType.IMAGE: "image", WireMessageType.ATTACHMENT: "file"}
 
+ProofRooms: TypeAlias = Callable[[str | None, str | None], bool]
+"""(configured group id or None, room id or None for a private chat) -> may a photo posted there be proof?"""
+
+
+def any_room(_group: str | None, _room: str | None) -> bool:
+    return True
+
+
+def wall_clock() -> datetime:
+    return datetime.now(TOWN_ZONE)
+
+
+def on_campaign_clock(stamped: datetime | None, campaign_now: datetime, wall_now: datetime) -> datetime:
+    """The instant a gateway stamped (`stamped`, wall clock) as the campaign clock shows it: shifted by the
+    campaign clock's offset from the wall clock, and never after the campaign's now (the stamp may run ahead of
+    this machine's clock). No stamp: the campaign's now."""
+    if stamped is None:
+        return campaign_now
+    return min(stamped + (campaign_now - wall_now), campaign_now).astimezone(campaign_now.tzinfo)
+
 
 class WechatyReceiver:
     def __init__(
@@ -51,8 +75,12 @@ class WechatyReceiver:
         *,
         on_throttled: Callable[[str], None],
         now: Callable[[], datetime],
+        takes_proof: ProofRooms = any_room,
+        wall: Callable[[], datetime] = wall_clock,
     ) -> None:
         self._link = link
+        self._takes_proof = takes_proof
+        self._wall = wall
         self._directory = directory
         self._sender = sender
         self._on_throttled = on_throttled
@@ -117,7 +145,9 @@ class WechatyReceiver:
             self._on_throttled(p.text)
             return None
         attachments: tuple[Attachment, ...] = ()
-        if wire is WireMessageType.IMAGE:
+        if wire is WireMessageType.IMAGE and self._takes_proof(
+            self._directory.group_of_room(p.room_id) if p.room_id else None, p.room_id or None
+        ):
             attachments = (await self._fetch_image(stub, message_id, p.filename),)
         return await self._decode(p, message_id, wire, attachments)
 
@@ -136,9 +166,11 @@ class WechatyReceiver:
             sender=p.from_id,
             sender_name=name,
             text=p.text,
-            received_at=datetime.fromtimestamp(timestamp_seconds(p.timestamp), TOWN_ZONE)
-            if p.timestamp
-            else self._now(),
+            received_at=on_campaign_clock(
+                datetime.fromtimestamp(timestamp_seconds(p.timestamp), TOWN_ZONE) if p.timestamp else None,
+                self._now(),
+                self._wall(),
+            ),
             kind=_KIND.get(wire, "other"),  # type: ignore[arg-type]
             group=directory.group_of_room(room_id) if room_id else None,
             room_id=room_id,

@@ -32,7 +32,7 @@ from bot.store.relay import RelayQueue
 from bot.store.sql import open_store
 
 MAY = (datetime(2024, 5, 1, tzinfo=TOWN_ZONE), datetime(2024, 6, 1, tzinfo=TOWN_ZONE))
-MOBILES = {"lidehua-changchun": "13800000001", "tanzy-c-jx": "13800000002", "zhangjun-shanling": "13800000003"}
+MOBILES = {"lidehua-changchun": "13800000001", "jinxi-tanzy": "13800000002", "zhangjun-shanling": "13800000003"}
 KEYWORD = "垃圾分类"
 BAD = "taiping-work"
 

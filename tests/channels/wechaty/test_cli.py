@@ -53,6 +53,7 @@ def test_groups_lists_the_configured_groups(env: dict[str, str]) -> None:
     }
     text = laba(env, "groups")
     assert "杉岭村村民群🌲（村民群，杉岭村）" in text.stdout and "共 25 个群" in text.stdout
+    assert "金溪社区居民群（居民群，金溪社区）" in text.stdout  # a community's villagers' group is its 居民群
 
 
 def test_groups_online_resolves_room_ids_over_tls(env: dict[str, str], gateway: LoopbackPuppet) -> None:
