@@ -80,7 +80,7 @@ def test_the_pages_own_requests_work(sandbox_url: str) -> None:
     origin = sandbox_url.rstrip("/")
     status, text = call(sandbox_url + "api/next", "POST", b"", Origin=origin, **{"X-Laba-Token": token})
     assert status == 200 and "发出 7 条" in json.loads(text)["message"]
-    group = next(g for g in state(sandbox_url)["groups"] if g["kind"] == "work")
-    said = json.dumps({"room": group["room"], "sender": group["members"][0]["id"], "text": "收到"}).encode()
+    group = next(g for g in state(sandbox_url)["groups"] if not g["robot"] and "工作群" in g["name"])
+    said = json.dumps({"chat": group["chat"], "sender": group["members"][0]["id"], "text": "收到"}).encode()
     headers = {"Content-Type": "application/json", "X-Laba-Token": token}  # no Origin: a script on this machine
     assert call(sandbox_url + "api/say", "POST", said, **headers)[0] == 200
