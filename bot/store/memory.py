@@ -11,28 +11,17 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from datetime import UTC, datetime, tzinfo
-from typing import Final
+from datetime import datetime, tzinfo
 
-from bot.errors import ExactlyOnceViolation
 from bot.store.base import Claim, DeliveryRecord, DeliveryStatus, InFlight, Snapshot
-
-_SETTLE_STATUSES: Final = frozenset({DeliveryStatus.MISSED, DeliveryStatus.SKIPPED})
-# Records a new claim may take over: the channel refused it, or it was never handed to the network.
-_CLAIMABLE: Final = frozenset({DeliveryStatus.FAILED, DeliveryStatus.RELEASED})
-
-
-def _aware_utc(value: datetime, name: str) -> datetime:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{name} must be timezone-aware, got naive {value!r}")
-    return value.astimezone(UTC)
+from bot.store.outcomes import CLAIMABLE, ClaimOutcomes, aware_utc, check_release, check_settle, taken_over
 
 
 def _order(record: DeliveryRecord) -> tuple[datetime, str, str]:
     return (record.scheduled_at, record.job_key, record.target)
 
 
-class MemoryStore:
+class MemoryStore(ClaimOutcomes):
     """`Store` on dictionaries. Records are kept in UTC and returned in `zone`; naive datetimes are refused
     (ValueError) before anything changes. Safe for several threads of one process."""
 
@@ -52,8 +41,8 @@ class MemoryStore:
     # -- deliveries ------------------------------------------------------------------------------------------
 
     def claim(self, job_key: str, target: str, scheduled_at: datetime, now: datetime, runner: str) -> Claim | None:
-        scheduled_utc = _aware_utc(scheduled_at, "scheduled_at")
-        now_utc = _aware_utc(now, "now")
+        scheduled_utc = aware_utc(scheduled_at, "scheduled_at")
+        now_utc = aware_utc(now, "now")
         if not runner:
             raise ValueError("runner must name the claiming runner")
         key = (job_key, target)
@@ -61,7 +50,7 @@ class MemoryStore:
             found = self._deliveries.get(key)
             if found is None:
                 record = DeliveryRecord(job_key, target, DeliveryStatus.SENDING, scheduled_utc, now_utc, 1, runner, "")
-            elif found.status in _CLAIMABLE:
+            elif found.status in CLAIMABLE:
                 record = replace(
                     found,
                     status=DeliveryStatus.SENDING,
@@ -91,39 +80,22 @@ class MemoryStore:
                 self._deliveries[key] = change(found)
                 return
         current = "no record" if found is None else repr(self._local(found))
-        raise ExactlyOnceViolation(
-            f"cannot mark {claim.job_key}/{claim.target} {status.value}: the record is no longer SENDING "
-            f"under runner {claim.runner!r} attempt {claim.attempt} (found {current}). Another runner or the "
-            "stale-claim sweep took it over; this breaks exactly-once and must be investigated."
-        )
+        raise taken_over(claim, status, current)
 
     def _finish(self, claim: Claim, status: DeliveryStatus, now: datetime, detail: str) -> None:
-        now_utc = _aware_utc(now, "now")
+        now_utc = aware_utc(now, "now")
         self._update_claim(claim, status, lambda r: replace(r, status=status, updated_at=now_utc, detail=detail))
 
     def mark_handed(self, claim: Claim, now: datetime | None) -> None:
-        handed = None if now is None else _aware_utc(now, "now")
+        handed = None if now is None else aware_utc(now, "now")
         self._update_claim(claim, DeliveryStatus.SENDING, lambda r: replace(r, handed_at=handed))
-
-    def mark_sent(self, claim: Claim, now: datetime, detail: str = "") -> None:
-        self._finish(claim, DeliveryStatus.SENT, now, detail)
-
-    def mark_failed(self, claim: Claim, now: datetime, error: str) -> None:
-        self._finish(claim, DeliveryStatus.FAILED, now, error)
-
-    def mark_unconfirmed(self, claim: Claim, now: datetime, detail: str) -> None:
-        self._finish(claim, DeliveryStatus.UNCONFIRMED, now, detail)
-
-    def mark_relayed(self, claim: Claim, now: datetime, detail: str) -> None:
-        self._finish(claim, DeliveryStatus.RELAYED, now, detail)
 
     def settle(
         self, job_key: str, target: str, status: DeliveryStatus, scheduled_at: datetime, now: datetime, detail: str
     ) -> bool:
-        if status not in _SETTLE_STATUSES:
-            raise ValueError(f"settle records only MISSED or SKIPPED, not {status.value}")
-        scheduled_utc = _aware_utc(scheduled_at, "scheduled_at")
-        now_utc = _aware_utc(now, "now")
+        check_settle(status)
+        scheduled_utc = aware_utc(scheduled_at, "scheduled_at")
+        now_utc = aware_utc(now, "now")
         key = (job_key, target)
         with self._lock:
             found = self._deliveries.get(key)
@@ -158,12 +130,12 @@ class MemoryStore:
         return [self._local(r) for r in self._select() if job_keys is None or r.job_key in job_keys]
 
     def stale_claims(self, older_than: datetime) -> list[DeliveryRecord]:
-        limit = _aware_utc(older_than, "older_than")
+        limit = aware_utc(older_than, "older_than")
         sending = self._select(frozenset({DeliveryStatus.SENDING}))
         return [self._local(r) for r in sending if r.updated_at < limit]
 
     def resolve_stale(self, job_key: str, target: str, now: datetime, detail: str) -> bool:
-        now_utc = _aware_utc(now, "now")
+        now_utc = aware_utc(now, "now")
         key = (job_key, target)
         with self._lock:
             found = self._deliveries.get(key)
@@ -173,7 +145,7 @@ class MemoryStore:
             return True
 
     def heartbeat(self, runner: str, now: datetime) -> None:
-        now_utc = _aware_utc(now, "now")
+        now_utc = aware_utc(now, "now")
         with self._lock:
             self._runners[runner] = now_utc
 
@@ -189,9 +161,8 @@ class MemoryStore:
     def release(
         self, job_key: str, target: str, runner: str, now: datetime, status: DeliveryStatus, detail: str
     ) -> bool:
-        if status not in (DeliveryStatus.RELEASED, DeliveryStatus.MISSED):
-            raise ValueError(f"release records only RELEASED or MISSED, not {status.value}")
-        now_utc = _aware_utc(now, "now")
+        check_release(status)
+        now_utc = aware_utc(now, "now")
         key = (job_key, target)
         with self._lock:
             found = self._deliveries.get(key)
@@ -208,7 +179,7 @@ class MemoryStore:
     # -- plan snapshots, service state and proofs ------------------------------------------------------------
 
     def save_snapshot(self, town_key: str, files: Mapping[str, str], now: datetime) -> None:
-        snapshot = Snapshot(dict(files), _aware_utc(now, "now"))
+        snapshot = Snapshot(dict(files), aware_utc(now, "now"))
         with self._lock:
             self._snapshots[town_key] = snapshot
 
@@ -218,13 +189,13 @@ class MemoryStore:
         return None if found is None else Snapshot(dict(found.files), found.saved_at.astimezone(self._zone))
 
     def service_started_at(self, town_id: str, now: datetime) -> datetime:
-        now_utc = _aware_utc(now, "now")
+        now_utc = aware_utc(now, "now")
         with self._lock:
             started = self._started.setdefault(town_id, now_utc)
         return started.astimezone(self._zone)
 
     def record_proof(self, activity_id: str, unit_id: str, received_at: datetime, note: str = "") -> None:
-        received_utc = _aware_utc(received_at, "received_at")
+        received_utc = aware_utc(received_at, "received_at")
         with self._lock:
             self._proofs.append((activity_id, unit_id, received_utc, note))
 
