@@ -73,14 +73,14 @@ def make_photos(folder: Path, count: int, size: tuple[int, int]) -> list[Path]:
         if path.exists():
             continue
         rng = random.Random(i)
-        im = Image.new("RGB", size, tuple(rng.randrange(256) for _ in range(3)))  # type: ignore[arg-type]
+        im = Image.new("RGB", size, tuple(rng.randrange(256) for _ in range(3)))
         draw = ImageDraw.Draw(im)
         w, h = size
         for _ in range(30):
             x0, y0 = rng.randrange(w), rng.randrange(h)
             box = [x0, y0, x0 + rng.randrange(w // 10, w // 2), y0 + rng.randrange(h // 10, h // 2)]
             fill = tuple(rng.randrange(256) for _ in range(3))
-            (draw.ellipse if rng.random() < 0.5 else draw.rectangle)(box, fill=fill)  # type: ignore[arg-type]
+            (draw.ellipse if rng.random() < 0.5 else draw.rectangle)(box, fill=fill)
         im = im.filter(ImageFilter.GaussianBlur(2))
         noise = Image.effect_noise(size, 18).convert("RGB")
         im = Image.blend(im, noise, 0.12)

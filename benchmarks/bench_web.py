@@ -194,7 +194,8 @@ def fill_ledger(s: Site, per_cell: int) -> int:
 def paired(first: Callable[[], object], second: Callable[[], object], repeat: int) -> tuple[list[float], list[float]]:
     """Both in turns (ms), so they meet the same machine: on a shared VM the load moves by the second."""
     first(), second()  # warm-up: imports, template compile, the database file in the page cache
-    a, b = [], []
+    a: list[float] = []
+    b: list[float] = []
     for _ in range(repeat):
         for fn, out in ((first, a), (second, b)):
             t0 = perf_counter()

@@ -1,32 +1,41 @@
 """A delivery cut off anywhere ends sent once or reported as what it is: stops before and after the message left,
-errors a channel did not map, and admins that can't be reached. Real SQLite store; the memory channel's hooks stand
-in for a pacing wait and a slow or broken network call."""
+errors a channel did not map, and admins that can't be reached. The in-memory store (it passes the same contract
+suite as SqlStore); the memory channel's hooks stand in for a pacing wait and a slow or broken network call."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from bot.channels.memory import MemoryChannel
-from bot.clock import VirtualClock
+from bot.clock import TOWN_ZONE, VirtualClock
 from bot.config.campaign import LoadedCampaign
 from bot.core.planner import Target
 from bot.pipeline import Pipeline, RetryPolicy
 from bot.recovery import recover
 from bot.store.base import DeliveryStatus
-from bot.store.sql import SqlStore
+from bot.store.memory import MemoryStore
 from tests.helpers import no_sleep
+
+
+@pytest.fixture
+def store() -> MemoryStore:
+    """Overrides the SQLite `store` of tests/conftest.py: these tests are about the pipeline, not the database."""
+    return MemoryStore(TOWN_ZONE)
+
 
 ADMINS = {"admin-ran", "admin-tan"}
 
 
-def pipeline_for(loaded: LoadedCampaign, store: SqlStore, channel: MemoryChannel, runner: str) -> Pipeline:
+def pipeline_for(loaded: LoadedCampaign, store: MemoryStore, channel: MemoryChannel, runner: str) -> Pipeline:
     job = loaded.plan.by_key()["2024-05/remind/xuanchuanzhou/units"]
     return Pipeline(lambda: loaded, store, channel, VirtualClock(job.at), runner, RetryPolicy(3, 1.0), no_sleep)
 
 
 def test_a_stop_while_waiting_for_the_wire_releases_the_rest_and_the_next_runner_sends_each_once(
-    loaded: LoadedCampaign, store: SqlStore
+    loaded: LoadedCampaign, store: MemoryStore
 ) -> None:
     job = loaded.plan.by_key()["2024-05/remind/xuanchuanzhou/units"]
     assert len(job.targets) > 10
@@ -63,7 +72,7 @@ def test_a_stop_while_waiting_for_the_wire_releases_the_rest_and_the_next_runner
     assert not any("无法确认" in m.text for m in channel.sent)
 
 
-def test_a_stop_waits_for_messages_on_the_wire(loaded: LoadedCampaign, store: SqlStore) -> None:
+def test_a_stop_waits_for_messages_on_the_wire(loaded: LoadedCampaign, store: MemoryStore) -> None:
     job = loaded.plan.by_key()["2024-05/remind/xuanchuanzhou/units"]
     on_wire = asyncio.Event()
     answer = asyncio.Event()
@@ -94,7 +103,7 @@ def test_a_stop_waits_for_messages_on_the_wire(loaded: LoadedCampaign, store: Sq
 
 
 def test_an_unmapped_error_before_the_wire_is_retried_and_after_it_is_unconfirmed_while_the_job_goes_on(
-    loaded: LoadedCampaign, store: SqlStore
+    loaded: LoadedCampaign, store: MemoryStore
 ) -> None:
     job = loaded.plan.by_key()["2024-05/remind/xuanchuanzhou/units"]
     lookups_refused = {job.targets[1].id: 1}  # the gateway refuses the room look-up once
@@ -120,7 +129,7 @@ def test_an_unmapped_error_before_the_wire_is_retried_and_after_it_is_unconfirme
     assert len(told) == 2 and all("无法确认" in t for t in told)
 
 
-def test_admins_that_cant_be_reached_never_end_the_job(loaded: LoadedCampaign, store: SqlStore) -> None:
+def test_admins_that_cant_be_reached_never_end_the_job(loaded: LoadedCampaign, store: MemoryStore) -> None:
     job = loaded.plan.by_key()["2024-05/remind/xuanchuanzhou/units"]
     broken = job.targets[0].id
 
@@ -141,7 +150,7 @@ def test_admins_that_cant_be_reached_never_end_the_job(loaded: LoadedCampaign, s
         assert record.status is DeliveryStatus.FAILED
 
 
-def test_recover_decides_only_stopped_runners_claims(loaded: LoadedCampaign, store: SqlStore) -> None:
+def test_recover_decides_only_stopped_runners_claims(loaded: LoadedCampaign, store: MemoryStore) -> None:
     job = loaded.plan.by_key()["2024-05/announce"]
     wall = datetime.now(UTC)
     store.heartbeat("live", wall)

@@ -1,4 +1,5 @@
-"""The pipeline end to end on the real 金溪 plan: render -> claim -> deliver -> record, with a real SQLite store."""
+"""The pipeline end to end on the real 金溪 plan: render -> claim -> deliver -> record, with the in-memory store
+(the SQLite/PostgreSQL exactly-once tests are in tests/test_exactly_once.py and tests/store)."""
 
 from __future__ import annotations
 
@@ -6,22 +7,31 @@ import asyncio
 from datetime import datetime
 from pathlib import Path
 
+import pytest
+
 from bot.channels.memory import MemoryChannel
 from bot.clock import TOWN_ZONE, VirtualClock
 from bot.config.campaign import LoadedCampaign
 from bot.pipeline import Pipeline, RetryPolicy
 from bot.store.base import DeliveryStatus
-from bot.store.sql import SqlStore
+from bot.store.memory import MemoryStore
 from tests.helpers import no_sleep
+
+
+@pytest.fixture
+def store() -> MemoryStore:
+    """Overrides the SQLite `store` of tests/conftest.py: these tests are about the pipeline, not the database."""
+    return MemoryStore(TOWN_ZONE)
+
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def make_pipeline(loaded: LoadedCampaign, store: SqlStore, channel: MemoryChannel, at: datetime) -> Pipeline:
+def make_pipeline(loaded: LoadedCampaign, store: MemoryStore, channel: MemoryChannel, at: datetime) -> Pipeline:
     return Pipeline(lambda: loaded, store, channel, VirtualClock(at), "test-runner", RetryPolicy(3, 1.0), no_sleep)
 
 
-def test_each_target_gets_its_message_once(loaded: LoadedCampaign, store: SqlStore) -> None:
+def test_each_target_gets_its_message_once(loaded: LoadedCampaign, store: MemoryStore) -> None:
     job = loaded.plan.by_key()["2024-05/announce"]
     channel = MemoryChannel()
     pipeline = make_pipeline(loaded, store, channel, job.at)
@@ -43,7 +53,7 @@ def test_each_target_gets_its_message_once(loaded: LoadedCampaign, store: SqlSto
     assert record is not None and record.status is DeliveryStatus.SENT and record.detail.startswith("mem-")
 
 
-def test_transient_failure_is_retried_and_counted(loaded: LoadedCampaign, store: SqlStore) -> None:
+def test_transient_failure_is_retried_and_counted(loaded: LoadedCampaign, store: MemoryStore) -> None:
     job = loaded.plan.by_key()["2024-05/summary"]
     channel = MemoryChannel(fail_next=2)
     outcomes = asyncio.run(make_pipeline(loaded, store, channel, job.at).run_job(job))
@@ -52,7 +62,7 @@ def test_transient_failure_is_retried_and_counted(loaded: LoadedCampaign, store:
 
 
 def test_permanent_failure_is_recorded_alerted_and_retried_on_a_later_run(
-    loaded: LoadedCampaign, store: SqlStore
+    loaded: LoadedCampaign, store: MemoryStore
 ) -> None:
     job = loaded.plan.by_key()["2024-05/summary"]
     channel = MemoryChannel(refuse={"jinxi-office"})
@@ -73,7 +83,7 @@ def test_permanent_failure_is_recorded_alerted_and_retried_on_a_later_run(
     assert record is not None and record.attempts == 2
 
 
-def test_chase_goes_only_to_units_still_missing(loaded: LoadedCampaign, store: SqlStore) -> None:
+def test_chase_goes_only_to_units_still_missing(loaded: LoadedCampaign, store: MemoryStore) -> None:
     job = loaded.plan.by_key()["2024-05/chase"]
     store.record_proof("2024-05", "changchun", datetime(2024, 5, 21, 15, tzinfo=TOWN_ZONE), "宣传周照片 3 张")
     store.record_proof("2024-05", "wenhuazhan", datetime(2024, 5, 22, 9, tzinfo=TOWN_ZONE))
@@ -90,7 +100,7 @@ def test_chase_goes_only_to_units_still_missing(loaded: LoadedCampaign, store: S
     assert record is not None and record.status is DeliveryStatus.SKIPPED and "已提交" in record.detail
 
 
-def test_summary_names_the_missing_units(loaded: LoadedCampaign, store: SqlStore) -> None:
+def test_summary_names_the_missing_units(loaded: LoadedCampaign, store: MemoryStore) -> None:
     job = loaded.plan.by_key()["2024-05/summary"]
     for unit in loaded.campaign.responsible_units(job.activity):  # type: ignore[arg-type]
         if unit.id != "taiping":
@@ -102,7 +112,7 @@ def test_summary_names_the_missing_units(loaded: LoadedCampaign, store: SqlStore
     assert "未交：太平村。" in text
 
 
-def test_alerts_wait_for_the_end_of_quiet_hours(loaded: LoadedCampaign, store: SqlStore) -> None:
+def test_alerts_wait_for_the_end_of_quiet_hours(loaded: LoadedCampaign, store: MemoryStore) -> None:
     channel = MemoryChannel()
     clock = VirtualClock(datetime(2024, 5, 6, 23, 0, tzinfo=TOWN_ZONE))
     pipeline = Pipeline(lambda: loaded, store, channel, clock, "r", sleep=no_sleep)
@@ -117,7 +127,7 @@ def test_alerts_wait_for_the_end_of_quiet_hours(loaded: LoadedCampaign, store: S
     assert sorted(m.target.id for m in channel.sent) == ["admin-ran", "admin-tan"]
 
 
-def test_held_sending_waits_and_resumes_without_losing_a_message(loaded: LoadedCampaign, store: SqlStore) -> None:
+def test_held_sending_waits_and_resumes_without_losing_a_message(loaded: LoadedCampaign, store: MemoryStore) -> None:
     job = loaded.plan.by_key()["2024-05/summary"]
     channel = MemoryChannel()
     pipeline = make_pipeline(loaded, store, channel, job.at)
@@ -144,7 +154,7 @@ def test_proof_requests_mention_the_units_contacts(loaded: LoadedCampaign) -> No
 
 
 def test_a_send_that_broke_midway_is_unconfirmed_reported_and_never_resent(
-    loaded: LoadedCampaign, store: SqlStore
+    loaded: LoadedCampaign, store: MemoryStore
 ) -> None:
     job = loaded.plan.by_key()["2024-05/summary"]
     channel = MemoryChannel(break_midway={"jinxi-office"})

@@ -13,6 +13,7 @@ from pathlib import Path
 from bot.config.loader import load_campaign_checked
 from bot.config.plan_checks import plan_problems
 from bot.config.templates import read_templates
+from bot.core.command_texts import SAMPLES as COMMAND_SAMPLES
 from bot.core.model import Campaign, JobKind
 from bot.core.planner import Plan, plan_campaign
 from bot.core.render import ProofFacts, Renderer, TemplateError
@@ -129,6 +130,6 @@ def _render_everything(folder: Path, campaign: Campaign, plan: Plan, renderer: R
             "unknown": ["示例"],
         },
     }
-    for name, variables in samples.items():
+    for name, variables in {**samples, **COMMAND_SAMPLES}.items():
         attempt(name, lambda n=name, v=variables: renderer.render_named(n, v))
     return list(seen.values())

@@ -14,14 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.channels.base import InboundMessage
-from bot.channels.pacing import SendPriority
+from bot.commands import Command, CommandHandler
 from bot.config.campaign import LoadedCampaign
-from bot.core.model import Person
-from bot.core.planner import Target
 from bot.pipeline import Pipeline
-from bot.proof.intake import ProofIntake, exif_flags, find_unit, sender_is, strip_mentions
+from bot.proof.intake import ProofIntake, exif_flags, find_unit
 from bot.proof.windows import open_for, pick
-from bot.reply_limits import ReplyKind
 from bot.store.evidence import Binding, BindingStatus, Evidence, EvidenceStatus
 
 COMMAND = re.compile(r"^\s*[#＃]\s*(批准|同意|拒绝|驳回|改派)\s*(.*)$", re.S)
@@ -149,41 +146,23 @@ class LedgerActions:
         return f"{self._unit_name(item.unit_id)} {label}"
 
 
-class ProofAdmin:
-    """An `InboundHandler` for the ledger's admin commands; other commands pass through to later handlers."""
+class ProofAdmin(CommandHandler):
+    """An `InboundHandler` for the ledger's admin commands (see `bot.commands.CommandHandler`); other commands pass
+    through to later handlers."""
+
+    pattern = COMMAND
+    key_prefix = "proof/admin"
 
     def __init__(self, current: Callable[[], LoadedCampaign], pipeline: Pipeline, actions: LedgerActions) -> None:
-        self._current = current
-        self._pipeline = pipeline
+        super().__init__(current, pipeline)
         self.actions = actions
 
-    def admin_of(self, message: InboundMessage) -> Person | None:
-        return next((a for a in self._current().campaign.admins if sender_is(a.wechat, message)), None)
+    def accepts(self, message: InboundMessage) -> bool:
+        return self.actions.intake.accepts_room(message)  # never in a villagers' group: the office's business
 
-    async def handle(self, message: InboundMessage) -> bool:
-        if message.kind != "text":
-            return False
-        m = COMMAND.match(strip_mentions(message.text))
-        if m is None:
-            return False
-        if not self.actions.intake.accepts_room(message):
-            return False  # never in a villagers' group: the ledger is the office's business
-        target = self.actions.intake.reply_target(message)
-        if target is None:
-            return False
-        key = f"proof/admin/{message.message_id}"
-        if self._pipeline.store.get(key, target.id) is not None:
-            return True  # answered before: this is the same message delivered again
-        admin = self.admin_of(message)
-        if admin is None:
-            if self._pipeline.limits.allow(ReplyKind.REFUSAL, message.sender, target.id):
-                refusal = f"{message.sender_name}，#{m.group(1)} 只有镇里的管理员可以用。"
-                await self._pipeline.send_now(target, refusal, key, priority=SendPriority.REPLY)
-            return True
-        verb, args = m.group(1), m.group(2).strip()
-        result = self.run(verb, args, admin.name, message.received_at)
-        await self._say(target, key, result.text)
-        return True
+    async def answer(self, command: Command) -> str:
+        assert command.admin is not None  # admin_only
+        return self.run(command.verb, command.args, command.admin.name, command.message.received_at).text
 
     def run(self, verb: str, args: str, actor: str, at: datetime) -> Result:
         number = re.match(r"^(\d+)\s*(.*)$", args, re.S)
@@ -197,6 +176,3 @@ class ProofAdmin:
         if verb == "驳回":
             return self.actions.reject(evidence_id, rest, actor, at)
         return self.actions.reassign(evidence_id, rest, actor, at)
-
-    async def _say(self, target: Target, key: str, text: str) -> None:
-        await self._pipeline.send_now(target, text, key, priority=SendPriority.ALERT)  # an admin's answer

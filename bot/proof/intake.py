@@ -41,9 +41,10 @@ from typing import Final
 
 from bot.channels.base import Attachment, InboundMessage
 from bot.channels.pacing import SendPriority
+from bot.commands import reply_target, sender_is, strip_mentions
 from bot.config.campaign import LoadedCampaign
 from bot.core.model import Campaign, GroupKind, Unit
-from bot.core.planner import Target, group_target, person_target
+from bot.core.planner import Target, person_target
 from bot.pipeline import Pipeline
 from bot.proof.bind_caps import BindCaps, BindVerdict, judge_request
 from bot.proof.images import ImageRefused, Limits, VerifiedImage, verify
@@ -89,15 +90,6 @@ def exif_flags(flags: tuple[Flag, ...], exif_at: datetime | None, window: Activi
     if window is not None and exif_at is not None and not window.taken_in(exif_at):
         return (*kept, Flag.EXIF_OUTSIDE)
     return kept
-
-
-def strip_mentions(text: str) -> str:
-    """ "@大喇叭 #绑定 长春村" → "#绑定 长春村": a command may follow @-s (a name, then U+2005 or a space)."""
-    return re.sub(r"^(\s*@[^\s\u2005]+[\s\u2005]+)+", "", text)
-
-
-def sender_is(person_wechat: str, message: InboundMessage) -> bool:
-    return bool(person_wechat) and person_wechat in (message.sender_wechat, message.sender)
 
 
 def find_unit(campaign: Campaign, words: str) -> Unit | None:
@@ -185,16 +177,7 @@ class ProofIntake:
         return None
 
     def reply_target(self, message: InboundMessage) -> Target | None:
-        campaign = self._current().campaign
-        if message.group is not None:
-            try:
-                group, unit = campaign.group(message.group)
-            except KeyError:
-                return None
-            return group_target(group, unit)
-        if message.room_id is not None:
-            return None  # a room the town's files don't know: not ours to answer in
-        return Target(message.sender, message.sender_name, "person", wechat=message.sender_wechat or message.sender)
+        return reply_target(self._current().campaign, message)
 
     def accepts_room(self, message: InboundMessage) -> bool:
         """A private chat, or a configured group that is not a villagers' group."""

@@ -41,8 +41,8 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.types import TypeDecorator
 
-from bot.errors import ExactlyOnceViolation
 from bot.store.base import Claim, DeliveryRecord, DeliveryStatus, InFlight, Snapshot
+from bot.store.outcomes import CLAIMABLE, ClaimOutcomes, aware_utc, check_release, check_settle, taken_over
 from bot.store.transient import RetryPolicy, retry_connections
 from bot.store.unavailable import explain
 
@@ -58,9 +58,9 @@ _MIGRATION_LOCK_KEY: Final = int.from_bytes(hashlib.sha256(b"laba.migrations").d
 # Execution option read by the SQLite "begin" hook: transactions that will write start with BEGIN IMMEDIATE.
 _WRITE_OPTION: Final = "laba_write"
 
-_SETTLE_STATUSES: Final = frozenset({DeliveryStatus.MISSED, DeliveryStatus.SKIPPED})
-# Records a new claim may take over: the channel refused it, or it was never handed to the network.
-_CLAIMABLE: Final = (DeliveryStatus.FAILED.value, DeliveryStatus.RELEASED.value)
+# Kept under its old name: evidence, sorting and web import it from here.
+_aware_utc = aware_utc
+_CLAIMABLE: Final = tuple(sorted(s.value for s in CLAIMABLE))
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -166,13 +166,7 @@ def _sqlite_file(url: URL) -> Path | None:
     return Path(database)
 
 
-def _aware_utc(value: datetime, name: str) -> datetime:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{name} must be timezone-aware, got naive {value!r}")
-    return value.astimezone(UTC)
-
-
-class SqlStore:
+class SqlStore(ClaimOutcomes):
     """`Store` on SQLAlchemy. `SqlStore(url, zone)` only connects; use `open_store` to also bring the schema
     to the current revision. Datetimes come back aware, in `zone`; naive datetimes are refused (ValueError).
 
@@ -333,25 +327,7 @@ class SqlStore:
                 select(deliveries).where(deliveries.c.job_key == claim.job_key, deliveries.c.target == claim.target)
             ).one_or_none()
         current = "no record" if row is None else repr(self._record(row))
-        raise ExactlyOnceViolation(
-            f"cannot mark {claim.job_key}/{claim.target} {status.value}: the record is no longer SENDING "
-            f"under runner {claim.runner!r} attempt {claim.attempt} (found {current}). Another runner or the "
-            "stale-claim sweep took it over; this breaks exactly-once and must be investigated."
-        )
-
-    def mark_sent(self, claim: Claim, now: datetime, detail: str = "") -> None:
-        """Confirm a claim. RuntimeError if the record is no longer this claim's (see `_finish`)."""
-        self._finish(claim, DeliveryStatus.SENT, now, detail)
-
-    def mark_failed(self, claim: Claim, now: datetime, error: str) -> None:
-        """Record the channel's refusal; the pair becomes claimable again. RuntimeError as for `mark_sent`."""
-        self._finish(claim, DeliveryStatus.FAILED, now, error)
-
-    def mark_unconfirmed(self, claim: Claim, now: datetime, detail: str) -> None:
-        self._finish(claim, DeliveryStatus.UNCONFIRMED, now, detail)
-
-    def mark_relayed(self, claim: Claim, now: datetime, detail: str) -> None:
-        self._finish(claim, DeliveryStatus.RELAYED, now, detail)
+        raise taken_over(claim, status, current)
 
     def settle(
         self,
@@ -362,8 +338,7 @@ class SqlStore:
         now: datetime,
         detail: str,
     ) -> bool:
-        if status not in _SETTLE_STATUSES:
-            raise ValueError(f"settle records only MISSED or SKIPPED, not {status.value}")
+        check_settle(status)
         values = {
             "job_key": job_key,
             "target": target,
@@ -472,8 +447,7 @@ class SqlStore:
     def release(
         self, job_key: str, target: str, runner: str, now: datetime, status: DeliveryStatus, detail: str
     ) -> bool:
-        if status not in (DeliveryStatus.RELEASED, DeliveryStatus.MISSED):
-            raise ValueError(f"release records only RELEASED or MISSED, not {status.value}")
+        check_release(status)
         now_utc = _aware_utc(now, "now")
         with self._write() as conn:
             changed = conn.execute(

@@ -12,7 +12,7 @@ import edge_tts.communicate
 import edge_tts.drm
 import pytest
 from mutagen.id3 import ID3
-from mutagen.mp3 import MP3
+from mutagen.mp3 import MP3, MPEGInfo
 
 from bot.audio.edge import DEFAULT_URL
 from bot.audio.loopback import LoopbackEdgeTts
@@ -25,7 +25,7 @@ def _edge_tts_globals() -> Iterator[None]:
     edge_tts.drm.DRM.clock_skew_seconds = 0
     yield
     edge_tts.drm.DRM.clock_skew_seconds = 0
-    edge_tts.communicate.WSS_URL = DEFAULT_URL
+    setattr(edge_tts.communicate, "WSS_URL", DEFAULT_URL)  # noqa: B010 - the module constant edge-tts dials (see bot.audio.edge)
 
 
 @pytest.fixture
@@ -71,6 +71,7 @@ class Decoded:
 def decoded(path: Path) -> Decoded:
     """What a player sees: the MPEG header (mutagen), the loudness after decoding (ffmpeg ebur128), the ID3 tags."""
     info = MP3(path).info
+    assert isinstance(info, MPEGInfo), f"{path} has no MPEG stream"
     loud = asyncio.run(measure_file(str(path)))
     tags = {key: str(frame) for key, frame in ID3(path).items()}
     return Decoded(

@@ -37,7 +37,7 @@ def test_speech_comes_back_decoded_with_the_voice_settings(edge_server: Loopback
 
 @pytest.mark.parametrize("mode", FAILURES)
 def test_a_failure_is_retried_with_backoff(edge_server: LoopbackEdgeTts, mode: Mode) -> None:
-    edge_server.modes.append(mode)  # type: ignore[union-attr]
+    edge_server.modes.append(mode)
     sleeps: list[float] = []
     speech = asyncio.run(engine(edge_server, sleeps, stall=mode == "stall").synthesize(TEXT, Voice()))
     assert 3.0 < speech.seconds < 5.0
@@ -68,7 +68,7 @@ def test_a_failure_that_persists_is_an_error_never_a_broken_clip(edge_server: Lo
 
 
 def test_403_is_retried_once_by_edge_tts_itself_after_adjusting_its_clock(edge_server: LoopbackEdgeTts) -> None:
-    edge_server.modes.append("forbidden")  # type: ignore[union-attr]
+    edge_server.modes.append("forbidden")
     speech = asyncio.run(engine(edge_server, [], attempts=1).synthesize(TEXT, Voice()))
     assert speech.seconds > 3.0
     assert [r.mode for r in edge_server.requests] == ["forbidden", "ok"]

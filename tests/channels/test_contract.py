@@ -47,7 +47,7 @@ class Harness:
     mentioned: Callable[[], bool]  # the last text carried the contact's mention the network's way
     file_data: Callable[[str], bytes | None]
     throttle: Callable[[], Awaitable[None]] | None  # make the next send meet the service's rate limit
-    break_for_good: Callable[[], None] | None  # from now on the group's path refuses for good
+    break_for_good: Callable[[], object] | None  # from now on the group's path refuses for good
     robots: RobotChannel | None = None
 
 

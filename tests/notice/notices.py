@@ -83,11 +83,11 @@ def qingshan_docx(path: Path, rows: list[tuple[str, str | None, str, str | None,
     for c, text in enumerate(("序号", "时间", "活动内容", "责任单位", "备注")):
         table.cell(1, c).text = text
     for r, row in enumerate(rows, 2):
-        for c, text in enumerate(row):
-            if text is not None:
-                table.cell(r, c).text = text
-        for c, text in enumerate(row):
-            if text is None:
+        for c, cell in enumerate(row):
+            if cell is not None:
+                table.cell(r, c).text = cell
+        for c, cell in enumerate(row):
+            if cell is None:
                 _merge_down(table, r, c)
     document.add_paragraph("青山镇党政办公室 2025年1月8日印发")
     document.save(str(path))

@@ -34,14 +34,14 @@ _ids = itertools.count(1)
 def photo(seed: int, *, size: tuple[int, int] = (640, 480), taken: datetime | None = None, fmt: str = "JPEG") -> bytes:
     """A photo-like picture, different for each seed (random shapes), with an EXIF DateTimeOriginal if `taken`."""
     rng = random.Random(seed)
-    im = Image.new("RGB", size, tuple(rng.randrange(256) for _ in range(3)))  # type: ignore[arg-type]
+    im = Image.new("RGB", size, tuple(rng.randrange(256) for _ in range(3)))
     draw = ImageDraw.Draw(im)
     w, h = size
     for _ in range(12):
         x0, y0 = rng.randrange(w), rng.randrange(h)
         x1, y1 = x0 + rng.randrange(w // 8, w // 2), y0 + rng.randrange(h // 8, h // 2)
         colour = tuple(rng.randrange(256) for _ in range(3))
-        (draw.ellipse if rng.random() < 0.5 else draw.rectangle)([x0, y0, x1, y1], fill=colour)  # type: ignore[arg-type]
+        (draw.ellipse if rng.random() < 0.5 else draw.rectangle)([x0, y0, x1, y1], fill=colour)
     out = io.BytesIO()
     kwargs: dict[str, Any] = {}
     if taken is not None:

@@ -4,6 +4,7 @@ the largest picture the memory budget admits."""
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from typing import Any
 
 from PIL import Image
@@ -46,7 +47,7 @@ def claims_bigger(width: int, height: int) -> bytes:
     return data[: sof + 5] + height.to_bytes(2, "big") + width.to_bytes(2, "big") + data[sof + 9 :]
 
 
-def worst_case(make: Any, limits: Limits, probe_side: int = 512) -> bytes:
+def worst_case(make: Callable[[tuple[int, int]], bytes], limits: Limits, probe_side: int = 512) -> bytes:
     """What `make((side, side))` gives for the largest side whose decode cost, as intake estimates it from the
     header, fits `limits` (the cost is proportional to the pixels: a small probe tells it per pixel)."""
     with Image.open(io.BytesIO(make((probe_side, probe_side)))) as probe:

@@ -199,11 +199,11 @@ def test_the_daemon_sends_waiting_acknowledgements_when_it_stops(jinxi: Sources,
         dispatch = app.router.dispatch
         burst = photos(1, 2)
 
-        async def dispatch_and_note(m: InboundMessage) -> bool:
+        async def dispatch_and_note(message: InboundMessage) -> bool:
             try:
-                return await dispatch(m)
+                return await dispatch(message)
             finally:
-                if m.message_id == burst[-1].message_id:
+                if message.message_id == burst[-1].message_id:
                     handled.set()
 
         app.router.dispatch = dispatch_and_note  # type: ignore[method-assign]

@@ -29,7 +29,7 @@ def _app(jinxi: Sources, tmp_path: Path, puppet: LoopbackPuppet, monkeypatch: py
     settings = Settings(tmp_path / "data", f"sqlite:///{tmp_path / 'laba.db'}", "wechaty", tts_engine="none")
     app = build(jinxi, settings, VirtualClock(MORNING), echo=None)
     assert isinstance(app.channel, WechatyChannel)
-    app.channel.backoff_seconds = (0.02, 0.2)
+    app.channel.link.backoff_seconds = (0.02, 0.2)
     return app
 
 

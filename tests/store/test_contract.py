@@ -1,14 +1,18 @@
-"""The `Store` contract, run against every backend (see conftest: `sqlite` and `postgres`)."""
+"""The `Store` contract, run against every backend: `memory`, `sqlite` and `postgres` (the `store` fixture below);
+the tests at the end that reopen a database or compare its schema are for the SQL backend only."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.store import Claim, DeliveryStatus, Store
-from bot.store.sql import SqlStore, open_store
+from bot.store.memory import MemoryStore
+from bot.store.sql import open_store
 
 ZONE = ZoneInfo("Asia/Shanghai")  # the zone the `store` fixture was opened with
 
@@ -23,12 +27,22 @@ def _claim(store: Store, job_key: str = "job", target: str = "unit-1", runner: s
     return claim
 
 
-def test_sql_store_satisfies_the_protocol(store: SqlStore) -> None:
-    as_protocol: Store = store
-    assert as_protocol is store
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """An empty store of each backend, opened in ZONE (overrides the SQL-only `store` of conftest)."""
+    if request.param == "memory":
+        yield MemoryStore(ZONE)
+        return
+    url = (
+        request.getfixturevalue("postgres_schema_url")
+        if request.param == "postgres"
+        else f"sqlite:///{tmp_path / 'laba.db'}"
+    )
+    with open_store(url, ZONE) as sql:
+        yield sql
 
 
-def test_claim_then_mark_sent(store: SqlStore) -> None:
+def test_claim_then_mark_sent(store: Store) -> None:
     claim = store.claim("job", "unit-1", T0, T0 + timedelta(seconds=1), RUNNER)
     assert claim == Claim(job_key="job", target="unit-1", runner=RUNNER, attempt=1)
     record = store.get("job", "unit-1")
@@ -45,11 +59,11 @@ def test_claim_then_mark_sent(store: SqlStore) -> None:
     assert record.updated_at == T0 + timedelta(seconds=2)
 
 
-def test_get_unknown_pair_is_none(store: SqlStore) -> None:
+def test_get_unknown_pair_is_none(store: Store) -> None:
     assert store.get("job", "nobody") is None
 
 
-def test_second_claim_of_same_pair_is_refused(store: SqlStore) -> None:
+def test_second_claim_of_same_pair_is_refused(store: Store) -> None:
     claim = _claim(store)
     assert store.claim("job", "unit-1", T0, T0, OTHER) is None
     assert store.claim("job", "unit-1", T0, T0, RUNNER) is None
@@ -60,7 +74,7 @@ def test_second_claim_of_same_pair_is_refused(store: SqlStore) -> None:
     assert store.claim("job-2", "unit-1", T0, T0, OTHER) is not None
 
 
-def test_claim_after_failure_is_a_retry(store: SqlStore) -> None:
+def test_claim_after_failure_is_a_retry(store: Store) -> None:
     first = _claim(store)
     store.mark_failed(first, T0 + timedelta(minutes=1), "channel down")
     failed = store.get("job", "unit-1")
@@ -82,7 +96,7 @@ def test_claim_after_failure_is_a_retry(store: SqlStore) -> None:
     )
 
 
-def test_an_unconfirmed_send_is_never_claimed_again(store: SqlStore) -> None:
+def test_an_unconfirmed_send_is_never_claimed_again(store: Store) -> None:
     claim = store.claim("job", "group", T0, T0, "runner-a")
     assert claim is not None
     store.mark_unconfirmed(claim, T0 + timedelta(seconds=3), "connection broke mid-send")
@@ -93,7 +107,7 @@ def test_an_unconfirmed_send_is_never_claimed_again(store: SqlStore) -> None:
     assert record.detail == "connection broke mid-send" and record.runner == "runner-a"
 
 
-def test_marking_a_claim_someone_else_holds_raises(store: SqlStore) -> None:
+def test_marking_a_claim_someone_else_holds_raises(store: Store) -> None:
     first = _claim(store)
     store.mark_failed(first, T0, "boom")
     second = _claim(store, runner=OTHER)
@@ -111,7 +125,7 @@ def test_marking_a_claim_someone_else_holds_raises(store: SqlStore) -> None:
     assert (record.status, record.runner, record.attempts) == (DeliveryStatus.SENDING, OTHER, 2)
 
 
-def test_marking_twice_raises(store: SqlStore) -> None:
+def test_marking_twice_raises(store: Store) -> None:
     claim = _claim(store)
     store.mark_sent(claim, T0, "msg")
     with pytest.raises(RuntimeError):
@@ -123,13 +137,13 @@ def test_marking_twice_raises(store: SqlStore) -> None:
     assert (record.status, record.detail) == (DeliveryStatus.SENT, "msg")
 
 
-def test_marking_an_unknown_claim_raises(store: SqlStore) -> None:
+def test_marking_an_unknown_claim_raises(store: Store) -> None:
     with pytest.raises(RuntimeError, match="no record"):
         store.mark_sent(Claim(job_key="job", target="ghost", runner=RUNNER, attempt=1), T0)
 
 
 @pytest.mark.parametrize("status", [DeliveryStatus.MISSED, DeliveryStatus.SKIPPED])
-def test_settle_records_only_when_no_record(store: SqlStore, status: DeliveryStatus) -> None:
+def test_settle_records_only_when_no_record(store: Store, status: DeliveryStatus) -> None:
     assert store.settle("job", "unit-1", status, T0, T0 + timedelta(hours=2), "reason")
     record = store.get("job", "unit-1")
     assert record is not None
@@ -144,7 +158,7 @@ def test_settle_records_only_when_no_record(store: SqlStore, status: DeliverySta
 
 
 @pytest.mark.parametrize("outcome", ["sending", "sent", "failed"])
-def test_settle_on_existing_record_changes_nothing(store: SqlStore, outcome: str) -> None:
+def test_settle_on_existing_record_changes_nothing(store: Store, outcome: str) -> None:
     claim = _claim(store)
     if outcome == "sent":
         store.mark_sent(claim, T0, "msg")
@@ -157,13 +171,13 @@ def test_settle_on_existing_record_changes_nothing(store: SqlStore, outcome: str
 
 
 @pytest.mark.parametrize("status", [DeliveryStatus.SENDING, DeliveryStatus.SENT, DeliveryStatus.FAILED])
-def test_settle_refuses_other_statuses(store: SqlStore, status: DeliveryStatus) -> None:
+def test_settle_refuses_other_statuses(store: Store, status: DeliveryStatus) -> None:
     with pytest.raises(ValueError, match="MISSED or SKIPPED"):
         store.settle("job", "unit-1", status, T0, T0, "")
     assert store.get("job", "unit-1") is None
 
 
-def test_deliveries_ordering_and_filter(store: SqlStore) -> None:
+def test_deliveries_ordering_and_filter(store: Store) -> None:
     later = T0 + timedelta(hours=1)
     # Inserted out of order; expected order is (scheduled_at, job_key, target).
     store.claim("b-job", "unit-2", later, T0, RUNNER)
@@ -186,7 +200,7 @@ def test_deliveries_ordering_and_filter(store: SqlStore) -> None:
     assert store.deliveries(frozenset({"unknown"})) == []
 
 
-def test_ordering_is_by_instant_not_by_local_text(store: SqlStore) -> None:
+def test_ordering_is_by_instant_not_by_local_text(store: Store) -> None:
     # 09:00 in Shanghai is earlier than 02:00 UTC the same day; a backend comparing wall-clock text would not
     # know that.
     store.settle("late", "u", DeliveryStatus.MISSED, datetime(2024, 5, 20, 2, 0, tzinfo=UTC), T0, "")
@@ -194,7 +208,7 @@ def test_ordering_is_by_instant_not_by_local_text(store: SqlStore) -> None:
     assert [r.job_key for r in store.deliveries()] == ["early", "late"]
 
 
-def test_datetimes_come_back_aware_in_the_store_zone(store: SqlStore) -> None:
+def test_datetimes_come_back_aware_in_the_store_zone(store: Store) -> None:
     scheduled = datetime(2024, 12, 31, 23, 59, 59, 123456, tzinfo=UTC)  # already 1 January in Shanghai
     now = datetime(2025, 1, 1, 1, 2, 3, 654321, tzinfo=timezone(timedelta(hours=-5)))
     claim = store.claim("job", "unit-1", scheduled, now, RUNNER)
@@ -211,7 +225,7 @@ def test_datetimes_come_back_aware_in_the_store_zone(store: SqlStore) -> None:
     assert [r.scheduled_at for r in store.deliveries()] == [scheduled]
 
 
-def test_naive_datetimes_are_refused(store: SqlStore) -> None:
+def test_naive_datetimes_are_refused(store: Store) -> None:
     naive = datetime(2024, 5, 20, 9, 0)  # noqa: DTZ001 - the point of the test
     with pytest.raises(ValueError, match="timezone-aware"):
         store.claim("job", "unit-1", naive, T0, RUNNER)
@@ -239,7 +253,7 @@ def test_naive_datetimes_are_refused(store: SqlStore) -> None:
     assert record.status is DeliveryStatus.SENDING
 
 
-def test_stale_claims_and_resolution(store: SqlStore) -> None:
+def test_stale_claims_and_resolution(store: Store) -> None:
     old = _claim(store, "job", "unit-old")
     recent = store.claim("job", "unit-recent", T0, T0 + timedelta(minutes=30), RUNNER)
     assert recent is not None
@@ -273,14 +287,14 @@ def test_stale_claims_and_resolution(store: SqlStore) -> None:
     assert store.get("job", "unit-old") == record
 
 
-def test_service_started_at_is_recorded_once(store: SqlStore) -> None:
+def test_service_started_at_is_recorded_once(store: Store) -> None:
     first = store.service_started_at("jinxi", T0)
     assert first == T0
     assert store.service_started_at("jinxi", T0 + timedelta(days=3)) == T0
     assert store.service_started_at("other-town", T0 + timedelta(days=3)) == T0 + timedelta(days=3)
 
 
-def test_proofs(store: SqlStore) -> None:
+def test_proofs(store: Store) -> None:
     assert store.units_with_proof("act-1") == frozenset()
     store.record_proof("act-1", "unit-1", T0, "photo 1")
     store.record_proof("act-1", "unit-1", T0 + timedelta(minutes=1))
@@ -318,7 +332,7 @@ def test_store_zone_only_affects_presentation(store_url: str) -> None:
     assert record.scheduled_at == T0
 
 
-def test_the_migrations_produce_exactly_the_schema_the_code_queries(store: SqlStore) -> None:
+def test_the_migrations_produce_exactly_the_schema_the_code_queries(store_url: str) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
@@ -329,5 +343,5 @@ def test_the_migrations_produce_exactly_the_schema_the_code_queries(store: SqlSt
 
     assert {"deliveries", "rooms", "evidence", "sorting_questions"} <= set(metadata.tables)
     assert bot.store.rooms.rooms.metadata is metadata is bot.store.evidence.evidence.metadata
-    with store.engine.connect() as conn:
+    with open_store(store_url, ZONE) as store, store.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), metadata) == []

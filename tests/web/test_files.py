@@ -35,7 +35,9 @@ def _post_file(site: Site, file: Path) -> str:
         await server.start()
         try:
             url = server.add_dingtalk(group.id, secret="SECabcdefgh1234", keyword="垃圾分类")
-            config = RobotConfig(group.id, url, kind_of(url), secret="SECabcdefgh1234", keyword="垃圾分类")
+            kind = kind_of(url)
+            assert kind is not None
+            config = RobotConfig(group.id, url, kind, secret="SECabcdefgh1234", keyword="垃圾分类")
             public = PublicFiles(site.console.settings.data_dir / "public", site.console.settings.public_url)
             robots = RobotChannel({group.id: config}, public=public)
             await robots.start()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import tracemalloc
 import uuid
+from typing import Any
 
 from bot.store.evidence import EvidenceStatus, Flag
 from tests.proof.conftest import at, photo, png_bomb
@@ -26,7 +27,9 @@ def multipart(fields: dict[str, str], files: list[tuple[str, str, bytes]]) -> tu
     return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
-def send_photo(client: Client, link: str, data: bytes, client_id: str = "", name: str = "p.jpg", **extra: str) -> dict:
+def send_photo(
+    client: Client, link: str, data: bytes, client_id: str = "", name: str = "p.jpg", **extra: str
+) -> dict[str, Any]:
     body, kind = multipart({"id": client_id or uuid.uuid4().hex, **extra}, [("photo", name, data)])
     reply = client.request("POST", f"{link}/photo", body, {"Content-Type": kind})
     return {"http": reply.status, **reply.json()}

@@ -1,0 +1,28 @@
+"""The answers to chat commands, as templates in `messages/`: their names and the sample variables `laba check`
+renders each with (so a clerk's edit that breaks one is caught before the daemon would need it)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Final
+
+_SAMPLE_AT: Final = datetime(2024, 5, 20, 9, tzinfo=UTC)
+
+SAMPLES: Final[dict[str, dict[str, Any]]] = {
+    "command_refused": {"name": "村民", "command": "状态"},
+    "admin_help": {},
+    "admin_hold": {"admin": "管理员", "already": False},
+    "admin_resume": {"admin": "管理员", "already": False},
+    "admin_plan": {"jobs": [{"at": _SAMPLE_AT, "label": "示例", "targets": 1}]},
+    "admin_status": {
+        "held": False,
+        "health": [{"part": "微信", "ok": False, "detail": "示例"}],
+        "sent": 1,
+        "groups": 1,
+        "people": 0,
+        "relayed": 1,
+        "last": {"at": _SAMPLE_AT, "label": "示例"},
+        "failed": 1,
+        "next": {"at": _SAMPLE_AT, "label": "示例"},
+    },
+}
