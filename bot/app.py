@@ -215,6 +215,7 @@ def build(
         ]
     )
     if settings.public_url:
+        pipeline.lookup_url = f"{settings.public_url}/q"
         from bot.web.links import upload_links_for
 
         pipeline.links = upload_links_for(store, router, settings, clock)

@@ -91,6 +91,8 @@ class Pipeline:
     quiz_facts: Callable[[PlannedJob], Mapping[str, Any]] | None = None
     # Whether a group's replies reach the bot (False: a robot group); quiz jobs skip the groups that can't answer.
     takes_replies: Callable[[Target], bool] | None = None
+    # The public lookup page (BOT_PUBLIC_URL/q) the monthly announcement links to; "" without a public address.
+    lookup_url: str = ""
     # Set while sending is allowed; an admin's #暂停 clears it. Jobs that fire meanwhile wait, they are not missed.
     _open: asyncio.Event = field(default_factory=asyncio.Event)
     # Shutting down: nothing more is claimed (SIGTERM).
@@ -129,7 +131,9 @@ class Pipeline:
             acts = [job.activity] if job.activity else []
         quiz = self.quiz_facts(job) if self.quiz_facts is not None else {}
         return ProofFacts(
-            {a.id: self.store.units_with_proof(a.id, required_photos(loaded.campaign, a)) for a in acts}, quiz
+            {a.id: self.store.units_with_proof(a.id, required_photos(loaded.campaign, a)) for a in acts},
+            quiz,
+            self.lookup_url if job.kind is JobKind.ANNOUNCE else "",
         )
 
     async def run_job(self, job: PlannedJob) -> list[Outcome]:

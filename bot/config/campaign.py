@@ -69,6 +69,9 @@ def load(sources: Sources) -> LoadedCampaign:
     return LoadedCampaign(sources, campaign, plan, renderer, (*warnings, *(p for p in timing if p.warning)))
 
 
+SAMPLE_LOOKUP = "https://laba.example.cn/q"
+
+
 def quiz_questions(schedules: Path, campaign: Campaign, plan: Plan) -> dict[str, dict[str, Any]]:
     """Each planned quiz's question (deterministic per town and week), as the quiz templates see it."""
     quizzes = [j for j in plan.jobs if j.kind is JobKind.QUIZ]
@@ -117,6 +120,8 @@ def _render_everything(folder: Path, campaign: Campaign, plan: Plan, renderer: R
             attempt(job.key, lambda j=job, t=target: renderer.render(j, t, ProofFacts()))
         if job.kind is JobKind.SUMMARY:
             attempt(job.key, lambda j=job: renderer.render(j, j.targets[0], everyone_done))
+        if job.kind is JobKind.ANNOUNCE and job.targets:  # the lookup page's line, shown when BOT_PUBLIC_URL is set
+            attempt(job.key, lambda j=job: renderer.render(j, j.targets[0], ProofFacts(lookup_url=SAMPLE_LOOKUP)))
     sample_at = datetime(2024, 5, 20, 9, tzinfo=UTC)
     samples = {
         "alert_missed": {

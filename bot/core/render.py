@@ -70,6 +70,8 @@ class ProofFacts:
     # The weekly quiz's counts from the store: for a quiz answer job its tally (answered, correct, names), for a
     # summary the month's villages (`villages`, `weeks`). Empty when nothing was counted (or in `check`).
     quiz: Mapping[str, Any] = field(default_factory=dict)
+    # The public lookup page's address (BOT_PUBLIC_URL + "/q"), for the monthly announcement; "" when not set.
+    lookup_url: str = ""
 
     def of(self, activity_id: str) -> frozenset[str]:
         return self.submitted.get(activity_id, frozenset())
@@ -273,6 +275,7 @@ def job_context(campaign: Campaign, job: PlannedJob, target: Target, facts: Proo
         "month": job.month,
         "activity": activity_view(campaign, job.activity, facts) if job.activity else None,
         "event": event_view(job.event) if job.event else None,
+        "lookup_url": facts.lookup_url,
     }
     if job.broadcast is not None:
         ctx["plays"] = list(job.broadcast.plays)

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import urllib.parse
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
+from bot.config.campaign import Sources, load
+from bot.errors import ConfigError
 from bot.store.sorting import QuestionStore
 from bot.web.lookup import PER_MINUTE, RateLimit
 from tests.helpers import CHROMIUM, CHROMIUM_ARGS
 from tests.proof.conftest import at
-from tests.web.conftest import Site
+from tests.web.conftest import Site, start_site
 
 
 def ask(site: Site, words: str) -> tuple[int, str]:
@@ -84,3 +87,24 @@ def test_on_a_phone_the_form_answers(site: Site) -> None:
             assert page.evaluate("document.documentElement.scrollWidth") <= 390
         finally:
             browser.close()
+
+
+def test_the_monthly_announcement_links_the_page(site: Site) -> None:
+    site.run_jobs("announce", 4)
+    [sent] = site.channel.texts_to("changchun-villagers")
+    assert "https://laba.example.cn/q" in sent.splitlines()[-1]
+
+
+def test_without_a_public_address_the_announcement_has_no_link(jinxi: Sources, tmp_path: Path) -> None:
+    for site in start_site(jinxi, tmp_path, public_url=""):
+        site.run_jobs("announce", 4)
+        [sent] = site.channel.texts_to("changchun-villagers")
+        assert "/q" not in sent and "查一查" not in sent
+
+
+def test_check_catches_a_mistake_in_the_link_line(jinxi: Sources) -> None:
+    announce = jinxi.messages / "announce.j2"
+    announce.write_text(announce.read_text().replace("{{ lookup_url }}", "{{ lookup_link }}"))
+    with pytest.raises(ConfigError) as caught:
+        load(jinxi)
+    assert "announce.j2" in str(caught.value) and "lookup_link" in str(caught.value)
