@@ -4,12 +4,14 @@ questions. A plain GET form (`/q?w=…`): works without script, and a result can
 
 Each query's items are filed like a group question (`QuestionStore.file`, sender `web:<address>`), so the items the
 dictionary didn't know land in the office's list (`laba sorting unknown`). Bounded: at most `PER_MINUTE` queries
-per address per minute (429 past that); a query of more than `MAX_QUERY` characters is cut.
+per address per minute (429 past that; behind a proxy on this machine, the address in its X-Real-IP); a query
+of more than `MAX_QUERY` characters is cut.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
@@ -53,6 +55,18 @@ class RateLimit:
 
 
 LIMIT_KEY: Final = web.AppKey("lookup_limit", RateLimit)
+
+
+def client_address(request: web.Request) -> str:
+    """Who is asking: the peer, or behind a reverse proxy on this machine (peer on loopback) the address the proxy
+    puts in X-Real-IP. The header is trusted only from loopback: anyone else could write any address there."""
+    peer = request.remote or "?"
+    try:
+        local = ipaddress.ip_address(peer).is_loopback
+    except ValueError:
+        local = False
+    forwarded = request.headers.get("X-Real-IP", "").strip()
+    return forwarded[:64] if local and forwarded else peer
 
 
 def _lookup(console: Console, address: str, query: str) -> dict[str, Any] | None:
@@ -99,7 +113,7 @@ async def lookup_page(request: web.Request) -> web.Response:
     }
     if query:
         limit = request.app.get(LIMIT_KEY)
-        address = request.remote or "?"
+        address = client_address(request)
         if limit is not None and not limit.allow(address, console.clock.now()):
             return html(page("lookup.html", **{**view, "busy": True}), status=429)
         result = await asyncio.to_thread(_lookup, console, address, query)

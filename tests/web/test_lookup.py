@@ -60,6 +60,15 @@ def test_one_address_is_limited_per_minute(site: Site) -> None:
     assert ask(site, "电池")[0] == 200
 
 
+def test_behind_the_proxy_each_villager_has_their_own_limit(site: Site) -> None:
+    client = site.client()  # on loopback, as the reverse proxy is
+    for _ in range(PER_MINUTE):
+        reply = client.request("GET", "/q?w=%E7%94%B5%E6%B1%A0", headers={"X-Real-IP": "10.0.0.1"})
+        assert reply.status == 200
+    assert client.request("GET", "/q?w=%E7%94%B5%E6%B1%A0", headers={"X-Real-IP": "10.0.0.1"}).status == 429
+    assert client.request("GET", "/q?w=%E7%94%B5%E6%B1%A0", headers={"X-Real-IP": "10.0.0.2"}).status == 200
+
+
 def test_the_limit_counts_each_address_alone() -> None:
     limit = RateLimit(limit=2)
     now = at(4, 1, 8)
