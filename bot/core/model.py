@@ -237,7 +237,8 @@ class QuizRule(Frozen):
     """The weekly sorting quiz in the villagers' groups (`bot.sorting.quiz`): a question on `weekday` (1 = Monday)
     at `time` when that day is a workday, replies until the answer goes out the next day at `answer_time`."""
 
-    enabled: bool = True
+    # Off unless the town turns it on: a quiz needs groups whose replies reach the bot (Wechaty, no robot).
+    enabled: bool = False
     weekday: int = Field(default=3, ge=1, le=7)
     answer_time: ClockTime = time(9, 0)
     names: bool = False  # true: the answer post names who got it right

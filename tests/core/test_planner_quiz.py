@@ -18,8 +18,14 @@ from tests.core.test_planner import ROOT, set_town
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-def test_a_question_each_wednesday_and_its_answer_the_next_morning() -> None:
+def test_off_unless_the_town_turns_it_on() -> None:
     plan = plan_campaign(load_campaign(ROOT / "schedules" / "jinxi"))
+    assert not [j for j in plan.jobs if j.kind in (JobKind.QUIZ, JobKind.QUIZ_ANSWER)]
+
+
+def test_a_question_each_wednesday_and_its_answer_the_next_morning(jinxi: Sources) -> None:
+    set_town(jinxi.schedules, rules={"quiz": {"enabled": True}})
+    plan = plan_campaign(load_campaign(jinxi.schedules))
     jobs = plan.by_key()
     asked, answer = jobs["quiz/2024-W19"], jobs["quiz/2024-W19/answer"]
     assert asked.kind is JobKind.QUIZ and answer.kind is JobKind.QUIZ_ANSWER
@@ -32,7 +38,7 @@ def test_a_question_each_wednesday_and_its_answer_the_next_morning() -> None:
 
 
 def test_the_town_sets_day_and_time_or_turns_it_off(jinxi: Sources) -> None:
-    set_town(jinxi.schedules, rules={"quiz": {"weekday": 2, "time": "15:30", "answer_time": "08:30"}})
+    set_town(jinxi.schedules, rules={"quiz": {"enabled": True, "weekday": 2, "time": "15:30", "answer_time": "08:30"}})
     jobs = plan_campaign(load_campaign(jinxi.schedules)).by_key()
     assert jobs["quiz/2024-W19"].at == datetime(2024, 5, 7, 15, 30, tzinfo=SHANGHAI)
     assert jobs["quiz/2024-W19/answer"].at == datetime(2024, 5, 8, 8, 30, tzinfo=SHANGHAI)

@@ -16,6 +16,7 @@ from bot.settings import Settings
 from bot.store.quiz import QuizStore
 from bot.store.sql import SqlStore
 from tests.channels.wechaty.conftest import WAIT
+from tests.core.test_planner import set_town
 
 QUIZ = "quiz/2024-W19"
 VILLAGES = ("changchun-villagers", "shanling-villagers", "wangling-villagers")
@@ -73,6 +74,8 @@ async def _question_and_30_answers(app: App, puppet: LoopbackPuppet, rooms: dict
 def test_a_quiz_week_end_to_end_exactly_once_across_restarts(
     jinxi: Sources, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    set_town(jinxi.schedules, rules={"quiz": {"enabled": True}})
+
     async def main() -> None:
         async with LoopbackPuppet() as puppet:
             app = _app(jinxi, tmp_path, puppet, monkeypatch)

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
+import pytest
+
+from bot.config.campaign import Sources
 from bot.store.quiz import QuizAnswer, QuizStore
 from bot.store.sql import SqlStore
+from tests.core.test_planner import set_town
 from tests.proof.conftest import at
-from tests.web.conftest import Site
+from tests.web.conftest import Site, start_site
 
 
 def _answers(site: Site) -> None:
@@ -30,6 +36,12 @@ def _answers(site: Site) -> None:
                 at(4, 10, 10) + timedelta(minutes=n),
             )
         )
+
+
+@pytest.fixture
+def site(jinxi: Sources, tmp_path: Path) -> Iterator[Site]:
+    set_town(jinxi.schedules, rules={"quiz": {"enabled": True}})
+    yield from start_site(jinxi, tmp_path)
 
 
 def test_the_ledger_page_and_download_show_each_villages_quiz(site: Site) -> None:
