@@ -15,10 +15,12 @@ import random
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from bot.sorting.dictionary import SortingDictionary
 from bot.sorting.model import Category, Item
+
+if TYPE_CHECKING:  # the dictionary's module loads pypinyin: the daemon imports this module at start
+    from bot.sorting.dictionary import SortingDictionary
 
 LETTERS: Final = ("A", "B", "C", "D")
 _CHOICE: Final = re.compile(r"^(?:我选|选择|选|答案是|答案|答)?\s*([ABCD])\s*[。.!！~～]*$")

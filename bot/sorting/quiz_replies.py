@@ -19,7 +19,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from bot.channels.base import Channel, InboundMessage
-from bot.channels.routed import RoutedChannel
 from bot.config.campaign import LoadedCampaign
 from bot.core.model import JobKind
 from bot.core.planner import PlannedJob, Target
@@ -121,9 +120,9 @@ def takes_replies(settings: Settings, channel: Channel) -> Callable[[Target], bo
     def replies(target: Target) -> bool:
         if settings.channel != "wechaty":
             return False
-        if isinstance(channel, RoutedChannel):
-            return channel.route(target).kind is RouteKind.DEFAULT
-        return True
+        # Duck-typed: importing RoutedChannel would load the robots' HTTP client into every daemon start.
+        route = getattr(channel, "route", None)
+        return route is None or route(target).kind is RouteKind.DEFAULT
 
     return replies
 
