@@ -31,6 +31,7 @@ from bot.routing import make_rehearsal, make_reloader, make_routed, wire_relay
 from bot.scheduler import CampaignHolder, CampaignScheduler
 from bot.settings import CHANNELS, TTS_ENGINES, Settings
 from bot.sorting import answers as sorting
+from bot.sorting import quiz_replies
 from bot.store.base import Store
 from bot.store.sql import open_store
 
@@ -212,13 +213,20 @@ def build(
     wire_relay(channel, pipeline)
     try:
         answers = sorting.handlers(holder.get, pipeline, store, sources.schedules)
+        quiz = quiz_replies.handlers(holder.get, pipeline, store, settings)
     except ConfigError:
         store.close()
         raise
     router = InboundRouter(
-        [AdminCommands(holder.get, pipeline), *proof.handlers(holder.get, pipeline, store, settings.data_dir), *answers]
+        [
+            AdminCommands(holder.get, pipeline),
+            *proof.handlers(holder.get, pipeline, store, settings.data_dir),
+            *quiz,
+            *answers,
+        ]
     )
     if settings.public_url:
+        pipeline.lookup_url = f"{settings.public_url}/q"
         from bot.web.links import upload_links_for
 
         pipeline.links = upload_links_for(store, router, settings, clock)

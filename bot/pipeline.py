@@ -64,6 +64,8 @@ def job_label(job: PlannedJob) -> str:
         JobKind.CHASE: "催交材料",
         JobKind.SUMMARY: "月度汇总",
         JobKind.BROADCAST: "广播音频",
+        JobKind.QUIZ: "每周一题",
+        JobKind.QUIZ_ANSWER: "每周一题答案",
     }
     what = job.event.name if job.event else (job.activity.title if job.activity else "")
     return f"{job.month}月{names[job.kind]}：{what}"
@@ -87,6 +89,12 @@ class Pipeline:
     relay_failed: Callable[[Target, str, str], Awaitable[str]] | None = None
     # Appended to a message for its target (the web console's upload link in proof requests and chases), or "".
     links: Callable[[PlannedJob, Target], str] | None = None
+    # The weekly quiz's counts for a job (`bot.sorting.quiz_replies.quiz_facts`): ProofFacts.quiz.
+    quiz_facts: Callable[[PlannedJob], Mapping[str, Any]] | None = None
+    # Whether a group's replies reach the bot (False: a robot group); quiz jobs skip the groups that can't answer.
+    takes_replies: Callable[[Target], bool] | None = None
+    # The public lookup page (BOT_PUBLIC_URL/q) the monthly announcement links to; "" without a public address.
+    lookup_url: str = ""
     # Set while sending is allowed; an admin's #暂停 clears it. Jobs that fire meanwhile wait, they are not missed.
     _open: asyncio.Event = field(default_factory=asyncio.Event)
     # Shutting down: nothing more is claimed (SIGTERM).
@@ -126,7 +134,12 @@ class Pipeline:
             ]
         else:
             acts = [job.activity] if job.activity else []
-        return ProofFacts({a.id: self.store.units_with_proof(a.id, required_photos(loaded.campaign, a)) for a in acts})
+        quiz = self.quiz_facts(job) if self.quiz_facts is not None else {}
+        return ProofFacts(
+            {a.id: self.store.units_with_proof(a.id, required_photos(loaded.campaign, a)) for a in acts},
+            quiz,
+            self.lookup_url if job.kind is JobKind.ANNOUNCE else "",
+        )
 
     async def run_job(self, job: PlannedJob) -> list[Outcome]:
         """Deliver `job` to each of its targets, in order. Safe to call again: settled pairs are left alone.
@@ -168,6 +181,9 @@ class Pipeline:
     async def _deliver(self, job: PlannedJob, target: Target, facts: ProofFacts) -> Outcome:
         if job.kind is JobKind.CHASE and job.activity and target.unit in facts.of(job.activity.id):
             return self._settle(job, target, DeliveryStatus.SKIPPED, "该单位已提交材料，不再催交")
+        quiz = job.kind in (JobKind.QUIZ, JobKind.QUIZ_ANSWER)
+        if quiz and self.takes_replies is not None and not self.takes_replies(target):
+            return self._settle(job, target, DeliveryStatus.SKIPPED, "这个群由机器人发送，收不到回复，不发每周一题")
         try:
             text = self.current().renderer.render(job, target, facts)
         except TemplateError as exc:

@@ -21,6 +21,7 @@ from bot.proof.intake import ProofIntake
 from bot.proof.ledger import EVIDENCE_STATUS_CN, month_ledger, year_ledger
 from bot.proof.report import Thumbnails, month_html, month_xlsx, year_html, year_xlsx
 from bot.settings import Settings
+from bot.sorting.quiz_report import QuizMonth, quiz_html, quiz_lines, quiz_month
 from bot.store.evidence import FLAG_CN, BindingStatus, EvidenceStore
 from bot.store.sql import SqlStore
 
@@ -79,9 +80,12 @@ def report(schedules: Path, messages: Path, month_: str | None, year_: int | Non
         town = loaded.campaign.town.name
         now = ctx.app.clock.now()
         thumbs = Thumbnails(ctx.evidence.files)
+        quiz: QuizMonth | None = None
         if month_ is not None:
             year, month = _month(month_)
             ledger = month_ledger(loaded, ctx.app.store, ctx.evidence, year, month)
+            if isinstance(ctx.app.store, SqlStore):
+                quiz = quiz_month(loaded, ctx.app.store, year, month)
             name = f"ledger-{year}-{month:02d}.{fmt}"
         else:
             assert year_ is not None
@@ -90,7 +94,8 @@ def report(schedules: Path, messages: Path, month_: str | None, year_: int | Non
         target = out or ctx.data_dir / "reports" / name
         target.parent.mkdir(parents=True, exist_ok=True)
         if fmt == "html":
-            page = month_html(ledger, town, thumbs, now) if month_ else year_html(ledger, town, now)
+            extra = quiz_html(quiz) if quiz else ""
+            page = month_html(ledger, town, thumbs, now, extra) if month_ else year_html(ledger, town, now)
             target.write_text(page, encoding="utf-8")
         elif month_:
             month_xlsx(ledger, town, thumbs, target)
@@ -101,6 +106,8 @@ def report(schedules: Path, messages: Path, month_: str | None, year_: int | Non
             f"{a.window.label}：已提交 {a.count('submitted')}，待核对 {a.count('flagged')}，未提交 {a.count('missing')}"
             + (f"（{'、'.join(a.names('missing'))}）" if a.count("missing") else "")
         )
+    for line in quiz_lines(quiz) if quiz else []:
+        click.echo(line)
     click.echo(f"已写入 {target}")
 
 

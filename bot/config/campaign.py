@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from bot.config.loader import load_campaign_checked
 from bot.config.plan_checks import plan_problems
@@ -19,6 +20,7 @@ from bot.core.planner import Plan, plan_campaign
 from bot.core.render import ProofFacts, Renderer, TemplateError
 from bot.errors import ConfigError, Problem
 from bot.sorting.files import build_dictionary, read_town
+from bot.sorting.quiz import draw
 from bot.sorting.tips import monthly_tip
 
 
@@ -54,13 +56,34 @@ def load(sources: Sources) -> LoadedCampaign:
     read_town(sources.schedules)  # the town's own sorting dictionary (sorting.yaml), checked like its other files
     templates = read_templates(sources.messages)
     plan = plan_campaign(campaign)
-    renderer = Renderer(templates, campaign, _sorting_tips(sources.schedules, campaign, plan))
+    renderer = Renderer(
+        templates,
+        campaign,
+        _sorting_tips(sources.schedules, campaign, plan),
+        quiz_questions(sources.schedules, campaign, plan),
+    )
     timing = plan_problems(sources.schedules, campaign, plan)
     problems = [p for p in timing if not p.warning]
     problems += _render_everything(sources.messages, campaign, plan, renderer)
     if problems:
         raise ConfigError(problems)
     return LoadedCampaign(sources, campaign, plan, renderer, (*warnings, *(p for p in timing if p.warning)))
+
+
+SAMPLE_LOOKUP = "https://laba.example.cn/q"
+
+
+def quiz_questions(schedules: Path, campaign: Campaign, plan: Plan) -> dict[str, dict[str, Any]]:
+    """Each planned quiz's question (deterministic per town and week), as the quiz templates see it."""
+    quizzes = [j for j in plan.jobs if j.kind is JobKind.QUIZ]
+    if not quizzes:
+        return {}
+    dictionary = build_dictionary(schedules)
+    out: dict[str, dict[str, Any]] = {}
+    for job in quizzes:
+        theme = job.activity.theme if job.activity else ""
+        out[job.key] = draw(dictionary, campaign.town.id, job.key, theme).view(dictionary)
+    return out
 
 
 def _sorting_tips(schedules: Path, campaign: Campaign, plan: Plan) -> dict[tuple[int, int], str]:
@@ -98,6 +121,8 @@ def _render_everything(folder: Path, campaign: Campaign, plan: Plan, renderer: R
             attempt(job.key, lambda j=job, t=target: renderer.render(j, t, ProofFacts()))
         if job.kind is JobKind.SUMMARY:
             attempt(job.key, lambda j=job: renderer.render(j, j.targets[0], everyone_done))
+        if job.kind is JobKind.ANNOUNCE and job.targets:  # the lookup page's line, shown when BOT_PUBLIC_URL is set
+            attempt(job.key, lambda j=job: renderer.render(j, j.targets[0], ProofFacts(lookup_url=SAMPLE_LOOKUP)))
     sample_at = datetime(2024, 5, 20, 9, tzinfo=UTC)
     samples = {
         "alert_missed": {

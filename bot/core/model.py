@@ -102,6 +102,8 @@ class JobKind(StrEnum):
     CHASE = "chase"
     SUMMARY = "summary"
     BROADCAST = "broadcast"  # a loudspeaker clip (MP3) and its play sheet to each village's broadcast operator
+    QUIZ = "quiz"  # the weekly sorting question (A/B/C/D) to the villagers' groups that can take replies
+    QUIZ_ANSWER = "quiz_answer"  # the next morning: the right answer, how many answered, how many got it right
 
 
 class UnitKind(StrEnum):
@@ -231,6 +233,18 @@ class SortingRule(Frozen):
     repeat_after: Duration = timedelta(hours=1)
 
 
+class QuizRule(Frozen):
+    """The weekly sorting quiz in the villagers' groups (`bot.sorting.quiz`): a question on `weekday` (1 = Monday)
+    at `time` when that day is a workday, replies until the answer goes out the next day at `answer_time`."""
+
+    # Off unless the town turns it on: a quiz needs groups whose replies reach the bot (Wechaty, no robot).
+    enabled: bool = False
+    weekday: int = Field(default=3, ge=1, le=7)
+    answer_time: ClockTime = time(9, 0)
+    names: bool = False  # true: the answer post names who got it right
+    time: ClockTime = time(10, 0)  # last: the field's name shadows datetime.time in the class body
+
+
 class Rules(Frozen):
     quiet_hours: QuietHours = QuietHours()
     misfire_grace: Duration = timedelta(hours=1)
@@ -247,6 +261,7 @@ class Rules(Frozen):
     proof_grace: Duration = timedelta(hours=72)
     broadcast: BroadcastRule = BroadcastRule()
     sorting: SortingRule = SortingRule()
+    quiz: QuizRule = QuizRule()
 
 
 class CalendarOverrides(Frozen):

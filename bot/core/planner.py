@@ -266,6 +266,45 @@ def _plan_year(campaign: Campaign, plan: PlanFile, timing: _Timing) -> Iterable[
                 first = ev.start - timedelta(days=rules.remind.days_before)
                 yield _broadcast(f"{act.id}/broadcast/{ev.id}", "remind", first, operators, act, ev, due, timing)
     yield from _summaries(campaign, plan, months, timing)
+    yield from _quizzes(campaign, plan, months, timing)
+
+
+def quiz_targets(campaign: Campaign) -> tuple[Target, ...]:
+    """The villagers' groups a quiz can go to: those the bot itself is in (a group handed to the relay people
+    can't send replies back). Robot groups are left out at delivery, where the routes are known."""
+    return tuple(
+        t
+        for t in villager_targets(campaign)
+        if campaign.group(t.id)[0].via is None  # relay groups: replies never reach the bot
+    )
+
+
+def quiz_key(day: date) -> str:
+    """A quiz's key: its ISO week, so editing the weekday or the time keeps an already-run quiz the same job."""
+    year, week, _ = day.isocalendar()
+    return f"quiz/{year}-W{week:02d}"
+
+
+def _quizzes(
+    campaign: Campaign, plan: PlanFile, months: dict[int, list[Activity]], timing: _Timing
+) -> Iterable[PlannedJob]:
+    """One question a week on the rule's weekday, in each month with an activity, when that day is a workday
+    (no make-up day: a holiday week has no quiz); its answer the next day at `answer_time`."""
+    rule = timing.rules.quiz
+    targets = quiz_targets(campaign)
+    if not rule.enabled or not targets:
+        return
+    for month, acts in sorted(months.items()):
+        last = month_calendar.monthrange(plan.year, month)[1]
+        for day_no in range(1, last + 1):
+            day = date(plan.year, month, day_no)
+            if day.isoweekday() != rule.weekday or not timing.workdays.is_workday(day):
+                continue
+            key = quiz_key(day)
+            asked = timing.at(day, rule.time)
+            answer = timing.at(day + timedelta(days=1), rule.answer_time)
+            yield PlannedJob(key, JobKind.QUIZ, asked, targets, acts[0], plan.year, month, due=answer)
+            yield PlannedJob(f"{key}/answer", JobKind.QUIZ_ANSWER, answer, targets, acts[0], plan.year, month)
 
 
 def announcement_moved(campaign: Campaign, act: Activity) -> datetime | None:

@@ -67,9 +67,32 @@ class ProofFacts:
     """What the store knows when a message is rendered: which units have submitted proof, per activity id."""
 
     submitted: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # The weekly quiz's counts from the store: for a quiz answer job its tally (answered, correct, names), for a
+    # summary the month's villages (`villages`, `weeks`). Empty when nothing was counted (or in `check`).
+    quiz: Mapping[str, Any] = field(default_factory=dict)
+    # The public lookup page's address (BOT_PUBLIC_URL + "/q"), for the monthly announcement; "" when not set.
+    lookup_url: str = ""
 
     def of(self, activity_id: str) -> frozenset[str]:
         return self.submitted.get(activity_id, frozenset())
+
+
+# What the quiz templates get when the week's question couldn't be drawn (no dictionary) and before any answer.
+SAMPLE_QUIZ: Mapping[str, Any] = {
+    "item": "废电池",
+    "choices": [
+        {"letter": "ABCD"[i], "name": n} for i, n in enumerate(("可回收物", "有害垃圾", "厨余垃圾", "其他垃圾"))
+    ],
+    "answer": "B",
+    "answer_name": "有害垃圾",
+    "note": "轻放",
+}
+QUIZ_NO_ANSWERS: Mapping[str, Any] = {"answered": 0, "correct": 0, "names": []}
+
+
+def quiz_of(key: str) -> str:
+    """The quiz a quiz job belongs to: `quiz/2024-W15/answer` → `quiz/2024-W15`."""
+    return key.removesuffix("/answer")
 
 
 class TemplateError(Exception):
@@ -102,9 +125,15 @@ class Renderer:
     """Renders a planned job for one target. Raises TemplateError naming the template and line."""
 
     def __init__(
-        self, templates: Mapping[str, str], campaign: Campaign, tips: Mapping[tuple[int, int], str] | None = None
+        self,
+        templates: Mapping[str, str],
+        campaign: Campaign,
+        tips: Mapping[tuple[int, int], str] | None = None,
+        quizzes: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         sources = dict(templates)
+        # quiz key -> the week's question as the quiz templates see it (`bot.sorting.quiz.QuizQuestion.view`).
+        self.quizzes = dict(quizzes or {})
         # (year, month) -> the sorting tip broadcast scripts end with (`sorting_tip`, empty when none).
         self._tips = dict(tips or {})
 
@@ -154,6 +183,8 @@ class Renderer:
     def render(self, job: PlannedJob, target: Target, facts: ProofFacts) -> str:
         """The job's message for `target`. For a broadcast job, the play sheet with the script to read aloud."""
         ctx = job_context(self._campaign, job, target, facts)
+        if job.kind in (JobKind.QUIZ, JobKind.QUIZ_ANSWER):
+            ctx["quiz"] = {**SAMPLE_QUIZ, **self.quizzes.get(quiz_of(job.key), {}), **QUIZ_NO_ANSWERS, **facts.quiz}
         if job.broadcast is not None:
             ctx = {**ctx, "script": self.script(job, target, facts), "clip": None, "error": ""}
         return self.render_named(job.kind.value, ctx)
@@ -244,6 +275,7 @@ def job_context(campaign: Campaign, job: PlannedJob, target: Target, facts: Proo
         "month": job.month,
         "activity": activity_view(campaign, job.activity, facts) if job.activity else None,
         "event": event_view(job.event) if job.event else None,
+        "lookup_url": facts.lookup_url,
     }
     if job.broadcast is not None:
         ctx["plays"] = list(job.broadcast.plays)
@@ -254,6 +286,8 @@ def job_context(campaign: Campaign, job: PlannedJob, target: Target, facts: Proo
         # A summary before an activity's due date is a running count; the final tally follows that date.
         ctx["final"] = all(activity_due(campaign, a) <= job.at for a in covered)
         ctx["late_tally"] = job.key.endswith(f"/{FINAL_SUMMARY}")
+        ctx["quiz_villages"] = list(facts.quiz.get("villages", []))
+        ctx["quiz_weeks"] = facts.quiz.get("weeks", 0)
     return ctx
 
 

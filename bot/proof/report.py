@@ -109,12 +109,13 @@ def _activity(a: ActivityLedger, thumbs: Thumbs) -> str:
     return head + f"<table>{columns}{rows}</table></section>"
 
 
-def month_html(ledger: Ledger, town: str, thumbs: Thumbs, generated: datetime) -> str:
+def month_html(ledger: Ledger, town: str, thumbs: Thumbs, generated: datetime, extra: str = "") -> str:
+    """The month's ledger page; `extra` is appended as is (HTML: the weekly quiz's section)."""
     body = "".join(_activity(a, thumbs) for a in ledger.activities) or '<p class="muted">这个月没有要交材料的活动。</p>'
     if ledger.unfiled:
         figures = "".join(_figure(i, thumbs) for i in ledger.unfiled)
         body += f'<section data-activity="unfiled"><h2>未归档的材料</h2><div class="photos">{figures}</div></section>'
-    return _page(f"{town}{ledger.title}垃圾分类宣传工作台账", body, generated)
+    return _page(f"{town}{ledger.title}垃圾分类宣传工作台账", body + extra, generated)
 
 
 def year_html(ledger: Ledger, town: str, generated: datetime) -> str:

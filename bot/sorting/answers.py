@@ -88,6 +88,10 @@ class SortingAnswers:
         self._dictionary = dictionary
         self._lock = asyncio.Lock()  # answer_waiting from the minute tick and from a new question: one at a time
 
+    def dictionary(self) -> SortingDictionary:
+        """The town's dictionary (built on first use: call from a worker thread)."""
+        return self._dictionary()
+
     def villagers_target(self, group_id: str | None) -> Target | None:
         if group_id is None:
             return None

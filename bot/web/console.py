@@ -15,6 +15,7 @@ from bot.proof.admin import LedgerActions, ProofAdmin
 from bot.proof.intake import ProofIntake
 from bot.proof.windows import ActivityWindow
 from bot.settings import Settings
+from bot.sorting.answers import SortingAnswers
 from bot.store.evidence import EvidenceStore
 from bot.store.sql import SqlStore
 from bot.store.web import PAUSED, WebStore
@@ -36,6 +37,7 @@ class Console:
     pipeline: Pipeline  # renders messages again (代发) and holds sending when the console runs in the daemon
     in_daemon: bool = False  # the pipeline is the daemon's: pausing applies at once
     sources: Sources | None = None  # to re-check the files on disk for the 计划 page
+    sorting: SortingAnswers | None = None  # the groups' answers, reused by the public lookup page `/q`
 
     @property
     def evidence(self) -> EvidenceStore:
@@ -87,6 +89,7 @@ def console_for(app: App, settings: Settings, sources: Sources | None = None, *,
         pipeline=app.pipeline,
         in_daemon=in_daemon,
         sources=sources,
+        sorting=next((h for h in app.router.handlers if isinstance(h, SortingAnswers)), None),
     )
 
 

@@ -16,6 +16,7 @@ from aiohttp import web
 from bot.proof.images import EXTENSIONS
 from bot.proof.ledger import month_ledger
 from bot.proof.report import Thumbnails, month_html, month_xlsx
+from bot.sorting.quiz_report import quiz_html, quiz_month
 from bot.store.evidence import FLAG_CN, BindingStatus
 from bot.web.console import Console
 from bot.web.grid import year_grid
@@ -59,6 +60,7 @@ def month_view(console: Console, year: int, month: int) -> dict[str, object]:
         "now": console.clock.now(),
         "flag_cn": FLAG_CN,
         "public_url": console.settings.public_url,
+        "quiz": quiz_month(loaded, console.store, year, month),
     }
 
 
@@ -87,7 +89,8 @@ async def download(request: web.Request) -> web.StreamResponse:
         thumbs = Thumbnails(console.evidence.files)
         town = loaded.campaign.town.name
         if fmt == "html":
-            return month_html(led, town, thumbs, console.clock.now()).encode()
+            quiz = quiz_html(quiz_month(loaded, console.store, year, month))
+            return month_html(led, town, thumbs, console.clock.now(), quiz).encode()
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "ledger.xlsx"
             month_xlsx(led, town, thumbs, out)

@@ -26,7 +26,7 @@ LOGIN_COOKIE: Final = "laba_login"  # the sign-in form's own CSRF token (double 
 CONSOLE_KEY: Final = web.AppKey("console", Console)
 SESSION_KEY: Final = web.RequestKey("session", Session)
 PUBLIC_PREFIXES: Final = ("/static/", "/u/", "/files/")  # /files/: the DingTalk download links
-PUBLIC_PATHS: Final = frozenset({"/login", "/favicon.ico"})
+PUBLIC_PATHS: Final = frozenset({"/login", "/favicon.ico", "/q"})  # /q: the public lookup page
 CSP: Final = (
     "default-src 'self'; img-src 'self' data: blob:; media-src 'self'; style-src 'self'; script-src 'self'; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"

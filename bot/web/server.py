@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from bot.web import broadcast, files, ledger, plan, relay, signin, today, upload
+from bot.web import broadcast, files, ledger, lookup, plan, relay, signin, today, upload
 from bot.web.console import Console
 from bot.web.security import CONSOLE_KEY, headers, sessions
 
@@ -34,6 +34,7 @@ async def _no_icon(request: web.Request) -> web.Response:
 def console_app(console: Console) -> web.Application:
     app = web.Application(middlewares=[headers, sessions], client_max_size=FORM_LIMIT)
     app[CONSOLE_KEY] = console
+    app[lookup.LIMIT_KEY] = lookup.RateLimit()
     app.add_routes(
         [
             web.get("/", _home),
@@ -57,6 +58,7 @@ def console_app(console: Console) -> web.Application:
             web.get("/broadcast/{month}/clip/{name}", broadcast.clip),
             web.get("/broadcast/{month}/zip/{operator}", broadcast.operator_zip),
             web.get("/plan", plan.plan),
+            web.get("/q", lookup.lookup_page),
             web.get("/u/{token}", upload.upload_page),
             web.post("/u/{token}", upload.upload_form),
             web.post("/u/{token}/photo", upload.upload_one),

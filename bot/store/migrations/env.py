@@ -9,13 +9,14 @@ from sqlalchemy.engine import Connection
 
 # The tables of every store module, so `metadata` describes the whole live schema (what autogenerate compares).
 from bot.store import evidence as _evidence
+from bot.store import quiz as _quiz
 from bot.store import relay as _relay
 from bot.store import rooms as _rooms
 from bot.store import sorting as _sorting
 from bot.store import web as _web
 from bot.store.sql import metadata
 
-_ = (_evidence, _relay, _rooms, _sorting, _web)
+_ = (_evidence, _quiz, _relay, _rooms, _sorting, _web)
 
 
 def run_migrations_online() -> None:
