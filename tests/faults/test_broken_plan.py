@@ -12,9 +12,8 @@ from pathlib import Path
 from bot.channels.wechaty import LoopbackPuppet
 from bot.clock import TOWN_ZONE
 from bot.config.campaign import Sources, load
-from bot.store.base import DeliveryStatus
 from bot.store.sql import open_store
-from tests.faults.daemon import WAIT, daemon_env, print_log, start_daemon, stop_daemon
+from tests.faults.daemon import WAIT, assert_each_target_once, daemon_env, print_log, start_daemon, stop_daemon
 
 JOB = "2024-05/remind/xuanchuanzhou/units"  # the units' 16 work groups
 MARK = "宣传周"
@@ -65,15 +64,6 @@ def test_a_restart_with_a_broken_plan_runs_the_last_good_one_and_tells_the_admin
     except BaseException:
         print_log(log)
         raise
-    arrived = [m.room_id for m in puppet.sent_by_bot() if m.room_id and MARK in m.text]
-    assert sorted(arrived) == sorted(rooms[t.id] for t in job.targets)  # exactly once each
+    assert_each_target_once(puppet, rooms, job, store_url, MARK)
     alerts = [m.text for m in puppet.sent_by_bot() if TOLD in m.text]
     assert any("13" in text for text in alerts), alerts  # the admins are told what is wrong, and where
-    with open_store(store_url, TOWN_ZONE) as store:
-        records = {r.target: r for r in store.deliveries(frozenset({JOB}))}
-    assert set(records) == {t.id for t in job.targets}
-    for target in job.targets:
-        record = records[target.id]
-        assert record.status in (DeliveryStatus.SENT, DeliveryStatus.UNCONFIRMED), record
-        if record.status is DeliveryStatus.UNCONFIRMED:
-            assert rooms[target.id] in arrived

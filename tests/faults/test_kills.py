@@ -5,10 +5,8 @@ delivery is reported as possibly sent unless its message really reached the gate
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -16,28 +14,11 @@ import pytest
 from bot.channels.wechaty import LoopbackPuppet
 from bot.clock import TOWN_ZONE
 from bot.config.campaign import Sources, load
-from bot.store.base import DeliveryStatus
 from bot.store.sql import open_store
+from tests.faults.daemon import WAIT, assert_each_target_once, daemon_env, print_log, start_daemon
 
 JOB = "2024-05/remind/xuanchuanzhou/units"  # the units' 16 work groups
 MARK = "宣传周"
-WAIT = 60.0
-
-
-async def start_daemon(env: dict[str, str], now: datetime, log: Path) -> asyncio.subprocess.Process:
-    with log.open("ab") as err:
-        return await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "run",
-            "--now",
-            now.isoformat(),
-            env=env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=err,
-        )
 
 
 @pytest.mark.parametrize(
@@ -57,19 +38,7 @@ def test_a_daemon_stopped_mid_job_delivers_each_group_exactly_once_after_a_resta
     async def scenario() -> tuple[LoopbackPuppet, dict[str, str], int]:
         async with LoopbackPuppet(tls=False) as puppet:
             rooms = puppet.add_town(loaded.campaign)
-            env = {
-                **os.environ,
-                **puppet.env(),
-                "BOT_SEND_GAP_SECONDS": "0.15",  # paced: most of a job's time is spent waiting for the next gap
-                "BOT_CHANNEL": "wechaty",
-                "BOT_DATABASE_URL": store_url,
-                "BOT_DATA_DIR": str(tmp_path / "data"),
-                "BOT_SCHEDULES_DIR": str(jinxi.schedules),
-                "BOT_MESSAGES_DIR": str(jinxi.messages),
-                "BOT_TTS_ENGINE": "none",
-                "BOT_AUDIO_DIR": str(tmp_path / "audio"),
-                "BOT_WEB_LISTEN": "off",  # the console is not under test here
-            }
+            env = daemon_env(puppet, store_url, jinxi, tmp_path)
 
             def delivered() -> list[str]:
                 return [m.room_id for m in puppet.sent_by_bot() if m.room_id and MARK in m.text]
@@ -96,17 +65,7 @@ def test_a_daemon_stopped_mid_job_delivers_each_group_exactly_once_after_a_resta
     try:
         puppet, rooms, at_stop = asyncio.run(scenario())
     except BaseException:
-        print(log.read_text(encoding="utf-8", errors="replace")[-6000:])
+        print_log(log)
         raise
-    arrived = [m.room_id for m in puppet.sent_by_bot() if m.room_id and MARK in m.text]
-    assert sorted(arrived) == sorted(rooms[t.id] for t in job.targets)  # exactly once each: none lost, none twice
-    with open_store(store_url, TOWN_ZONE) as store:
-        records = {r.target: r for r in store.deliveries(frozenset({JOB}))}
-    assert set(records) == {t.id for t in job.targets}
-    for target in job.targets:
-        record = records[target.id]
-        # Possibly-sent only where the message really did reach the gateway; everything else confirmed sent.
-        assert record.status in (DeliveryStatus.SENT, DeliveryStatus.UNCONFIRMED), record
-        if record.status is DeliveryStatus.UNCONFIRMED:
-            assert rooms[target.id] in arrived
+    assert_each_target_once(puppet, rooms, job, store_url, MARK)
     assert 0 < at_stop < len(job.targets)

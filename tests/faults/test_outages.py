@@ -23,7 +23,7 @@ from bot.core.planner import Target
 from bot.pipeline import Pipeline, RetryPolicy
 from bot.store.base import DeliveryStatus
 from bot.store.sql import SqlStore, open_store
-from tests.faults.daemon import WAIT, daemon_env, print_log, start_daemon, stop_daemon
+from tests.faults.daemon import WAIT, assert_each_target_once, daemon_env, print_log, start_daemon, stop_daemon
 from tests.faults.proxy import TcpProxy, ThreadedProxy
 from tests.helpers import no_sleep
 
@@ -92,16 +92,7 @@ def test_a_database_outage_mid_job_delivers_each_group_exactly_once(
     assert at_cut_end < len(job.targets), "the outage came after the job: nothing was tested"
     if postgres:  # the daemon did run into the outage, and said so
         assert "数据库暂时连不上" in log.read_text(encoding="utf-8")
-    arrived = [m.room_id for m in puppet.sent_by_bot() if m.room_id and MARK in m.text]
-    assert sorted(arrived) == sorted(rooms[t.id] for t in job.targets)  # exactly once each
-    with open_store(store_url, TOWN_ZONE) as store:
-        records = {r.target: r for r in store.deliveries(frozenset({JOB}))}
-    assert set(records) == {t.id for t in job.targets}
-    for target in job.targets:
-        record = records[target.id]
-        assert record.status in (DeliveryStatus.SENT, DeliveryStatus.UNCONFIRMED), record
-        if record.status is DeliveryStatus.UNCONFIRMED:
-            assert rooms[target.id] in arrived
+    assert_each_target_once(puppet, rooms, job, store_url, MARK)
 
 
 @pytest.mark.postgres
