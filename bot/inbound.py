@@ -33,8 +33,8 @@ class InboundRouter:
                 if await handler.handle(message):
                     return True
             except Exception:
-                log.exception("%s failed on message %s", type(handler).__name__, message.message_id)
-        log.info("no handler took %s from %s: %s", message.message_id, message.sender_name, message.text[:60])
+                log.exception("%s 处理消息 %s 时出错", type(handler).__name__, message.message_id)
+        log.info("消息 %s（%s）没有要处理的：%s", message.message_id, message.sender_name, message.text[:60])
         return False
 
 

@@ -78,7 +78,7 @@ class RobotsReloader:
             return False
         old = self._routed.robots if self._routed is not None else None
         if self._routed is None or not isinstance(old, RobotChannel):
-            log.error("robots.yaml now names robots, but this daemon started without routing: restart needed")
+            log.error("robots.yaml 里现在有群机器人了，但程序启动时没有按群分路：需要重启")
             await self._tell([f"{self._path}：新加了群机器人。要重启 laba（laba run）后才会用上。"])
             return False
         await self._routed.replace_robots(self._make(loaded.robots, old))

@@ -116,7 +116,7 @@ class Studio:
             try:
                 speech = await self._speak(engine, request)
             except TtsError as exc:
-                log.warning("%s failed for %s: %s", engine.name, request.stem, exc)
+                log.warning("%s 没能做好广播音频 %s：%s", engine.name, request.stem, exc)
                 self._resting_until[engine.name] = self._monotonic() + self.rest_seconds
                 self._last_error[engine.name] = str(exc)
                 errors.append(f"{engine.name}：{exc}")

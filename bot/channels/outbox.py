@@ -109,7 +109,7 @@ class OutboxChannel:
             return DeliveryError(f"写不进发件箱 {day}: {exc}")
         if not self._disk_full:
             self._disk_full = True
-            log.error("outbox %s: disk full (%s)", self._folder, exc)
+            log.error("发件箱 %s 所在磁盘已满（%s）", self._folder, exc)
             self._console(f"[发件箱] 磁盘已满，消息写不进 {self._folder}，都记为发送失败。请尽快清理磁盘。")
         return DeliveryError(f"发件箱所在的磁盘已满，消息没有写进 {day}（{exc.strerror}）", permanent=True)
 

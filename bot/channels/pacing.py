@@ -165,11 +165,11 @@ class SendPacer:
         cap = self.pace.hourly_cap
         if 0 < cap <= len(self._sent_times):
             wait = self._sent_times[0] + HOUR - now
-            log.warning("hourly cap of %d sends reached: waiting %.0f s", cap, wait)
+            log.warning("一小时内已发 %d 条，到了上限：等 %.0f 秒", cap, wait)
             return wait
         if priority is SendPriority.REPLY and 0 < self.pace.reply_cap <= len(self._reply_times):
             wait = self._reply_times[0] + HOUR - now
-            log.warning("replies' share of %d an hour spent: this reply waits %.0f s", self.pace.reply_cap, wait)
+            log.warning("回复每小时 %d 条的份额已用完：这条回复等 %.0f 秒", self.pace.reply_cap, wait)
             return wait
         return 0.0
 

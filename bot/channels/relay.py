@@ -50,12 +50,12 @@ class RelayDesk:
         rows = [{"id": i.id, "target": i.target_name, "text": i.text, "since": i.queued_at} for i in items]
         text = render("relay_digest", {"items": rows, "count": len(rows)})
         if not people:
-            log.error("relay: %d waiting, and town.yaml names no relay people:\n%s", len(rows), text)
+            log.error("人工代发：有 %d 条在等，但 town.yaml 里没写代发人：\n%s", len(rows), text)
         for person in people:
             try:
                 await send(person, text)
             except DeliveryError as exc:
-                log.error("relay digest to %s failed: %s\n%s", person.name, exc, text)
+                log.error("代发清单没能发给 %s：%s\n%s", person.name, exc, text)
         return len(rows)
 
     async def health(self) -> list[HealthLine]:

@@ -93,7 +93,7 @@ class RoutedChannel:
             except DeliveryError as exc:
                 if exc.uncertain:
                     raise
-                log.warning("relay digest to %s by robot failed, writing it to the default channel: %s", target.id, exc)
+                log.warning("代发清单用群机器人发给 %s 没成功，改用默认渠道：%s", target.id, exc)
         return await self.default.send_text(target, text)
 
     async def _send(self, target: Target, text: str, file: OutgoingFile | None, handoff: Handoff) -> str:

@@ -121,7 +121,7 @@ def verify(data: bytes, limits: Limits, zone: tzinfo, announced_size: int | None
     except Truncated as exc:
         raise NotAnImage("图片文件不完整或已损坏，请重新发送") from exc
     except Exception as exc:  # a decoder meeting hostile bytes raises all sorts: each means "can't be opened"
-        log.info("photo not decodable: %s: %s", type(exc).__name__, exc)
+        log.info("照片打不开：%s：%s", type(exc).__name__, exc)
         raise NotAnImage("不是能打开的图片" + ("（文件不完整或已损坏）" if fmt_known(data) else "")) from exc
     return VerifiedImage(
         sha256=sha256_of(data),

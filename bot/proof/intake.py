@@ -173,7 +173,7 @@ class ProofIntake:
             try:
                 return campaign.unit(unit_id)
             except KeyError:
-                log.warning("binding of %s names unit %s, which is no longer in units.yaml", message.sender, unit_id)
+                log.warning("%s 的绑定指向单位 %s，units.yaml 里已经没有这个单位", message.sender, unit_id)
         return None
 
     def reply_target(self, message: InboundMessage) -> Target | None:
@@ -300,7 +300,7 @@ class ProofIntake:
                         outcome.detail,
                     )
         except Exception:
-            log.exception("acknowledgement %s to %s failed", burst.key, burst.target.name)
+            log.exception("给 %s 的回执 %s 没能发出", burst.target.name, burst.key)
 
     def _burst_lines(self, burst: Burst) -> list[str]:
         items = burst.items
@@ -517,7 +517,7 @@ class ProofIntake:
         try:
             self.evidence.files.put(image.sha256, image.extension, attachment.data)
         except OSError as exc:  # a full disk above all: the photo is refused, and the sender told to send again
-            log.error("photo %s/%d not stored: %s", message.message_id, part, exc)
+            log.error("照片 %s/%d 没能存下：%s", message.message_id, part, exc)
             reason = "照片没能存下（服务器磁盘写不进），请过一会儿再发一次"
             kept, fresh = self.evidence.add(replace(base, status=EvidenceStatus.REFUSED, reason=reason))
             return kept, 0, fresh

@@ -113,7 +113,7 @@ class SortingAnswers:
         await self.answer_waiting()  # last night's questions before this one
         filed = await asyncio.to_thread(self._file, message, asked)
         if filed is None:
-            log.info("sorting question %s was filed before: not answered again", message.message_id)
+            log.info("分类问题 %s 已经记过：不再回答", message.message_id)
             return True
         fresh = [q for q in filed if q.status is QuestionStatus.ANSWERED]
         if fresh:

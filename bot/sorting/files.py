@@ -119,6 +119,6 @@ class DictionarySource:
             except ConfigError as exc:
                 if self._current is None:
                     raise
-                log.error("%s is broken, still answering from the previous one:\n%s", TOWN_FILE, exc)
+                log.error("%s 有错，仍按原来的词典回答：\n%s", TOWN_FILE, exc)
             self._stamp = stamp
         return self._current

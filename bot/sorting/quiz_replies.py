@@ -65,7 +65,7 @@ class QuizReplies:
         question = loaded.renderer.quizzes.get(job.key)
         target = next(t for t in job.targets if t.id == message.group)
         if question is None:
-            log.error("quiz %s has no question: reply %s not counted", job.key, message.message_id)
+            log.error("每周一题 %s 没有题目：回答 %s 不计", job.key, message.message_id)
             return True
         answer = QuizAnswer(
             quiz_key=job.key,
@@ -81,7 +81,9 @@ class QuizReplies:
             answered_at=now,
         )
         kept = await asyncio.to_thread(self.quiz.record, answer)
-        log.info("quiz %s: %s answered %s%s", job.key, message.sender_name, choice, "" if kept else " (not counted)")
+        log.info(
+            "每周一题 %s：%s 答 %s%s", job.key, message.sender_name, choice, "" if kept else "（不计，只算第一次）"
+        )
         return True
 
 

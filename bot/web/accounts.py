@@ -74,17 +74,17 @@ class Accounts:
         keys = (f"user:{user_id}", f"ip:{address}")
         left = max(self._wait_left(k, now) for k in keys)
         if left > timedelta(0):
-            log.warning("console sign-in for %r from %s refused: waiting %ds", user_id, address, left.seconds)
+            log.warning("控制台登录：%r（来自 %s）被拒绝，还要等 %d 秒", user_id, address, left.seconds)
             return SignIn(refusal=f"密码错误次数太多，请 {int(left.total_seconds()) + 1} 秒后再试。")
         account = self.store.account(user_id)
         ok = account is not None and password_matches(account.password_hash, password)
         if not ok or account is None:
             counts = [self.store.add_failure(k, now) for k in keys]
-            log.warning("console sign-in failed for %r from %s (%d in a row)", user_id, address, max(counts))
+            log.warning("控制台登录失败：%r（来自 %s），连续第 %d 次", user_id, address, max(counts))
             return SignIn(refusal="账号或密码不对。")
         self.store.clear_failures(*keys)
         token, session = self.store.open_session(account.id, now, SESSION_LIFETIME)
-        log.info("console sign-in: %s from %s", account.id, address)
+        log.info("控制台登录：%s（来自 %s）", account.id, address)
         return SignIn(token, session)
 
     def account(self, user_id: str) -> Account | None:

@@ -38,7 +38,7 @@ class PauseSync:
             want = value == "1"
             if want != held:
                 c.pipeline.hold() if want else c.pipeline.resume()
-                log.warning("sending %s from the console", "held" if want else "resumed")
+                log.warning("控制台%s了发送", "暂停" if want else "恢复")
             held = want
         elif self._seen_held is not None and held != self._seen_held:
             value = "1" if held else "0"
@@ -51,7 +51,7 @@ async def _sync(sync: PauseSync) -> None:
         try:
             await asyncio.to_thread(sync.step)
         except Exception:  # a database hiccup must not end the daemon; the next step tries again
-            log.exception("pause switch sync failed")
+            log.exception("暂停开关同步出错")
         await asyncio.sleep(SYNC_SECONDS)
 
 

@@ -97,7 +97,7 @@ class ConsoleServer:
         port = int(listening.sockets[0].getsockname()[1])
         host = f"[{self._host}]" if ":" in self._host else self._host
         self.url = f"http://{host}:{port}/"
-        log.warning("web console at %s", self.url)
+        log.warning("网页控制台：%s", self.url)
         return self.url
 
     async def close(self) -> None:

@@ -164,7 +164,7 @@ class RobotChannel:
             except RobotThrottled:
                 if handoff is not None:
                     await handoff(False)
-                log.warning("robot of %s throttled (attempt %d); waiting", group, attempt + 1)
+                log.warning("群 %s 的机器人发得太快被限流（第 %d 次），等一会再发", group, attempt + 1)
                 if attempt == self._throttle_retries:
                     raise
                 self._pacer.push_back(group, robot.throttle_seconds)

@@ -98,7 +98,7 @@ class WechatyChannel:
         try:
             await self._changes.wait_until(lambda: self.directory.ready, self.settings.login_wait_seconds)
         except TimeoutError:
-            log.warning("WeChat is not ready after %.0f s: %s", self.settings.login_wait_seconds, self._state_text())
+            log.warning("等了 %.0f 秒微信还没准备好：%s", self.settings.login_wait_seconds, self._state_text())
         self.directory.warn_missing()
 
     async def close(self) -> None:
@@ -196,14 +196,14 @@ class WechatyChannel:
             if not directory.knows_room(room_id):
                 self._background.spawn(directory.refresh(room_id))
         elif code == Ev.ERROR:
-            log.warning("WeChat gateway error event: %s", data.get("data", data))
+            log.warning("微信网关报错：%s", data.get("data", data))
         # HEARTBEAT, DONG and unknown codes (4, 32 …): liveness only.
 
     def _throttled(self, notice: str) -> None:
         pause = self.settings.throttle_pause_seconds
         self.sender.pacer.pause(pause)
         self._changes.notify()
-        log.error("WeChat says we send too fast (%s): sending paused for %.0f s", notice, pause)
+        log.error("微信提示发得太频繁（%s）：暂停发送 %.0f 秒", notice, pause)
         self._alert(
             "alert_wechat_throttled",
             f"alert/wechat/throttled/{self._now():%Y%m%dT%H}",
@@ -219,7 +219,7 @@ class WechatyChannel:
             try:
                 await sink(template, key, variables)
             except Exception:
-                log.exception("alert %s could not be delivered", key)
+                log.exception("给管理员的提醒 %s 没能发出", key)
 
         self._background.spawn(run())
 

@@ -170,7 +170,7 @@ class GatewayConnection:
             failures = 0 if time.monotonic() - opened > 60 else failures + 1
             first, most = self.backoff_seconds
             delay = min(most, first * 2 ** min(failures, 16)) * self._rng.uniform(0.8, 1.2)
-            log.warning("WeChat gateway %s: %s; reconnecting in %.1f s", self.settings.endpoint, self.last_error, delay)
+            log.warning("微信网关 %s：%s；%.1f 秒后重连", self.settings.endpoint, self.last_error, delay)
             self._check_outage()
             await asyncio.sleep(delay)
 
@@ -191,7 +191,7 @@ class GatewayConnection:
         except GatewayError as exc:
             self.last_error = exc.detail
         except Exception as exc:  # a bug here must not end the supervisor: log it and reconnect
-            log.exception("WeChat session failed")
+            log.exception("微信连接出错")
             self.last_error = repr(exc)
         return False
 
@@ -241,7 +241,7 @@ class GatewayConnection:
 
     def _link_up(self) -> None:
         if self._down_since is not None and self._outage_alerted:
-            log.warning("WeChat gateway is back after %.0f s", time.monotonic() - self._down_since)
+            log.warning("微信网关断开 %.0f 秒后又连上了", time.monotonic() - self._down_since)
         self._down_since = None
         self._outage_alerted = False
         self._enter(Phase.CONNECTED)
@@ -265,7 +265,7 @@ class GatewayConnection:
             with gateway_errors():
                 await call
         except GatewayError as exc:
-            log.warning("%s on the gateway failed: %s", what, exc.detail)
+            log.warning("微信网关上的 %s 出错：%s", what, exc.detail)
 
     # --- events ----------------------------------------------------------------------------------------------
 
@@ -280,13 +280,13 @@ class GatewayConnection:
         if code == Ev.LOGIN:
             self.self_id = str(data.get("contactId", ""))
             self.scan_qrcode = self.logged_out_reason = ""
-            log.warning("WeChat: logged in as %s", self.self_id)
+            log.warning("微信已登录：%s", self.self_id)
             self._enter(Phase.LOGGED_IN)
         elif code == Ev.SCAN:
             self._on_scan(int(data.get("status", 0) or 0), str(data.get("qrcode", "") or ""))
         elif code == Ev.LOGOUT:
             self.logged_out_reason = str(data.get("data", "") or "") or "已退出登录"
-            log.error("WeChat: logged out (%s)", self.logged_out_reason)
+            log.error("微信已退出登录（%s）", self.logged_out_reason)
             self._enter(Phase.LOGGED_OUT)
         self._on_event(code, data)
         self._changes.notify()  # every event is a sign of life, whatever it says
@@ -298,6 +298,6 @@ class GatewayConnection:
         self.scan_qrcode = qrcode
         png = None if self.settings.qr_dir is None else self.settings.qr_dir / "wechat-login.png"
         self.qr_png = show_login_qr(qrcode, png, self._echo)
-        log.warning("WeChat needs a login: scan the QR code (%s)", self.qr_png or qrcode)
+        log.warning("微信需要登录：请扫二维码（%s）", self.qr_png or qrcode)
         if self.phase is not Phase.LOGGED_IN:
             self._enter(Phase.SCAN)

@@ -98,7 +98,7 @@ class WechatyDirectory:
             except GatewayRejected:
                 pass
         except GatewayError as exc:
-            log.warning("could not list the rooms: %s", exc.detail)
+            log.warning("读不到微信群列表：%s", exc.detail)
             return
         self.topics = topics
         await self._match_groups()
@@ -117,7 +117,7 @@ class WechatyDirectory:
             if exc.status is Status.NOT_FOUND:
                 self.topics.pop(room_id, None)
         except GatewayError as exc:
-            log.info("room %s not refreshed: %s", room_id, exc.detail)
+            log.info("群 %s 没能更新：%s", room_id, exc.detail)
             return
         else:
             self.topics[room_id] = payload.topic
@@ -140,7 +140,7 @@ class WechatyDirectory:
             if rec is not None and rec.room_id in self.topics:
                 found[gid] = rec.room_id
                 if self.topics[rec.room_id] != rec.topic:
-                    log.warning("group %s: topic now %r (was %r)", gid, self.topics[rec.room_id], rec.topic)
+                    log.warning("群 %s 改名了：现在叫 %r（原来叫 %r）", gid, self.topics[rec.room_id], rec.topic)
                     saves.append((gid, rec.room_id, self.topics[rec.room_id]))
                 continue
             candidates = by_topic.get(normalize_topic(topic), [])
@@ -160,7 +160,7 @@ class WechatyDirectory:
         for gid, why in self.missing.items():
             if self._warned.get(gid) != why:
                 self._warned[gid] = why
-                log.warning("group %s can't be found on WeChat: %s", gid, why)
+                log.warning("微信里找不到群 %s：%s", gid, why)
 
     def group_of_room(self, room_id: str) -> str | None:
         for gid, rid in self.group_rooms.items():

@@ -23,7 +23,7 @@ def show_login_qr(qrcode: str, png: Path | None, echo: TextIO | None) -> Path | 
             code.make_image().save(str(png))
             saved = png
         except OSError as exc:
-            log.error("could not save the login QR code: %s", exc)
+            log.error("登录二维码没能保存：%s", exc)
     if echo is not None:
         print("请用机器人的微信扫描下面的二维码登录：", file=echo)
         code.print_ascii(out=echo, invert=True)

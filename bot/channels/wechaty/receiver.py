@@ -116,10 +116,10 @@ class WechatyReceiver:
                     async with asyncio.timeout(RPC_TIMEOUT * 4):
                         message = await self._read(message_id)
             except GatewayError as exc:
-                log.warning("could not read message %s: %s", message_id, exc.detail)
+                log.warning("读不到消息 %s：%s", message_id, exc.detail)
                 continue
             except Exception:
-                log.exception("message %s could not be read", message_id)
+                log.exception("消息 %s 读取出错", message_id)
                 continue
             if message is not None:
                 self._inbox.put_nowait(message)
@@ -191,7 +191,7 @@ class WechatyReceiver:
             data = await self._download(box.uuid) if box.type is filebox.BoxType.UUID else box.data()
             return Attachment(box.name or filename or f"{message_id}.jpg", data, _mime(box.name or filename))
         except (GatewayRejected, filebox.FileBoxError) as exc:
-            log.info("MessageImage failed for %s (%s): streaming it instead", message_id, exc)
+            log.info("取消息 %s 的图片出错（%s），改用分段下载", message_id, exc)
         name, parts = filename, []
         async for chunk in stub.message_image_stream(id=message_id, type=pb.ImageType.IMAGE_TYPE_HD):
             which, value = betterproto.which_one_of(chunk.file_box_chunk, "payload")

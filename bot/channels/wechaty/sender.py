@@ -149,7 +149,7 @@ class WechatySender:
                     ids.append(cid)
                     prefix += f"@{members.get(cid) or person.name}\u2005"
                 else:
-                    log.warning("%s (%s) is not in %s: @ without a real mention", person.name, person.wechat, target.id)
+                    log.warning("%s（%s）不在群 %s 里：只写了 @，没能真正提醒到", person.name, person.wechat, target.id)
                     prefix += f"@{person.name}\u2005"
         return room_id, ids, prefix
 
