@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import datetime
 
 import pytest
 
@@ -17,8 +16,7 @@ from bot.config.campaign import LoadedCampaign
 from bot.pipeline import Pipeline, RetryPolicy
 from bot.store.memory import MemoryStore
 from tests.helpers import no_sleep
-
-NOW = datetime(2024, 5, 18, 15, 0, tzinfo=TOWN_ZONE)
+from tests.test_admin import NOW, said
 
 
 class Echo(CommandHandler):
@@ -44,21 +42,6 @@ def channel() -> MemoryChannel:
 def pipeline(loaded: LoadedCampaign, channel: MemoryChannel) -> Pipeline:
     store = MemoryStore(TOWN_ZONE)
     return Pipeline(lambda: loaded, store, channel, VirtualClock(NOW), "test", RetryPolicy(3, 1.0), no_sleep)
-
-
-def said(
-    text: str, *, wechat: str = "jinxi-ranxy", group: str | None = "jinxi-office", mid: str = "m1"
-) -> InboundMessage:
-    return InboundMessage(
-        message_id=mid,
-        sender=f"wxid-{wechat}",
-        sender_name="冉晓燕" if wechat == "jinxi-ranxy" else "某村民",
-        text=text,
-        received_at=NOW,
-        group=group,
-        room_id="office@chatroom" if group else None,
-        sender_wechat=wechat,
-    )
 
 
 def test_mentions_before_a_command_are_stripped() -> None:
