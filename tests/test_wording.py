@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from bot.config.campaign import Sources, load
 from tests.townmaker import write_town
@@ -84,3 +85,32 @@ def test_a_run_with_its_own_data_dir_writes_nothing_into_the_checkout(tmp_path: 
     sheets = list((tmp_path / "data" / "audio").rglob("*-bofangdan.txt"))
     assert len(clips) >= 7 and sheets
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o644 for p in clips + sheets)
+
+
+SHUANGHE = Path(__file__).resolve().parent / "towns" / "shuanghe"
+
+
+@pytest.fixture
+def shuanghe(jinxi: Sources, tmp_path: Path) -> Sources:
+    """双河镇 2025, written by an outsider from the README alone (issue 10), with the shipped templates."""
+    import shutil
+
+    schedules = tmp_path / "schedules" / "shuanghe"
+    shutil.copytree(SHUANGHE, schedules)
+    return Sources(schedules, jinxi.messages)
+
+
+def test_the_outsiders_town_passes_check(shuanghe: Sources) -> None:
+    from bot.cli import main as laba
+
+    result = CliRunner().invoke(
+        laba, ["check", "--schedules", str(shuanghe.schedules), "--messages", str(shuanghe.messages)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "✗" not in result.output and "双河镇" in result.output
+
+
+def test_the_outsiders_town_reads_right_all_year(shuanghe: Sources, tmp_path: Path) -> None:
+    sent = simulate_year(shuanghe, tmp_path / "data", 2025)
+    assert len(sent) > 500
+    assert defects(load(shuanghe), sent) == {}

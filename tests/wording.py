@@ -102,22 +102,28 @@ def defects(loaded: LoadedCampaign, sent: list[Sent]) -> dict[str, list[str]]:
     for s in sent:
         if s.target.kind == "group" and minutes[(s.target.id, s.job.at)] > 1:
             flag("two messages to one group in one minute", s, f"{s.job.at:%m-%d %H:%M}")
+    # No two near-identical messages to one group (or person) on one morning: one announcement, one work
+    # arrangement per month however many activities it has, and no reminder repeating the morning's arrangement.
     month_start = Counter(
-        (s.target.id, s.job.at.date())
+        (s.target.id, s.job.kind, s.job.at.date())
         for s in sent
-        if s.job.kind in (JobKind.ANNOUNCE, JobKind.PROOF_REQUEST) and s.job.activity and _unit_facing(s)
+        if s.job.kind in (JobKind.ANNOUNCE, JobKind.PROOF_REQUEST)
     )
-    for (target, day), n in month_start.items():
-        if n > 1 and not _two_activities_that_day(sent, target, day):
-            found.setdefault("arrangement and proof request as two messages", []).append(f"{target} {day}")
+    for s in sent:
+        if (
+            s.job.kind in (JobKind.ANNOUNCE, JobKind.PROOF_REQUEST)
+            and month_start[(s.target.id, s.job.kind, s.job.at.date())] > 1
+        ):
+            flag("two announcements or arrangements to one group on one day", s, f"{s.job.at:%m-%d %H:%M}")
+    arranged = {
+        (s.target.id, s.job.at.date()) for s in sent if s.job.kind is JobKind.PROOF_REQUEST and s.job.at.hour < 12
+    }
+    for s in sent:
+        if s.job.kind is JobKind.REMIND and s.job.at.hour < 12 and (s.target.id, s.job.at.date()) in arranged:
+            flag("a reminder repeating the morning's work arrangement", s, f"{s.job.at:%m-%d %H:%M}")
     _check_tallies(loaded, sent, found)
     _check_examples(loaded, sent, found)
     return {k: v[:5] for k, v in found.items()}
-
-
-def _two_activities_that_day(sent: list[Sent], target: str, day: object) -> bool:
-    acts = {s.job.activity_id for s in sent if s.target.id == target and s.job.at.date() == day}
-    return len(acts) > 1
 
 
 def _check_tallies(loaded: LoadedCampaign, sent: list[Sent], found: dict[str, list[str]]) -> None:
@@ -155,5 +161,11 @@ def _check_examples(loaded: LoadedCampaign, sent: list[Sent], found: dict[str, l
         # Every window this unit could be asked about while this one is open.
         mine = [w for w in all_windows if unit in w.units and w.opens <= s.job.due and w.closes >= s.job.at]  # type: ignore[operator]
         chosen = pick(mine, example)
-        if chosen is None or chosen.activity.id != s.job.activity.id:
+        # A month's merged arrangement asks for each of the unit's activities; the example names one of them.
+        asked = {
+            a.id
+            for a in s.job.covers or (s.job.activity,)
+            if unit in {u.id for u in loaded.campaign.responsible_units(a)}
+        }
+        if chosen is None or chosen.activity.id not in asked:
             found.setdefault("an example reply that doesn't work", []).append(f"{s.job.key}: {example}")

@@ -14,7 +14,7 @@ from pathlib import Path
 from bot.config.yamlfile import Loc, YamlDoc, place, read_yaml
 from bot.core.clips import colliding_clips
 from bot.core.model import Activity, Campaign
-from bot.core.planner import Plan, announcement_moved, due_follows_event
+from bot.core.planner import Plan, activity_due, announcement_moved, due_follows_event, request_of
 from bot.core.render import format_instant
 from bot.errors import ConfigError, Problem
 
@@ -50,10 +50,10 @@ def plan_problems(folder: Path, campaign: Campaign, plan: Plan) -> list[Problem]
     out: list[Problem] = []
     for p in campaign.plans:
         for act in p.activities:
-            request = jobs.get(f"{act.id}/proof_request")
+            request = request_of(plan, act.id)  # a month with two activities has one, merged
             if request is None or request.due is None:
                 continue
-            due, chase = request.due, jobs.get(f"{act.id}/chase")
+            due, chase = activity_due(campaign, act), jobs.get(f"{act.id}/chase")
             if due <= request.at:
                 out.append(
                     places.problem(

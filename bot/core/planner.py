@@ -85,7 +85,8 @@ class PlannedJob:
     event: Event | None = None
     due: datetime | None = None  # proof due time for proof_request, chase and summary
     broadcast: Broadcast | None = None  # for broadcast jobs only
-    covers: tuple[Activity, ...] = ()  # for summary jobs: the activities it tallies
+    # Summary jobs: the activities it tallies; a month's announcement and work arrangement: the month's activities.
+    covers: tuple[Activity, ...] = ()
 
     @property
     def activity_id(self) -> str | None:
@@ -239,23 +240,32 @@ def _plan_year(campaign: Campaign, plan: PlanFile, timing: _Timing) -> Iterable[
     operators = operator_targets(campaign)
     for act in plan.activities:
         months.setdefault(act.month, []).append(act)
+    for acts in months.values():
+        acts.sort(key=_first_day)  # a month's activities in the order they happen (stable: file order on ties)
+    # Issue 10 (M3): a month with several activities sends each group ONE announcement and each unit ONE work
+    # arrangement naming them all. A one-activity month keeps its activity's keys; a month with several is keyed
+    # by the month (`2025-04/announce`), so adding or reordering activities in it never renames the job.
+    month_start = {m: _month_merged(campaign, plan.year, m, acts, timing) for m, acts in months.items()}
+    for act in plan.activities:
         y, m = plan.year, act.month
         units = _units_targets(campaign, act)
-        # The work arrangement and the proof request are one message to a unit (they used to be two, an hour
-        # apart, saying the same); it @s the unit's contacts: they are the ones who must act.
         asked = tuple(t for u in campaign.responsible_units(act) for t in unit_targets(u, mention_contacts=True))
         due = _due(act, y, m, timing)
         announce, request_at = _month_start(act, y, m, timing)
-        if villagers:
-            yield PlannedJob(f"{act.id}/announce", JobKind.ANNOUNCE, announce, villagers, act, y, m, due=due)
+        merged = month_start[m]
+        lead = months[m][0] is act
+        if villagers and lead:
+            yield replace(merged.announce, targets=villagers)
         for ev in act.events:
             if villagers:
                 at = timing.before(ev.start, rules.remind)
                 yield PlannedJob(f"{act.id}/remind/{ev.id}", JobKind.REMIND, at, villagers, act, y, m, ev, due)
             # Units are reminded on a workday (offices are closed on Sundays and holidays) unless the town says.
             at = timing.before(ev.start, rules.remind_units)
-            yield PlannedJob(f"{act.id}/remind/{ev.id}/units", JobKind.REMIND, at, units, act, y, m, ev, due)
-        yield PlannedJob(f"{act.id}/proof_request", JobKind.PROOF_REQUEST, request_at, asked, act, y, m, due=due)
+            if not _same_morning(at, merged.request.at):  # else the arrangement just said it (folded, M3)
+                yield PlannedJob(f"{act.id}/remind/{ev.id}/units", JobKind.REMIND, at, units, act, y, m, ev, due)
+        if lead:
+            yield merged.request
         chase_at = timing.before(due.date(), rules.chase)
         if chase_at > request_at:
             yield PlannedJob(f"{act.id}/chase", JobKind.CHASE, chase_at, asked, act, y, m, due=due)
@@ -267,6 +277,73 @@ def _plan_year(campaign: Campaign, plan: PlanFile, timing: _Timing) -> Iterable[
                 yield _broadcast(f"{act.id}/broadcast/{ev.id}", "remind", first, operators, act, ev, due, timing)
     yield from _summaries(campaign, plan, months, timing)
     yield from _quizzes(campaign, plan, months, timing)
+
+
+@dataclass(frozen=True)
+class _MonthStart:
+    announce: PlannedJob  # targets filled in by the caller
+    request: PlannedJob
+
+
+def _first_day(act: Activity) -> date:
+    """When an activity first happens: its first event, else (no event) the start of its month."""
+    return min((ev.start for ev in act.events), default=date.min)
+
+
+def _same_morning(a: datetime, b: datetime) -> bool:
+    return a.date() == b.date() and a.hour < 12 and b.hour < 12
+
+
+def _month_merged(campaign: Campaign, year: int, month: int, acts: list[Activity], timing: _Timing) -> _MonthStart:
+    """The month's one announcement and one work arrangement, covering every activity of the month (in date order).
+
+    Each goes out at the earliest of its activities' times (an early event pulls the whole month's forward); the
+    arrangement reaches every responsible unit once and, rendered per unit, names only that unit's activities."""
+    lead = acts[0]
+    name = lead.id if len(acts) == 1 else f"{year}-{month:02d}"
+    starts = [_month_start(a, year, month, timing) for a in acts]
+    asked: dict[str, Target] = {}
+    for act in acts:
+        # It @s the unit's contacts: they are the ones who must act.
+        for t in (t for u in campaign.responsible_units(act) for t in unit_targets(u, mention_contacts=True)):
+            asked.setdefault(t.id, t)
+    due = _due(lead, year, month, timing)
+    covers = tuple(acts)
+    announce = PlannedJob(
+        f"{name}/announce",
+        JobKind.ANNOUNCE,
+        min(s[0] for s in starts),
+        (),
+        lead,
+        year,
+        month,
+        due=due,
+        covers=covers,
+    )
+    request = PlannedJob(
+        f"{name}/proof_request",
+        JobKind.PROOF_REQUEST,
+        min(s[1] for s in starts),
+        tuple(asked.values()),
+        lead,
+        year,
+        month,
+        due=due,
+        covers=covers,
+    )
+    return _MonthStart(announce, request)
+
+
+def request_of(plan: Plan, activity_id: str) -> PlannedJob | None:
+    """The work arrangement (proof request) that asks for an activity's proof: its own, or its month's merged one."""
+    return next(
+        (
+            j
+            for j in plan.jobs
+            if j.kind is JobKind.PROOF_REQUEST and any(a.id == activity_id for a in (j.covers or (j.activity,)) if a)
+        ),
+        None,
+    )
 
 
 def quiz_targets(campaign: Campaign) -> tuple[Target, ...]:

@@ -277,6 +277,15 @@ def job_context(campaign: Campaign, job: PlannedJob, target: Target, facts: Proo
         "event": event_view(job.event) if job.event else None,
         "lookup_url": facts.lookup_url,
     }
+    covered = job.covers or ((job.activity,) if job.activity else ())
+    if job.kind is JobKind.ANNOUNCE:
+        # The month's activities (one, or several merged into one announcement), in the order they happen.
+        ctx["activities"] = [activity_view(campaign, a, facts) for a in covered]
+    if job.kind is JobKind.PROOF_REQUEST:
+        # The unit's own activities among those the month's arrangement covers (a unit reached by it is
+        # responsible for at least one of them; a sample target in `check` may not be: then all of them).
+        mine = [a for a in covered if _responsible(campaign, a, target)] or list(covered)
+        ctx["activities"] = [activity_view(campaign, a, facts) for a in mine]
     if job.broadcast is not None:
         ctx["plays"] = list(job.broadcast.plays)
         ctx["repeats"] = job.broadcast.repeats
@@ -289,6 +298,10 @@ def job_context(campaign: Campaign, job: PlannedJob, target: Target, facts: Proo
         ctx["quiz_villages"] = list(facts.quiz.get("villages", []))
         ctx["quiz_weeks"] = facts.quiz.get("weeks", 0)
     return ctx
+
+
+def _responsible(campaign: Campaign, act: Activity, target: Target) -> bool:
+    return any(u.id == target.unit for u in campaign.responsible_units(act))
 
 
 def format_instant(value: datetime) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, time
 
 from bot.core.model import Activity, Campaign, JobKind
-from bot.core.planner import Plan
+from bot.core.planner import Plan, PlannedJob, activity_due
 from bot.core.render import required_photos
 
 _CN_MONTHS = {
@@ -60,27 +60,32 @@ class ActivityWindow:
 
 def windows(campaign: Campaign, plan: Plan) -> tuple[ActivityWindow, ...]:
     """One window per activity that has a proof request in the plan, in plan order."""
-    grace = campaign.rules.proof_grace
     out = []
+    seen: set[str] = set()
     for job in plan.jobs:
         if job.kind is not JobKind.PROOF_REQUEST or job.activity is None or job.due is None:
             continue
-        act = job.activity
-        month_start = datetime.combine(job.at.date().replace(day=1), time(0), tzinfo=job.at.tzinfo)
-        starts = [month_start] + [datetime.combine(e.start, time(0), tzinfo=job.at.tzinfo) for e in act.events]
-        out.append(
-            ActivityWindow(
-                activity=act,
-                year=job.year,
-                opens=job.at,
-                due=job.due,
-                closes=job.due + grace,
-                taken_from=min(starts),
-                min_photos=max(required_photos(campaign, act), 1),
-                units=frozenset(u.id for u in campaign.responsible_units(act)),
-            )
-        )
+        # A month's merged work arrangement asks for each of its activities, each with its own due date.
+        for act in job.covers or (job.activity,):
+            if act.id not in seen:
+                seen.add(act.id)
+                out.append(_window(campaign, job, act, activity_due(campaign, act) if job.covers else job.due))
     return tuple(out)
+
+
+def _window(campaign: Campaign, job: PlannedJob, act: Activity, due: datetime) -> ActivityWindow:
+    month_start = datetime.combine(job.at.date().replace(day=1), time(0), tzinfo=job.at.tzinfo)
+    starts = [month_start] + [datetime.combine(e.start, time(0), tzinfo=job.at.tzinfo) for e in act.events]
+    return ActivityWindow(
+        activity=act,
+        year=job.year,
+        opens=job.at,
+        due=due,
+        closes=due + campaign.rules.proof_grace,
+        taken_from=min(starts),
+        min_photos=max(required_photos(campaign, act), 1),
+        units=frozenset(u.id for u in campaign.responsible_units(act)),
+    )
 
 
 def open_for(all_windows: Iterable[ActivityWindow], unit_id: str | None, at: datetime) -> list[ActivityWindow]:

@@ -170,7 +170,7 @@ def test_every_activity_gets_announce_and_proof_request_and_each_event_one_remin
     keys = [j.key for j in plan.jobs]
     assert len(keys) == len(set(keys))
     (year,) = real.plans
-    for act in year.activities:
+    for act in year.activities:  # 金溪 has one activity a month: its announcement and arrangement keep its id
         assert f"{act.id}/announce" in keys and f"{act.id}/proof_request" in keys
         reminds = [j for j in plan.jobs if j.kind is JobKind.REMIND and j.activity_id == act.id]
         assert sorted(j.key for j in reminds) == sorted(
@@ -379,9 +379,8 @@ def test_inserting_an_activity_or_event_changes_no_other_key(jinxi: Sources) -> 
         plan_file, "      - id: liuyi\n", "      - {id: ertong, name: 新增事件, start: 6月2日}\n      - id: liuyi\n"
     )
     after = plan_campaign(load_campaign(jinxi.schedules)).by_key()
+    # June's one announcement and one work arrangement now name both activities, under the month's keys.
     assert set(after) - set(before) == {
-        "2024-06-extra/announce",
-        "2024-06-extra/proof_request",
         "2024-06-extra/chase",
         "2024-06-extra/broadcast",
         "2024-06/remind/ertong",
@@ -464,3 +463,22 @@ def test_calendar_overrides_are_honoured(jinxi: Sources) -> None:
     assert by_key["2031-02/announce"].at == at("2031-02-01 09:00")
     assert by_key["2031-10/announce"].at == at("2031-10-03 09:00")
     assert by_key["2024-05/announce"].at == at("2024-05-07 09:00")  # an override also beats the table
+
+
+def test_a_month_with_two_activities_has_one_announcement_and_one_arrangement_per_unit(jinxi: Sources) -> None:
+    """Issue 10 M3: two activities in June give villagers one announcement and each unit one arrangement naming
+    both, in the order they happen; a units' reminder on the arrangement's morning is folded into it."""
+    plan_file = jinxi.schedules / "plan-2024.yaml"
+    replace_in(
+        plan_file, "activities:\n", "activities:\n" + activity_yaml(6, ident="2024-06-extra", responsible="[shanling]")
+    )
+    jobs = plan_campaign(load_campaign(jinxi.schedules)).jobs
+    june = [j for j in jobs if j.month == 6 and j.kind in (JobKind.ANNOUNCE, JobKind.PROOF_REQUEST)]
+    assert sorted(j.key for j in june) == ["2024-06/announce", "2024-06/proof_request"]
+    for job in june:
+        assert [a.id for a in job.covers] == ["2024-06-extra", "2024-06"]  # no event first, then 六一
+    (request,) = (j for j in june if j.kind is JobKind.PROOF_REQUEST)
+    assert len({t.id for t in request.targets}) == len(request.targets)
+    for job in jobs:
+        if job.kind is JobKind.REMIND and job.key.endswith("/units"):
+            assert not (job.at.date() == request.at.date() and job.at.hour < 12), job.key
