@@ -86,6 +86,11 @@ def defects(loaded: LoadedCampaign, sent: list[Sent]) -> dict[str, list[str]]:
             flag("developer text in a message", s)
         if "不少于0张" in s.text:
             flag("照片不少于0张", s)
+        villagers_read = s.target.group_kind is GroupKind.VILLAGERS or s.job.kind is JobKind.BROADCAST
+        if villagers_read and s.job.activity and "组织的活动" in s.text and "参加" in s.text:
+            runs = {u.id for u in loaded.campaign.responsible_units(s.job.activity)}
+            if s.target.unit not in runs:
+                flag("villagers invited to an activity their village isn't holding", s)
         policy_any = (s.job.key.endswith("/units") and rules.remind_units.workday == "any") or (
             s.job.kind is JobKind.BROADCAST and rules.broadcast.deliver_workday == "any"
         )

@@ -263,6 +263,7 @@ def target_view(campaign: Campaign, target: Target) -> dict[str, Any]:
         "place": "社区" if community else "村里",
         # Where a unit hands its proof in: its work group, or (a unit reached privately) this chat.
         "hand_in": "发到本群" if in_group else "直接发给我",
+        "responsible": False,  # whether the target's unit runs the job's activity: set per job
     }
 
 
@@ -277,6 +278,9 @@ def job_context(campaign: Campaign, job: PlannedJob, target: Target, facts: Proo
         "event": event_view(job.event) if job.event else None,
         "lookup_url": facts.lookup_url,
     }
+    if job.activity is not None:
+        # Villagers are invited to "村里组织的活动" only when their own village (community) runs it (issue 10 M4).
+        ctx["target"]["responsible"] = _responsible(campaign, job.activity, target)
     covered = job.covers or ((job.activity,) if job.activity else ())
     if job.kind is JobKind.ANNOUNCE:
         # The month's activities (one, or several merged into one announcement), in the order they happen.
