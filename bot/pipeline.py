@@ -105,6 +105,8 @@ class Pipeline:
     # Interrupted deliveries not yet recorded (the database was down), and unconfirmed ones still to report.
     _orphans: list[_Attempt] = field(default_factory=list)
     _unconfirmed_later: list[tuple[str, str]] = field(default_factory=list)
+    # Troubles the admins have been told about, by name, and since when (see `_episode`).
+    _episodes: dict[str, datetime] = field(default_factory=dict)
     # Wall-clock time for heartbeats (the campaign clock may be shifted or virtual; liveness is about this process).
     wall: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     _last_beat: float = -HEARTBEAT_SECONDS
@@ -386,10 +388,11 @@ class Pipeline:
             log.error("广播音频没做成，改发广播稿：%s → %s：%s", job_label(job), target.name, error)
             await self.alert(
                 "alert_audio_failed",
-                f"alert/audio_failed/{job.key}/{target.id}",
+                self._episode("audio_failed"),
                 {"label": job_label(job), "target": target.name, "error": error, "script": script},
             )
             return send_text, f"音频制作失败，改发广播稿（{error}）："
+        self._clip_made(clip)
         if clip.fallback:
             await self._tell_fallback(job, clip)
         file_id = ""
@@ -406,11 +409,23 @@ class Pipeline:
 
         return send_clip, ""
 
+    def _episode(self, name: str) -> str:
+        """The alert key of the running episode of a trouble (`tts_fallback`, `audio_failed`): every clip meets
+        it while it lasts, so the admins are told once per episode (issue 10 M5), not once per clip or per day.
+        An episode ends when clips come out right again (`_clip_made`); a restart begins a new one."""
+        since = self._episodes.setdefault(name, self.clock.now())
+        return f"alert/{name}/{since:%Y-%m-%dT%H:%M:%S}"
+
+    def _clip_made(self, clip: Clip) -> None:
+        self._episodes.pop("audio_failed", None)
+        if not clip.fallback and not clip.cached:  # the preferred voice spoke just now: it works again
+            self._episodes.pop("tts_fallback", None)
+
     async def _tell_fallback(self, job: PlannedJob, clip: Clip) -> None:
-        # Once a day is enough: while edge-tts is down every clip falls back.
+        # While edge-tts is down every clip falls back: once per episode is enough.
         await self.alert(
             "alert_tts_fallback",
-            f"alert/tts_fallback/{self.clock.now():%Y-%m-%d}",
+            self._episode("tts_fallback"),
             {"engine": clip.engine, "error": clip.fallback, "label": job_label(job)},
         )
 
@@ -429,6 +444,7 @@ class Pipeline:
             except AudioError as exc:
                 log.warning("提前制作广播音频失败，到发送时再做：%s → %s：%s", job_label(job), target.name, exc)
                 continue
+            self._clip_made(clip)
             if clip.fallback:
                 await self._tell_fallback(job, clip)
             clips.append(clip)

@@ -137,7 +137,7 @@ class EdgeTts:
         except aiohttp.WSServerHandshakeError as exc:
             raise TtsError(f"edge-tts 服务拒绝连接（HTTP {exc.status}）") from exc
         except aiohttp.ClientError as exc:
-            raise TtsError(f"连不上 edge-tts 服务：{exc.__class__.__name__}: {exc}") from exc
+            raise TtsError(network_cause(exc)) from exc
         except edge_tts.exceptions.NoAudioReceived as exc:
             raise TtsError("edge-tts 没有返回声音") from exc
         except edge_tts.exceptions.EdgeTTSException as exc:
@@ -158,6 +158,20 @@ class EdgeTts:
         except (TtsError, RuntimeError) as exc:
             return HealthLine("edge-tts", False, f"{exc}（广播音频会改用离线语音）")
         return HealthLine("edge-tts", True, f"可以连接，试读 {speech.seconds:.1f} 秒")
+
+
+def network_cause(exc: aiohttp.ClientError) -> str:
+    """What went wrong reaching the service, in a clerk's words: never aiohttp's own text, which carries English
+    and Python reprs (`ssl:<ssl.SSLContext object at 0x…>`)."""
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return "找不到在线语音服务器（这台电脑可能没联网，或者连不上域名解析）"
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError):
+        return "和在线语音服务器的加密连接没建立起来（请看这台电脑的系统时间对不对，或者网络是否要求登录）"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return f"连不上在线语音服务器 {exc.host}:{exc.port}（网络不通，或者被防火墙挡住了）"
+    if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError):
+        return "在线语音服务器中途断开了连接"
+    return f"连在线语音服务器时网络出错（{exc.__class__.__name__}）"
 
 
 async def _collect(communicate: edge_tts.Communicate) -> bytes:

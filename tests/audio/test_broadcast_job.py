@@ -124,6 +124,38 @@ def test_falling_back_to_the_offline_voice_tells_the_admins_once(
         assert "已改用离线语音（espeak-ng）" in alert and "卡住" in alert
 
 
+def test_the_admins_hear_of_a_fallback_once_per_episode_not_once_per_clip_or_day(
+    loaded: LoadedCampaign, store: SqlStore, tmp_path: Path, edge_server: LoopbackEdgeTts
+) -> None:
+    """Issue 10 M5: while edge-tts is down, days of clips fall back and the admins get one alert, in Chinese;
+    once it speaks again, the next outage is a new episode with its own alert."""
+    edge_server.default = "unavailable"
+    channel = MemoryChannel()
+    studio = Studio(tmp_path / "audio_out", [EdgeTts(edge_server.url, attempts=1), OfflineTts()], rest_seconds=0)
+    p = pipeline(loaded, store, channel, studio)
+    job = two_villages(loaded)
+    by_key = loaded.plan.by_key()
+    later = [by_key["2024-06/broadcast/liuyi"], by_key["2024-06/broadcast/huanjingri"]]
+    asyncio.run(p.run_job(job))
+    for other in later:  # days later, still down
+        p.clock.set(other.at)  # type: ignore[attr-defined]
+        asyncio.run(p.run_job(replace(other, targets=job.targets)))
+    alerts = {admin: channel.texts_to(admin) for admin in ADMINS}
+    assert all(len(texts) == 1 for texts in alerts.values()), alerts
+    assert all("HTTP 503" in texts[0] and "不再逐条提醒" in texts[0] for texts in alerts.values())
+
+    edge_server.default = "ok"  # back: the next clip is spoken online, which ends the episode
+    recovered = by_key["2024-07/broadcast"]
+    p.clock.set(recovered.at)  # type: ignore[attr-defined]
+    asyncio.run(p.run_job(replace(recovered, targets=job.targets[:1])))
+    assert all(len(channel.texts_to(admin)) == 1 for admin in ADMINS)
+    edge_server.default = "unavailable"  # down again: a new episode, told once more
+    again = by_key["2024-08/broadcast"]
+    p.clock.set(again.at)  # type: ignore[attr-defined]
+    asyncio.run(p.run_job(replace(again, targets=job.targets)))
+    assert all(len(channel.texts_to(admin)) == 2 for admin in ADMINS)
+
+
 def test_clips_produced_ahead_are_delivered_from_the_cache(
     loaded: LoadedCampaign, store: SqlStore, tmp_path: Path, edge_server: LoopbackEdgeTts
 ) -> None:

@@ -96,3 +96,18 @@ def test_the_endpoint_gets_a_query_edge_tts_can_append_to() -> None:
     assert endpoint_url("ws://127.0.0.1:9/v1").startswith("ws://127.0.0.1:9/v1?TrustedClientToken=")
     assert endpoint_url("ws://relay/v1?TrustedClientToken=x") == "ws://relay/v1?TrustedClientToken=x"
     assert endpoint_url(None).startswith("wss://speech.platform.bing.com/")
+
+
+def test_an_unreachable_service_is_told_in_chinese_without_python_reprs() -> None:
+    """Issue 10 M5: aiohttp's text (`ssl:<ssl.SSLContext object at 0x…>`) never reaches an admin or the log."""
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on: bound, never listening, so a connect is refused
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        url = f"ws://127.0.0.1:{port}/consumer/speech/synthesize/readaloud/edge/v1?TrustedClientToken=loopback"
+        with pytest.raises(TtsError) as caught:
+            asyncio.run(EdgeTts(url, timeout=10.0, attempts=1).synthesize(TEXT, Voice()))
+    text = str(caught.value)
+    assert "连不上在线语音服务器 127.0.0.1" in text, text
+    assert not any(bad in text for bad in ("<", "0x", "object", "Cannot connect", "Error")), text
