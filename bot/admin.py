@@ -19,6 +19,7 @@ from bot.channels.base import InboundMessage
 from bot.clock import TOWN_ZONE
 from bot.commands import Command, CommandHandler, admin_of, strip_mentions
 from bot.config.campaign import LoadedCampaign
+from bot.core.command_texts import example_unit
 from bot.core.model import Campaign, Person
 from bot.core.planner import PlannedJob
 from bot.pipeline import Pipeline, job_label
@@ -75,7 +76,7 @@ class AdminCommands(CommandHandler):
             return self._plan_text()
         if verb == "状态":
             return await self._status_text()
-        return self.render("admin_help")
+        return self.render("admin_help", example_unit=example_unit(self._current().campaign))
 
     def _upcoming(self) -> list[tuple[PlannedJob, datetime]]:
         loaded = self._current()
@@ -95,7 +96,10 @@ class AdminCommands(CommandHandler):
         """Groups and messages, in words: no gateway addresses or job keys; counts of planned messages only, so
         they agree with each other (replies and alerts are not in them)."""
         campaign, plan = self._current().campaign, self._current().plan
-        health = [{"part": h.part, "ok": h.ok, "detail": h.detail} for h in await self._pipeline.channel.health()]
+        health = [
+            {"part": _readable(campaign, h.part), "ok": h.ok, "detail": h.detail}
+            for h in await self._pipeline.channel.health()
+        ]
         by_key = plan.by_key()
         stored = await asyncio.to_thread(self._pipeline.store.deliveries)
         records = [r for r in stored if r.job_key in by_key]
@@ -118,6 +122,17 @@ class AdminCommands(CommandHandler):
             failed=sum(1 for r in records if r.status in (DeliveryStatus.FAILED, DeliveryStatus.UNCONFIRMED)),
             next=None if not upcoming else {"at": upcoming[0][1], "label": job_label(upcoming[0][0])},
         )
+
+
+def _readable(campaign: Campaign, part: str) -> str:
+    """A health line's name with group ids said as the groups' names ("企业微信群机器人 花园村村民群")."""
+    words = []
+    for word in part.split(" "):
+        try:
+            words.append(campaign.group(word)[0].name)
+        except KeyError:
+            words.append(word)
+    return " ".join(words)
 
 
 def _is_group(campaign: Campaign, target_id: str) -> bool:

@@ -13,10 +13,11 @@ from bot.admin import AdminCommands
 from bot.channels.base import InboundMessage
 from bot.channels.memory import MemoryChannel
 from bot.clock import TOWN_ZONE, VirtualClock
-from bot.config.campaign import LoadedCampaign
+from bot.config.campaign import LoadedCampaign, Sources, load
 from bot.pipeline import Pipeline, RetryPolicy
 from bot.store.sql import SqlStore
 from tests.helpers import no_sleep
+from tests.outsider import shuanghe_sources
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2024, 5, 18, 15, 0, tzinfo=TOWN_ZONE)
@@ -159,3 +160,27 @@ def test_twenty_help_from_a_villager_get_one_refusal_an_hour(
     assert len(channel.texts_to("jinxi-office")) == 2
     assert handle(admin, said("#帮助", mid="admin"))  # the admin is never limited
     assert len(channel.texts_to("jinxi-office")) == 3
+
+
+def test_another_towns_help_and_status_speak_of_its_own_units_and_groups(
+    jinxi: Sources, tmp_path: Path, store: SqlStore
+) -> None:
+    """Issue 10 M7: in 双河镇, #帮助's examples name 双河镇's first village, and #状态 names groups, not their ids."""
+    from bot.health import HealthLine
+
+    loaded = load(shuanghe_sources(tmp_path, jinxi.messages))
+
+    class WithRobot(MemoryChannel):  # a memory channel that also reports a robot group, as the robots channel does
+        async def health(self) -> list[HealthLine]:
+            return [*await super().health(), HealthLine("企业微信群机器人 huayuan-villagers", True, "正常")]
+
+    channel = WithRobot()
+    pipeline = Pipeline(lambda: loaded, store, channel, VirtualClock(NOW), "test", RetryPolicy(3, 1.0), no_sleep)
+    admin = AdminCommands(lambda: loaded, pipeline)
+    office = loaded.campaign.office_group
+    ask = {"wechat": loaded.campaign.admins[0].wechat, "group": office}
+    assert handle(admin, said("#帮助", **ask)) and handle(admin, said("#状态", mid="m2", **ask))
+    help_text, status = (m.text for m in channel.sent)
+    assert "#绑定 石桥村" in help_text and "#改派 12 石桥村" in help_text
+    assert "长春" not in help_text
+    assert "huayuan-villagers" not in status and "花园村" in status, status

@@ -201,8 +201,22 @@ def test_send_by_group_name_and_to_unknown(env: dict[str, str]) -> None:
     assert len(outbox_files(env)) == 1
     result = laba(env, "send", "--to", "nobody", "你好")
     assert result.exit_code == 2
-    assert "nobody" in result.stderr and "changchun-villagers" in result.stderr
+    assert "nobody" in result.stderr and "jinxi-shequ-villagers" in result.stderr  # the town's first group
     assert len(outbox_files(env)) == 1
+
+
+def test_send_in_another_town_suggests_its_own_groups_and_help_names_none(
+    env: dict[str, str], jinxi: Sources, tmp_path: Path
+) -> None:
+    """Issue 10 M7: 双河镇's clerk is never pointed at 金溪's changchun-villagers."""
+    from tests.outsider import shuanghe_sources
+
+    town = shuanghe_sources(tmp_path / "town", jinxi.messages)
+    env = {**env, "BOT_SCHEDULES_DIR": str(town.schedules)}
+    result = laba(env, "send", "--to", "nobody", "你好")
+    assert result.exit_code == 2
+    assert "shiqiao-villagers" in result.stderr and "changchun" not in result.stderr, result.stderr
+    assert "changchun" not in laba(env, "send", "--help").stdout
 
 
 # --- help ------------------------------------------------------------------------------------------------------

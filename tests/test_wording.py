@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from bot.config.campaign import Sources, load
+from tests.outsider import shuanghe_sources
 from tests.townmaker import write_town
 from tests.wording import defects, simulate_year
 
@@ -87,17 +88,10 @@ def test_a_run_with_its_own_data_dir_writes_nothing_into_the_checkout(tmp_path: 
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o644 for p in clips + sheets)
 
 
-SHUANGHE = Path(__file__).resolve().parent / "towns" / "shuanghe"
-
-
 @pytest.fixture
 def shuanghe(jinxi: Sources, tmp_path: Path) -> Sources:
     """双河镇 2025, written by an outsider from the README alone (issue 10), with the shipped templates."""
-    import shutil
-
-    schedules = tmp_path / "schedules" / "shuanghe"
-    shutil.copytree(SHUANGHE, schedules)
-    return Sources(schedules, jinxi.messages)
+    return shuanghe_sources(tmp_path, jinxi.messages)
 
 
 def test_the_outsiders_town_passes_check(shuanghe: Sources) -> None:

@@ -298,7 +298,7 @@ def _print_log(app: App, outcomes: list[Outcome]) -> None:
 @schedules_option
 @messages_option
 @channel_option
-@click.option("--to", "to", required=True, help="发给谁：群编号（如 changchun-villagers）、群名，或联系人编号。")
+@click.option("--to", "to", required=True, help="发给谁：群编号（units.yaml 里群的 id）、群名，或联系人编号。")
 @click.option("--file", "file", type=click.Path(path_type=Path, dir_okay=False), help="也发送这个文件（先发文件）。")
 @click.option("--force", is_flag=True, help="免打扰时段也照发。")
 @click.option("--now", "now_", hidden=True, help="Pretend it is this instant (tests, demos).")
@@ -328,7 +328,7 @@ def send(
         if quiet.contains(clock.now().time()) and not force:
             raise click.UsageError(
                 f"现在（{clock.now():%H:%M}）是免打扰时段（{quiet.start:%H:%M}—{quiet.end:%H:%M}），"
-                "群里的人可能在休息。确实要现在发，请加 --force。"
+                f"{'群里的人' if target.kind == 'group' else target.name}可能在休息。确实要现在发，请加 --force。"
             )
         key = f"send/{clock.now():%Y%m%dT%H%M%S.%f}"
         outcome = asyncio.run(_send_one(app, target, text, key, file))
@@ -363,4 +363,7 @@ def _find_target(app: App, wanted: str) -> Target:
     for t in admin_targets(c):
         if wanted == t.id:
             return t
-    raise click.UsageError(f"没有叫 {wanted!r} 的群或联系人。用 units.yaml 里的群 id（如 changchun-villagers）或群名。")
+    # The example is one of this town's own groups (never 金溪's changchun-villagers in another town).
+    example = next((g for u in c.units for g in u.groups), None)
+    like = f"（如 {example.id} 或 {example.name}）" if example else ""
+    raise click.UsageError(f"没有叫“{wanted}”的群或联系人。用 units.yaml 里的群 id 或群名{like}，或联系人的 id。")

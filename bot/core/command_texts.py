@@ -6,11 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from bot.core.model import Campaign, UnitKind
+
 _SAMPLE_AT: Final = datetime(2024, 5, 20, 9, tzinfo=UTC)
 
 SAMPLES: Final[dict[str, dict[str, Any]]] = {
     "command_refused": {"name": "村民", "command": "状态"},
-    "admin_help": {},
+    "admin_help": {"example_unit": "示例村"},
     "admin_hold": {"admin": "管理员", "already": False},
     "admin_resume": {"admin": "管理员", "already": False},
     "admin_plan": {"jobs": [{"at": _SAMPLE_AT, "label": "示例", "targets": 1}]},
@@ -26,3 +28,10 @@ SAMPLES: Final[dict[str, dict[str, Any]]] = {
         "next": {"at": _SAMPLE_AT, "label": "示例"},
     },
 }
+
+
+def example_unit(campaign: Campaign) -> str:
+    """A unit name for the examples the bot gives: this town's first village (else its first unit), so an example
+    always works here (never 金溪's 长春村 in another town)."""
+    villages = [u for u in campaign.units if u.kind is UnitKind.VILLAGE]
+    return (villages or list(campaign.units))[0].name

@@ -16,6 +16,7 @@ from datetime import datetime
 from bot.channels.base import InboundMessage
 from bot.commands import Command, CommandHandler
 from bot.config.campaign import LoadedCampaign
+from bot.core.command_texts import example_unit
 from bot.pipeline import Pipeline
 from bot.proof.intake import ProofIntake, exif_flags, find_unit
 from bot.proof.windows import open_for, pick
@@ -114,14 +115,13 @@ class LedgerActions:
             chosen = pick(self.intake.windows(), " ".join(rest))
             if chosen is None:
                 said = (
-                    f"看不出“{' '.join(rest)}”是哪个单位或哪项活动。例如：#改派 {evidence_id} {campaign.units[0].name}"
+                    f"看不出“{' '.join(rest)}”是哪个单位或哪项活动。例如：#改派 {evidence_id} {example_unit(campaign)}"
                 )
                 return Result(False, said)
             activity_id = chosen.activity.id
         if unit_id is None and activity_id is None:
             # Examples from this town's own files: a unit that exists here (not 金溪's 长春村).
-            unit_name = campaign.units[0].name
-            return Result(False, f"要改到哪个单位或活动？例如：#改派 {evidence_id} {unit_name}")
+            return Result(False, f"要改到哪个单位或活动？例如：#改派 {evidence_id} {example_unit(campaign)}")
         before = self._where(item)
         window = next((w for w in self.intake.windows() if w.activity.id == (activity_id or item.activity_id)), None)
         flags = exif_flags(item.flags, item.exif_at, window)
@@ -170,7 +170,7 @@ class ProofAdmin(CommandHandler):
             binding_id = int(number.group(1)) if number else None
             return self.actions.decide(binding_id, verb != "拒绝", actor, at)[0]
         if number is None:
-            example = f"#{verb} 12 " + ("照片不清楚" if verb == "驳回" else self._current().campaign.units[0].name)
+            example = f"#{verb} 12 " + ("照片不清楚" if verb == "驳回" else example_unit(self._current().campaign))
             return Result(False, f"请写材料编号（回执里的“编号”），例如：{example}")
         evidence_id, rest = int(number.group(1)), number.group(2).strip()
         if verb == "驳回":

@@ -57,7 +57,7 @@ def test_every_commands_help_is_chinese(env: dict[str, str]) -> None:
         (("plan", "--from", "5月32日"), "日期“5月32日”看不懂"),
         (("plan", "--from", "6月3日", "--to", "6月1日"), "--from（6月3日）在 --to（6月1日）之后"),
         (("simulate", "--from", "2024-05-01", "--to", "2024-05-02", "--channel", "qq"), "只能写其中之一"),
-        (("send", "--to", "nobody", "你好"), "没有叫 'nobody' 的群或联系人"),
+        (("send", "--to", "nobody", "你好"), "没有叫“nobody”的群或联系人"),
         (("send", "--to", "changchun-villagers", "--now", "2024-05-20T22:30", "你好"), "请加 --force"),
         (("ledger", "report"), "没有 'report' 这个命令"),
     ],
