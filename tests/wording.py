@@ -12,6 +12,7 @@ import json
 import re
 from collections import Counter
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -86,6 +87,11 @@ def defects(loaded: LoadedCampaign, sent: list[Sent]) -> dict[str, list[str]]:
             flag("developer text in a message", s)
         if "不少于0张" in s.text:
             flag("照片不少于0张", s)
+        for m in _WEEKEND_DATE.finditer(s.text):
+            month, day = int(m[1]), int(m[2])
+            year = s.job.at.year + (month < s.job.at.month - 6) - (month > s.job.at.month + 6)  # across new year
+            if calendar.is_workday(date(year, month, day)):
+                flag("a 调休 working day shown as a weekend day", s, m[0])
         villagers_read = s.target.group_kind is GroupKind.VILLAGERS or s.job.kind is JobKind.BROADCAST
         if villagers_read and s.job.activity and "组织的活动" in s.text and "参加" in s.text:
             runs = {u.id for u in loaded.campaign.responsible_units(s.job.activity)}
@@ -148,6 +154,7 @@ def _check_tallies(loaded: LoadedCampaign, sent: list[Sent], found: dict[str, li
                 found.setdefault("summary without the activity's own due date", []).append(act.id)
 
 
+_WEEKEND_DATE = re.compile(r"(\d{1,2})月(\d{1,2})日（周[六日]）")
 _EXAMPLE = re.compile(r"例如：(.+?)。")
 
 

@@ -17,13 +17,15 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from bot.core.model import Activity, Campaign, Event, GroupKind, JobKind, UnitKind
 from bot.core.planner import FINAL_SUMMARY, PlannedJob, Target, activities_of_month, activity_due
 from bot.core.spoken import number_cn, say, say_date, say_time
-from bot.core.workdays import weekday_cn
+from bot.core.workdays import WorkCalendar, weekday_cn
 
 
-def cn_date(value: date | datetime) -> str:
-    """5月20日（周一）"""
+def cn_date(value: date | datetime, calendar: WorkCalendar | None = None) -> str:
+    """5月20日（周一）; with the town's calendar, a weekend day that is a 调休 working day says so,
+    1月26日（周日，调休上班）, or a unit would take the date for a mistake."""
     d = value.date() if isinstance(value, datetime) else value
-    return f"{d.month}月{d.day}日（{weekday_cn(d)}）"
+    makeup = calendar is not None and d.weekday() >= 5 and calendar.is_workday(d)
+    return f"{d.month}月{d.day}日（{weekday_cn(d)}{'，调休上班' if makeup else ''}）"
 
 
 def cn_time(value: datetime) -> str:
@@ -52,10 +54,10 @@ def quoted(text: str) -> str:
     return f"“{text}”"
 
 
-def cn_range(start: date, end: date | None) -> str:
+def cn_range(start: date, end: date | None, calendar: WorkCalendar | None = None) -> str:
     if end is None or end == start:
-        return cn_date(start)
-    return f"{cn_date(start)}至{cn_date(end)}"
+        return cn_date(start, calendar)
+    return f"{cn_date(start, calendar)}至{cn_date(end, calendar)}"
 
 
 def cn_list(items: Any) -> str:
@@ -151,7 +153,17 @@ class Renderer:
             keep_trailing_newline=False,
             autoescape=False,
         )
-        self._env.filters.update(cn_date=cn_date, cn_time=cn_time, cn_list=cn_list, cn_range=cn_range, quoted=quoted)
+        calendar = WorkCalendar(campaign.calendar)
+
+        def town_date(value: date | datetime) -> str:
+            return cn_date(value, calendar)
+
+        def town_range(start: date, end: date | None) -> str:
+            return cn_range(start, end, calendar)
+
+        self._env.filters.update(
+            cn_date=town_date, cn_time=cn_time, cn_list=cn_list, cn_range=town_range, quoted=quoted
+        )
         # For loudspeaker scripts: numbers and dates as words.
         self._env.filters.update(say=say, say_date=say_date, say_time=say_time, say_number=number_cn)
         self._campaign = campaign

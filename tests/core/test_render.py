@@ -11,6 +11,7 @@ import pytest
 from bot.config.campaign import LoadedCampaign, Sources, load
 from bot.core.planner import PlannedJob, Target
 from bot.core.render import ProofFacts, Renderer, TemplateError, cn_date, cn_list, cn_range, cn_time, format_instant
+from bot.core.workdays import WorkCalendar
 from bot.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -210,3 +211,11 @@ def test_proof_request_uses_the_activity_minimum_photos(loaded: LoadedCampaign) 
     may = render(loaded, "2024-05/proof_request", "changchun-work")
     assert "照片不少于2张" in may  # town default
     assert "\n\n\n" not in may and not may.endswith("\n")
+
+
+def test_a_makeup_working_day_says_so() -> None:
+    """Issue 10 L1: 2025-01-26 is a Sunday worked for 春节 (调休): a due date on it must not look like a slip."""
+    calendar = WorkCalendar()
+    assert cn_date(date(2025, 1, 26), calendar) == "1月26日（周日，调休上班）"
+    assert cn_date(date(2025, 1, 25), calendar) == "1月25日（周六）"  # an ordinary weekend
+    assert cn_date(date(2025, 1, 27), calendar) == "1月27日（周一）"
