@@ -67,7 +67,9 @@ def job_label(job: PlannedJob) -> str:
         JobKind.QUIZ: "每周一题",
         JobKind.QUIZ_ANSWER: "每周一题答案",
     }
-    what = job.event.name if job.event else (job.activity.title if job.activity else "")
+    # A month's summary, announcement or arrangement covering several activities names them all.
+    acts = job.covers if len(job.covers) > 1 else ((job.activity,) if job.activity else ())
+    what = job.event.name if job.event else "、".join(a.title for a in acts)
     return f"{job.month}月{names[job.kind]}：{what}"
 
 

@@ -92,6 +92,15 @@ def defects(loaded: LoadedCampaign, sent: list[Sent]) -> dict[str, list[str]]:
             year = s.job.at.year + (month < s.job.at.month - 6) - (month > s.job.at.month + 6)  # across new year
             if calendar.is_workday(date(year, month, day)):
                 flag("a 调休 working day shown as a weekend day", s, m[0])
+        if _nested_quotes(s.text):
+            flag("quotation marks nested in the same kind", s)
+        if s.job.kind is JobKind.SUMMARY and len(s.job.covers) > 1:
+            # Each activity says where it stands: its due date passed or not (one line for two was ambiguous).
+            for a in s.job.covers:
+                block = s.text.split(f"活动：{a.title}（", 1)[-1].split("\n活动：", 1)[0]
+                past = activity_due(loaded.campaign, a) <= s.job.at
+                if ("已经截止" in block) != past or ("还没到" in block) == past:
+                    flag("a summary not saying per activity whether its due date passed", s, a.id)
         villagers_read = s.target.group_kind is GroupKind.VILLAGERS or s.job.kind is JobKind.BROADCAST
         if villagers_read and s.job.activity and "组织的活动" in s.text and "参加" in s.text:
             runs = {u.id for u in loaded.campaign.responsible_units(s.job.activity)}
@@ -152,6 +161,16 @@ def _check_tallies(loaded: LoadedCampaign, sent: list[Sent], found: dict[str, li
                 found.setdefault("no final tally after the due date", []).append(act.id)
             elif not any(f"材料截止{due.month}月{due.day}日" in s.text for s in after):
                 found.setdefault("summary without the activity's own due date", []).append(act.id)
+
+
+def _nested_quotes(text: str) -> bool:
+    """“…“…”…”: a quotation inside one of the same kind (a title with its own “” wrapped again)."""
+    depth = 0
+    for ch in text:
+        depth += (ch == "“") - (ch == "”")
+        if depth > 1:
+            return True
+    return False
 
 
 _WEEKEND_DATE = re.compile(r"(\d{1,2})月(\d{1,2})日（周[六日]）")

@@ -45,6 +45,7 @@ from bot.commands import reply_target, sender_is, strip_mentions
 from bot.config.campaign import LoadedCampaign
 from bot.core.model import Campaign, GroupKind, Unit
 from bot.core.planner import Target, person_target
+from bot.core.render import quoted
 from bot.pipeline import Pipeline
 from bot.proof.bind_caps import BindCaps, BindVerdict, judge_request
 from bot.proof.images import ImageRefused, Limits, VerifiedImage, verify
@@ -323,9 +324,11 @@ class ProofIntake:
                 "管理员确认后就记到该单位。"
             )
         elif pending and burst.ask:
-            options = "、".join(f"“{w.label}”" for w in burst.ask)
+            options = "、".join(quoted(w.label) for w in burst.ask)  # a title with its own “” is not wrapped again
             example = example_reply(burst.ask, burst.ask[0])
-            lines.append(f"现在有 {len(burst.ask)} 项活动在收材料：{options}。请回一句是哪项活动的，例如“{example}”。")
+            lines.append(
+                f"现在有 {len(burst.ask)} 项活动在收材料：{options}。请回一句是哪项活动的，例如{quoted(example)}。"
+            )
         return lines
 
     def acknowledge(self, items: Sequence[Evidence], unit: Unit | None, count: int | None = None) -> list[str]:

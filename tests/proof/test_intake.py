@@ -141,6 +141,8 @@ def test_two_open_activities_a_hint_decides_else_the_bot_asks(jinxi: Sources, tm
         [asked] = town.say(message(ZHANG, at(5, 8, 9), photos=(photo(3), photo(4)), group="shanling-work"))
         wait = "照片 2 张已暂存（编号 3、4）。\n现在有 2 项活动在收材料："
         assert asked.startswith(wait) and "请回一句是哪项活动的" in asked
+        # A title with its own quotation marks is not wrapped in another pair (issue 10 L2).
+        assert "4月“敲门行动”入户宣传、“5月全国城市生活垃圾分类宣传周”" in asked and "““" not in asked, asked
         assert [i.status for i in town.intake.evidence.pending(f"wxid_{ZHANG}")] == [EvidenceStatus.PENDING] * 2
         # The answer files them.
         [filed] = town.say(message(ZHANG, at(5, 8, 9, 5), text="是4月敲门的", group="shanling-work"))
