@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -109,8 +110,18 @@ def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+class EnvDefaultOption(click.Option):
+    """An option whose help shows the value in effect: its environment variable's when set (a town's own
+    BOT_SCHEDULES_DIR), else the default; click would show `schedules/jinxi` whatever the environment says."""
+
+    def get_default(self, ctx: click.Context, call: bool = True) -> Any:
+        value = os.environ.get(self.envvar) if isinstance(self.envvar, str) else None
+        return Path(value) if value else super().get_default(ctx, call=call)
+
+
 schedules_option = click.option(
     "--schedules",
+    cls=EnvDefaultOption,
     type=click.Path(path_type=Path, file_okay=False),
     default=Path("schedules/jinxi"),
     show_default=True,
@@ -119,6 +130,7 @@ schedules_option = click.option(
 )
 messages_option = click.option(
     "--messages",
+    cls=EnvDefaultOption,
     type=click.Path(path_type=Path, file_okay=False),
     default=Path("messages"),
     show_default=True,

@@ -129,7 +129,7 @@ def _job_json(job: PlannedJob, text: str) -> dict[str, Any]:
 @click.option(
     "--from", "from_", help="从哪天开始，例如 5月1日、2024/05/01 或 2024-05-01（也可以带时间 2024-05-01T09:00）。"
 )
-@click.option("--to", help="到哪天为止（含这一天），例如 5月31日 或 2024-05-31。")
+@click.option("--to", metavar="日期", help="到哪天为止（含这一天），例如 5月31日 或 2024-05-31。")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON（给程序读）。")
 @handle_errors
 def plan(schedules: Path, messages: Path, from_: str | None, to: str | None, as_json: bool) -> None:
@@ -237,7 +237,7 @@ def _outcome_json(o: Outcome) -> dict[str, Any]:
 @messages_option
 @channel_option
 @click.option("--from", "from_", required=True, help="从哪天开始，例如 5月1日、2024/05/01 或 2024-05-01。")
-@click.option("--to", required=True, help="到哪天为止（含这一天），例如 5月31日 或 2024-05-31。")
+@click.option("--to", required=True, metavar="日期", help="到哪天为止（含这一天），例如 5月31日 或 2024-05-31。")
 @click.option("--json", "as_json", is_flag=True, help='输出 JSON：{"deliveries": [...]}（给程序读）。')
 @click.option("--live", is_flag=True, help="真的经群机器人和微信发出去（不加就只写进发件箱）。")
 @handle_errors
@@ -298,7 +298,9 @@ def _print_log(app: App, outcomes: list[Outcome]) -> None:
 @schedules_option
 @messages_option
 @channel_option
-@click.option("--to", "to", required=True, help="发给谁：群编号（units.yaml 里群的 id）、群名，或联系人编号。")
+@click.option(
+    "--to", "to", required=True, metavar="群或人", help="发给谁：群编号（units.yaml 里群的 id）、群名，或联系人编号。"
+)
 @click.option("--file", "file", type=click.Path(path_type=Path, dir_okay=False), help="也发送这个文件（先发文件）。")
 @click.option("--force", is_flag=True, help="免打扰时段也照发。")
 @click.option("--now", "now_", hidden=True, help="Pretend it is this instant (tests, demos).")

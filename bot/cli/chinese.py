@@ -95,12 +95,45 @@ def install() -> None:
             module.ngettext = patched  # type: ignore[attr-defined]
 
 
+# Values whose name says more than their type: dates, months, and the ids the ledger commands take.
+_NAMED = {
+    "from_": "日期",
+    "month": "月份",
+    "month_": "月份",
+    "year_": "年份",
+    "evidence_id": "材料编号",
+    "binding_id": "申请编号",
+    "port": "端口",
+    "user_id": "账号",
+}
+
+
+def metavar_cn(param: click.Parameter) -> str | None:
+    """What a value is called in help (`--year 数字`), for a parameter without its own metavar: click would say
+    INTEGER, TEXT or the argument's name in capitals. None where click's own is already readable (choices, flags)."""
+    kind = param.type
+    if isinstance(param, click.Option) and param.is_flag:
+        return None
+    if param.name in _NAMED:
+        return _NAMED[param.name]
+    if isinstance(kind, click.types.IntParamType | click.types.FloatParamType):
+        return "数字"
+    if isinstance(kind, click.Path):
+        return "目录" if not kind.file_okay else "文件" if not kind.dir_okay else "路径"
+    if isinstance(kind, click.types.StringParamType):
+        return "文字"
+    return None
+
+
 class ChineseCommand(click.Command):
-    """A command whose usage line says [选项] rather than [OPTIONS]."""
+    """A command whose usage line says [选项] rather than [OPTIONS], and whose values are named in Chinese."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("options_metavar", "[选项]")
         super().__init__(*args, **kwargs)
+        for param in self.params:
+            if param.metavar is None:
+                param.metavar = metavar_cn(param)
 
 
 class ChineseGroup(click.Group):

@@ -154,7 +154,7 @@ def _finish(result: Result) -> None:
 by_option = click.option("--by", "actor", required=True, help="谁改的（记进修改记录）。")
 
 
-@ledger.command(help="驳回编号为 EVIDENCE_ID 的材料（和群里的 #驳回 一样）：材料仍留在台账里，但不再计数。")
+@ledger.command(help="驳回这个编号的材料（和群里的 #驳回 一样）：材料仍留在台账里，但不再计数。")
 @schedules_option
 @messages_option
 @click.argument("evidence_id", type=int)
@@ -168,7 +168,7 @@ def reject(schedules: Path, messages: Path, evidence_id: int, reason: str, actor
     _finish(result)
 
 
-@ledger.command(help="把编号为 EVIDENCE_ID 的材料改到别的单位或活动（和群里的 #改派 一样）。")
+@ledger.command(help="把这个编号的材料改到别的单位或活动（和群里的 #改派 一样）。")
 @schedules_option
 @messages_option
 @click.argument("evidence_id", type=int)
@@ -201,7 +201,7 @@ def bindings(schedules: Path, messages: Path) -> None:
         click.echo("没有绑定申请。")
 
 
-@ledger.command(help="批准编号为 BINDING_ID 的绑定申请（加 --deny 是拒绝），和群里的 #批准 / #拒绝 一样。")
+@ledger.command(help="批准这个编号的绑定申请（加 --deny 是拒绝），和群里的 #批准 / #拒绝 一样。")
 @schedules_option
 @messages_option
 @click.argument("binding_id", type=int)

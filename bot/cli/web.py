@@ -133,7 +133,7 @@ def _accounts() -> Iterator[WebStore]:
 @click.option("--viewer", is_flag=True, help="只能看、不能改的账号。")
 @handle_errors
 def user_add(schedules: Path, messages: Path, user_id: str, password_stdin: bool, viewer: bool) -> None:
-    """开通账号：USER_ID 是 town.yaml 里管理员的编号；加 --viewer 可以是任意新名字（只能看）。"""
+    """开通账号：账号是 town.yaml 里管理员的编号；加 --viewer 可以是任意新名字（只能看）。"""
     from bot.web.accounts import hash_password
 
     admins = {a.id: a.name for a in load(Sources(schedules, messages)).campaign.admins}
@@ -164,7 +164,7 @@ def user_add(schedules: Path, messages: Path, user_id: str, password_stdin: bool
 @click.option("--password-stdin", is_flag=True, help="从标准输入的第一行读新密码（给脚本用）。")
 @handle_errors
 def user_passwd(user_id: str, password_stdin: bool) -> None:
-    """给 USER_ID 换新密码（所有已登录的地方都会退出）。"""
+    """给这个账号换新密码（所有已登录的地方都会退出）。"""
     from bot.web.accounts import hash_password
 
     with _accounts() as web:
@@ -179,7 +179,7 @@ def user_passwd(user_id: str, password_stdin: bool) -> None:
 @click.argument("user_id")
 @handle_errors
 def user_remove(user_id: str) -> None:
-    """注销 USER_ID 的账号，所有已登录的地方都会退出。"""
+    """注销这个账号，所有已登录的地方都会退出。"""
     with _accounts() as web:
         removed = web.remove_account(user_id)
     if not removed:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import click
 import pytest
@@ -17,6 +18,10 @@ ENGLISH = re.compile(
     r"Usage:|Options:|Commands:|Show this message|No such|Invalid value|Missing (argument|option)|Error:|"
     r"Traceback|Field required|Input should|datetime\.|is not one of|does not exist"
 )
+
+
+# A value's name click makes from a type or an argument: INTEGER, TEXT, PATH, EVIDENCE_ID.
+METAVAR = re.compile(r"\b(INTEGER|TEXT|PATH|FILENAME|DIRECTORY|FLOAT|[A-Z]+_ID)\b")
 
 
 def laba(env: dict[str, str], *args: str) -> Result:
@@ -42,8 +47,17 @@ def test_every_commands_help_is_chinese(env: dict[str, str]) -> None:
             if isinstance(param, click.Option) and not param.hidden and param.help:
                 assert HAN.search(param.help), (path, param.opts, param.help)
         assert command.help and HAN.search(command.help.split("\n")[0]), path
+        # Values named in Chinese (click's INTEGER, TEXT, an argument's name in capitals: issue 10 L10).
+        assert not METAVAR.search(out), (path, METAVAR.search(out))
         seen += 1
     assert seen >= 15
+
+
+def test_help_shows_the_folders_in_effect(env: dict[str, str], tmp_path: Path) -> None:
+    """With BOT_SCHEDULES_DIR set to another town, --help shows that folder, not 金溪's."""
+    town = tmp_path / "schedules" / "shuanghe"
+    out = laba({**env, "BOT_SCHEDULES_DIR": str(town)}, "plan", "--help").stdout
+    assert "jinxi" not in out and "shuanghe" in out, out
 
 
 @pytest.mark.parametrize(
