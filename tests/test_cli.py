@@ -219,6 +219,18 @@ def test_send_in_another_town_suggests_its_own_groups_and_help_names_none(
     assert "changchun" not in laba(env, "send", "--help").stdout
 
 
+def test_groups_shows_how_a_unit_without_a_group_is_reached(
+    env: dict[str, str], jinxi: Sources, tmp_path: Path
+) -> None:
+    """Issue 10 L9: 双河镇's 渝南建材 has no group, only a contact: `groups` says it is reached privately."""
+    from tests.outsider import shuanghe_sources
+
+    town = shuanghe_sources(tmp_path / "town", jinxi.messages)
+    result = laba({**env, "BOT_SCHEDULES_DIR": str(town.schedules)}, "groups")
+    assert result.exit_code == 0, result.output
+    assert "渝南建材有限公司：私信 高志华（yunan-gao）" in result.stdout
+
+
 # --- help ------------------------------------------------------------------------------------------------------
 
 

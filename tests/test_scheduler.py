@@ -7,6 +7,7 @@ for real. Tests wait for the scheduler's own "job done" signal, never for a fixe
 from __future__ import annotations
 
 import asyncio
+import logging
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -69,9 +70,10 @@ class Harness:
 
 
 def test_on_start_a_job_within_grace_runs_late_and_older_ones_are_missed_and_reported(
-    sources: Sources, store: SqlStore
+    sources: Sources, store: SqlStore, caplog: pytest.LogCaptureFixture
 ) -> None:
-    store.service_started_at("jinxi", at("2024-04-01T00:00"))
+    store.service_started_at("jinxi", at("2024-04-01T00:00:00.669885"))
+    caplog.set_level(logging.INFO, logger="bot.scheduler")
 
     async def scenario() -> Harness:
         async with Harness(sources, store, at("2024-05-06T09:30")) as h:
@@ -91,6 +93,9 @@ def test_on_start_a_job_within_grace_runs_late_and_older_ones_are_missed_and_rep
     [report_ran, report_tan] = [h.sent_to({a}) for a in sorted(ADMINS)]
     assert len(report_ran) == len(report_tan) == 1
     assert "错过了发送时间" in report_ran[0] and "4月活动通知" in report_ran[0]
+    # The jobs before the service began, said in the town's words: no ISO timestamp with microseconds (L14).
+    [before] = [r.getMessage() for r in caplog.records if "早于本数据库第一次启动" in r.getMessage()]
+    assert "（4月1日（周一）凌晨0点）" in before and "669885" not in before, before
 
 
 def test_restart_sends_nothing_twice_and_reports_missed_jobs_once(sources: Sources, store: SqlStore) -> None:

@@ -84,6 +84,13 @@ def groups(schedules: Path, messages: Path, channel: str | None, online: bool, a
                 line += f"\n{'':<28} → {row['room_id']}" if row["room_id"] else f"\n{'':<28} ✗ {row['problem']}"
             click.echo(line)
         click.echo(f"\n共 {len(rows)} 个群。")
+        # Units with no group at all are reached privately: say so, or they look forgotten (issue 10 L9).
+        private = [u for u in loaded.campaign.units if not u.groups]
+        if private:
+            click.echo("\n没有群的单位（消息私信发给联系人）：")
+            for u in private:
+                people = "、".join(f"{c.name}（{c.id}）" for c in u.contacts) or "没有联系人，收不到消息"
+                click.echo(f"  {u.name}：私信 {people}")
     if online and any(not row["room_id"] for row in rows):
         sys.exit(1)
 
