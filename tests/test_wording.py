@@ -108,3 +108,6 @@ def test_the_outsiders_town_reads_right_all_year(shuanghe: Sources, tmp_path: Pa
     sent = simulate_year(shuanghe, tmp_path / "data", 2025)
     assert len(sent) > 500
     assert defects(load(shuanghe), sent) == {}
+    # A month's two activities in one announcement, in the order they happen (宣传周 5/19, then 端午 5/30).
+    may = next(s.text for s in sent if s.job.key == "2025-05/announce")
+    assert may.index("全国城市生活垃圾分类宣传周") < may.index("端午赶场") and "2项" in may
