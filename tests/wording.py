@@ -122,18 +122,16 @@ def defects(loaded: LoadedCampaign, sent: list[Sent]) -> dict[str, list[str]]:
     for s in sent:
         if s.target.kind == "group" and minutes[(s.target.id, s.job.at)] > 1:
             flag("two messages to one group in one minute", s, f"{s.job.at:%m-%d %H:%M}")
+
     # No two near-identical messages to one group (or person) on one morning: one announcement, one work
     # arrangement per month however many activities it has, and no reminder repeating the morning's arrangement.
-    month_start = Counter(
-        (s.target.id, s.job.kind, s.job.at.date())
-        for s in sent
-        if s.job.kind in (JobKind.ANNOUNCE, JobKind.PROOF_REQUEST)
-    )
+    def month_start_kind(s: Sent) -> bool:  # the month's announcement, arrangement, or announcement clip
+        is_clip = s.job.kind is JobKind.BROADCAST and s.job.event is None
+        return s.job.kind in (JobKind.ANNOUNCE, JobKind.PROOF_REQUEST) or is_clip
+
+    month_start = Counter((s.target.id, s.job.kind, s.job.at.date()) for s in sent if month_start_kind(s))
     for s in sent:
-        if (
-            s.job.kind in (JobKind.ANNOUNCE, JobKind.PROOF_REQUEST)
-            and month_start[(s.target.id, s.job.kind, s.job.at.date())] > 1
-        ):
+        if month_start_kind(s) and month_start[(s.target.id, s.job.kind, s.job.at.date())] > 1:
             flag("two announcements or arrangements to one group on one day", s, f"{s.job.at:%m-%d %H:%M}")
     arranged = {
         (s.target.id, s.job.at.date()) for s in sent if s.job.kind is JobKind.PROOF_REQUEST and s.job.at.hour < 12

@@ -251,7 +251,7 @@ def _plan_year(campaign: Campaign, plan: PlanFile, timing: _Timing) -> Iterable[
         units = _units_targets(campaign, act)
         asked = tuple(t for u in campaign.responsible_units(act) for t in unit_targets(u, mention_contacts=True))
         due = _due(act, y, m, timing)
-        announce, request_at = _month_start(act, y, m, timing)
+        _, request_at = _month_start(act, y, m, timing)  # this activity's own: its chase is timed from it
         merged = month_start[m]
         lead = months[m][0] is act
         if villagers and lead:
@@ -270,8 +270,13 @@ def _plan_year(campaign: Campaign, plan: PlanFile, timing: _Timing) -> Iterable[
         if chase_at > request_at:
             yield PlannedJob(f"{act.id}/chase", JobKind.CHASE, chase_at, asked, act, y, m, due=due)
         if operators:
-            # The activity's clip plays from the announcement's day; an event's from its reminder's day.
-            yield _broadcast(f"{act.id}/broadcast", "announce", announce.date(), operators, act, None, due, timing)
+            # The month's clip plays from the announcement's day (one clip naming all the month's activities, like
+            # the announcement: M3); an event's from its reminder's day.
+            if lead:
+                key = merged.announce.key.replace("/announce", "/broadcast")
+                day = merged.announce.at.date()
+                clip = _broadcast(key, "announce", day, operators, act, None, due, timing)
+                yield replace(clip, covers=merged.announce.covers)
             for ev in act.events:
                 first = ev.start - timedelta(days=rules.remind.days_before)
                 yield _broadcast(f"{act.id}/broadcast/{ev.id}", "remind", first, operators, act, ev, due, timing)

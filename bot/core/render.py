@@ -294,7 +294,7 @@ def job_context(campaign: Campaign, job: PlannedJob, target: Target, facts: Proo
         # Villagers are invited to "村里组织的活动" only when their own village (community) runs it (issue 10 M4).
         ctx["target"]["responsible"] = _responsible(campaign, job.activity, target)
     covered = job.covers or ((job.activity,) if job.activity else ())
-    if job.kind is JobKind.ANNOUNCE:
+    if job.kind is JobKind.ANNOUNCE or (job.broadcast is not None and job.event is None):
         # The month's activities (one, or several merged into one announcement), in the order they happen.
         ctx["activities"] = [activity_view(campaign, a, facts) for a in covered]
     if job.kind is JobKind.PROOF_REQUEST:

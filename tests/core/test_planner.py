@@ -379,10 +379,9 @@ def test_inserting_an_activity_or_event_changes_no_other_key(jinxi: Sources) -> 
         plan_file, "      - id: liuyi\n", "      - {id: ertong, name: 新增事件, start: 6月2日}\n      - id: liuyi\n"
     )
     after = plan_campaign(load_campaign(jinxi.schedules)).by_key()
-    # June's one announcement and one work arrangement now name both activities, under the month's keys.
+    # June's one announcement, work arrangement and clip now name both activities, under the month's keys.
     assert set(after) - set(before) == {
         "2024-06-extra/chase",
-        "2024-06-extra/broadcast",
         "2024-06/remind/ertong",
         "2024-06/remind/ertong/units",
         "2024-06/broadcast/ertong",
@@ -473,8 +472,12 @@ def test_a_month_with_two_activities_has_one_announcement_and_one_arrangement_pe
         plan_file, "activities:\n", "activities:\n" + activity_yaml(6, ident="2024-06-extra", responsible="[shanling]")
     )
     jobs = plan_campaign(load_campaign(jinxi.schedules)).jobs
-    june = [j for j in jobs if j.month == 6 and j.kind in (JobKind.ANNOUNCE, JobKind.PROOF_REQUEST)]
-    assert sorted(j.key for j in june) == ["2024-06/announce", "2024-06/proof_request"]
+    june = [
+        j
+        for j in jobs
+        if j.month == 6 and (j.kind in (JobKind.ANNOUNCE, JobKind.PROOF_REQUEST) or (j.broadcast and not j.event))
+    ]
+    assert sorted(j.key for j in june) == ["2024-06/announce", "2024-06/broadcast", "2024-06/proof_request"]
     for job in june:
         assert [a.id for a in job.covers] == ["2024-06-extra", "2024-06"]  # no event first, then 六一
     (request,) = (j for j in june if j.kind is JobKind.PROOF_REQUEST)
