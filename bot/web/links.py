@@ -11,6 +11,7 @@ from collections.abc import Callable
 from bot.clock import Clock
 from bot.core.model import JobKind
 from bot.core.planner import PlannedJob, Target
+from bot.core.render import quoted
 from bot.inbound import InboundRouter
 from bot.proof.intake import ProofIntake
 from bot.proof.windows import ActivityWindow
@@ -43,8 +44,12 @@ class UploadLinks:
     def __call__(self, job: PlannedJob, target: Target) -> str:
         if job.kind not in WITH_LINK or job.activity is None or target.unit is None:
             return ""
-        url = self.url(target.unit, job.activity.id)
-        return f"\n用手机交照片（不用登录）：{url}" if url else ""
+        # A month's merged arrangement asks for each of the unit's activities: one link each, named when several.
+        acts = job.covers if len(job.covers) > 1 else (job.activity,)
+        urls = [(a, url) for a in acts if (url := self.url(target.unit, a.id))]
+        if len(urls) == 1:
+            return f"\n用手机交照片（不用登录）：{urls[0][1]}"
+        return "".join(f"\n用手机交{quoted(a.title)}的照片（不用登录）：{url}" for a, url in urls)
 
 
 def upload_links_for(store: Store, router: InboundRouter, settings: Settings, clock: Clock) -> UploadLinks | None:
