@@ -508,11 +508,14 @@ class Pipeline:
         except TemplateError:
             log.exception("提醒模板 %s 出错", template)
             return
+        told = False
         for admin in admin_targets(loaded.campaign):
             outcome = await self.send_now(admin, text, key, tries=1, priority=SendPriority.ALERT)
+            told = told or outcome.fresh
             if outcome.fresh and outcome.status is not DeliveryStatus.SENT:
                 log.error("没能提醒 %s：%s\n%s", admin.name, outcome.detail, text)
-        log.warning("已提醒管理员：%s", text.splitlines()[0])
+        if told:  # an alert already given (same key: the same episode) is not logged again either
+            log.warning("已提醒管理员：%s", text.splitlines()[0])
 
     async def flush_alerts(self) -> None:
         pending, self.deferred_alerts = self.deferred_alerts, []

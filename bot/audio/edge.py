@@ -114,7 +114,8 @@ class EdgeTts:
                 if not exc.retryable or attempt == self.attempts:
                     break
                 await self._sleep(self.first_backoff * 2 ** (attempt - 1))
-        raise TtsError(f"edge-tts 试了 {self.attempts} 次仍失败：{error}", retryable=error.retryable)
+        # The studio names the engine ("edge-tts：试了 3 次仍失败：…"): not said twice.
+        raise TtsError(f"试了 {self.attempts} 次仍失败：{error}", retryable=error.retryable)
 
     async def _once(self, text: str, voice: Voice) -> Speech:
         try:

@@ -125,7 +125,11 @@ def test_falling_back_to_the_offline_voice_tells_the_admins_once(
 
 
 def test_the_admins_hear_of_a_fallback_once_per_episode_not_once_per_clip_or_day(
-    loaded: LoadedCampaign, store: SqlStore, tmp_path: Path, edge_server: LoopbackEdgeTts
+    loaded: LoadedCampaign,
+    store: SqlStore,
+    tmp_path: Path,
+    edge_server: LoopbackEdgeTts,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Issue 10 M5: while edge-tts is down, days of clips fall back and the admins get one alert, in Chinese;
     once it speaks again, the next outage is a new episode with its own alert."""
@@ -143,6 +147,8 @@ def test_the_admins_hear_of_a_fallback_once_per_episode_not_once_per_clip_or_day
     alerts = {admin: channel.texts_to(admin) for admin in ADMINS}
     assert all(len(texts) == 1 for texts in alerts.values()), alerts
     assert all("HTTP 503" in texts[0] and "不再逐条提醒" in texts[0] for texts in alerts.values())
+    told = [r.getMessage() for r in caplog.records if r.getMessage().startswith("已提醒管理员")]
+    assert len(told) == 1, told  # and the log says it once too
 
     edge_server.default = "ok"  # back: the next clip is spoken online, which ends the episode
     recovered = by_key["2024-07/broadcast"]
