@@ -117,11 +117,20 @@ schedules_option = click.option(
     envvar="BOT_SCHEDULES_DIR",
     help="镇的计划目录：里面有 town.yaml、units.yaml、plan-年份.yaml。",
 )
+
+
+def shipped_messages() -> Path:
+    """The templates every town shares: `./messages` when run from a checkout (or a town's own copy there), else
+    the ones shipped beside the package, so a town in another folder needs no copy of its own."""
+    here = Path("messages")
+    return here if here.is_dir() else Path(__file__).resolve().parents[2] / "messages"
+
+
 messages_option = click.option(
     "--messages",
     type=click.Path(path_type=Path, file_okay=False),
-    default=Path("messages"),
-    show_default=True,
+    default=shipped_messages,
+    show_default="大喇叭自带的模板",
     envvar="BOT_MESSAGES_DIR",
     help="消息模板目录（*.j2 文件）。",
 )
