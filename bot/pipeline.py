@@ -242,7 +242,7 @@ class Pipeline:
             await self.alert(
                 "alert_failed",
                 f"alert/episode/{attempt.episode}",
-                {"attempts": 1, "label": job_label(job), "target": target.name, "error": detail + EPISODE_NOTE},
+                {"attempts": 0, "label": job_label(job), "target": target.name, "error": detail + EPISODE_NOTE},
             )
         else:
             await self.alert(
