@@ -32,6 +32,8 @@ from bot.reply_limits import ReplyLimits
 from bot.store.base import Claim, DeliveryStatus, Store
 
 log = logging.getLogger(__name__)
+# Ends the one alert of an episode (a full disk): the later failures of the same episode are not told one by one.
+EPISODE_NOTE = "。在这个问题解决之前，后面的消息也会同样失败，都记为发送失败，不再逐条提醒"
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -234,6 +236,14 @@ class Pipeline:
             return Outcome(job.key, target.id, target.name, job.at, status, detail)
         if status is DeliveryStatus.UNCONFIRMED:
             await self.report_unconfirmed([(job_label(job), target.name)])
+        elif attempt.episode:
+            # A condition that fails every message alike (a full disk): one alert per episode, naming the first
+            # message it stopped, instead of one per failed message. Each failure is still recorded FAILED.
+            await self.alert(
+                "alert_failed",
+                f"alert/episode/{attempt.episode}",
+                {"attempts": 0, "label": job_label(job), "target": target.name, "error": detail + EPISODE_NOTE},
+            )
         else:
             await self.alert(
                 "alert_failed",
@@ -276,6 +286,7 @@ class Pipeline:
                 message_id = await send()
             except DeliveryError as exc:
                 error, permanent = str(exc), exc.permanent
+                attempt.episode = exc.episode
                 log.warning("发送 %s 失败（第 %d 次）：%s", what, number, error)
                 if exc.uncertain:
                     self.store.mark_unconfirmed(attempt.claim, self.clock.now(), error)
@@ -607,6 +618,7 @@ class _Attempt:
         self.handed = False
         self.partly_sent = False  # a part (the clip before its play sheet) certainly left
         self.left_as: str | None = None  # the message id once the channel confirmed it left
+        self.episode = ""  # the last refusal's episode (a full disk): see `Pipeline._send_claimed`
 
     async def handoff(self, handed: bool) -> None:
         if handed == self.handed:
