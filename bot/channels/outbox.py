@@ -114,7 +114,7 @@ class OutboxChannel:
             log.error("发件箱 %s 所在磁盘已满（%s）", self._folder, exc)
             self._console(f"[发件箱] 磁盘已满，消息写不进 {self._folder}，都记为发送失败。请尽快清理磁盘。")
         return DeliveryError(
-            f"发件箱所在的磁盘已满，消息没有写进 {day}（{exc.strerror}）",
+            f"发件箱所在的磁盘已满，消息没有写进 {day}：请清理磁盘，没写进的消息可以用 laba send 补发",
             permanent=True,
             episode=f"disk-full/{self._full_since}",
         )
