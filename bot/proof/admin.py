@@ -17,7 +17,9 @@ from bot.channels.base import InboundMessage
 from bot.commands import Command, CommandHandler
 from bot.config.campaign import LoadedCampaign
 from bot.pipeline import Pipeline
-from bot.proof.intake import ProofIntake, exif_flags, find_unit
+from bot.proof.binding import find_unit
+from bot.proof.filing import exif_flags
+from bot.proof.intake import ProofIntake
 from bot.proof.windows import open_for, pick
 from bot.store.evidence import Binding, BindingStatus, Evidence, EvidenceStatus
 
