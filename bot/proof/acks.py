@@ -2,16 +2,18 @@
 
 WeChat sends each photo of a multi-photo post as its own message, so photos are answered per burst: the items a
 sender posts in one room for one unit and activity (refused files included) are held until the quiet window passes
-without another one, then answered in ONE message under `proof/ack/<the burst's first message id>`.
+without another one, then answered in ONE message under `proof/ack/<the burst's first message id>`. Its wording is
+`messages/proof_ack.j2`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any, Final
 
 from bot.channels.pacing import SendPriority
 from bot.config.campaign import LoadedCampaign
@@ -24,6 +26,8 @@ from bot.store.base import DeliveryStatus
 from bot.store.evidence import Evidence, EvidenceStatus, EvidenceStore, Flag
 
 log = logging.getLogger(__name__)
+
+TEMPLATE: Final = "proof_ack"
 
 
 def numbers(ids: Iterable[int]) -> str:
@@ -168,65 +172,79 @@ class Acknowledgements:
                 if r.status is waiting and (now := self.evidence.get(r.id)) and now.status is waiting
             }
             items = [r for r in items if r.status is not waiting or r.id in still]
-        lines = self.acknowledge(items, burst.unit, burst.count)
-        pending = [r for r in items if r.status is EvidenceStatus.PENDING]
-        if pending and burst.unit is None:
-            lines.append(
-                f"{burst.sender_name}，我还不知道您是哪个单位的，照片先存着。"
-                f"请发“#绑定 单位名称”（例如 #绑定 {self._current().campaign.units[0].name}），"
-                "管理员确认后就记到该单位。"
-            )
-        elif pending and burst.ask:
-            options = "、".join(f"“{w.label}”" for w in burst.ask)
-            example = example_reply(burst.ask, burst.ask[0])
-            lines.append(f"现在有 {len(burst.ask)} 项活动在收材料：{options}。请回一句是哪项活动的，例如“{example}”。")
-        return lines
+        facts = self.facts(items, burst.unit, burst.count)
+        if any(r.status is EvidenceStatus.PENDING for r in items):
+            if burst.unit is None:
+                example = self._current().campaign.units[0].name
+                facts["stranger"] = {"name": burst.sender_name, "example": example}
+            elif burst.ask:
+                example = example_reply(burst.ask, burst.ask[0])
+                facts["ask"] = {"options": [w.label for w in burst.ask], "example": example}
+        return self.render(facts)
 
     def acknowledge(self, items: Sequence[Evidence], unit: Unit | None, count: int | None = None) -> list[str]:
-        """What the sender is told about `items` (a burst, or the photos a text just filed): per activity one line
-        with the photos received and the unit's running count (`count` if already known), a line per flagged
-        photo, a line per refused file (numbered by its place among `items`), a line for the photos kept pending."""
-        lines: list[str] = []
+        """What the sender is told about `items` (a burst, or the photos a text just filed), as lines of
+        `messages/proof_ack.j2`; see `facts`."""
+        return self.render(self.facts(items, unit, count))
+
+    def render(self, facts: Mapping[str, Any]) -> list[str]:
+        """`messages/proof_ack.j2` with `facts`, line by line (no lines: nothing to say)."""
+        return self._current().renderer.render_named(TEMPLATE, facts).splitlines()
+
+    def facts(self, items: Sequence[Evidence], unit: Unit | None, count: int | None = None) -> dict[str, Any]:
+        """The acknowledgement's variables for `items`: per activity the photos received and the unit's running
+        count (`count` if already known) with each flagged photo, each refused file (numbered by its place among
+        `items`), the photos kept pending; no note, stranger or question (the caller adds those)."""
         filed: dict[str, list[Evidence]] = {}
         for r in items:
             if r.status is EvidenceStatus.ACCEPTED and unit is not None and r.activity_id is not None:
                 filed.setdefault(r.activity_id, []).append(r)
+        activities = []
         for activity_id, records in filed.items():
             assert unit is not None
             n = count if count is not None and len(filed) == 1 else self.evidence.count(activity_id, unit.id)
-            lines.extend(self._filed_lines(unit, activity_id, records, n))
+            activities.append(self._filed(unit, activity_id, records, n))
         refused = [(place, r) for place, r in enumerate(items, start=1) if r.status is EvidenceStatus.REFUSED]
-        for place, r in refused:
-            lines.append(f"第 {place} 个文件没有收下：{r.reason}。")
-        if any(r.kind == "file" for _, r in refused):  # not a photo we could take (a photo not stored: send again)
-            lines[-1] += "请发照片（jpg、png）。"
         kept = [
             r
             for r in items
             if r.status is EvidenceStatus.PENDING
             or (r.status is EvidenceStatus.ACCEPTED and (unit is None or r.activity_id is None))
         ]
-        if kept:
-            lines.append(f"照片 {len(kept)} 张已暂存（编号 {numbers(r.id for r in kept)}）。")
-        return lines
+        return {
+            "filed": activities,
+            "refused": [{"place": place, "reason": r.reason} for place, r in refused],
+            # Not a photo we could take (a photo not stored: send again).
+            "not_photo": any(r.kind == "file" for _, r in refused),
+            "kept": {"count": len(kept), "ids": numbers(r.id for r in kept)} if kept else None,
+            "note": None,
+            "stranger": None,
+            "ask": None,
+        }
 
-    def _filed_lines(self, unit: Unit, activity_id: str, records: list[Evidence], n: int) -> list[str]:
-        """The photos filed under one activity: received and counted, then a line per flagged photo."""
+    def _filed(self, unit: Unit, activity_id: str, records: list[Evidence], n: int) -> dict[str, Any]:
+        """The photos filed under one activity: received and counted, and each flagged photo."""
         window = next((w for w in self._windows() if w.activity.id == activity_id), None)
-        label = window.label if window else activity_id
-        ids = numbers(r.id for r in records)
-        line = f"已收到 {unit.name} {label} 照片 {len(records)} 张（编号 {ids}），累计 {n} 张"
-        if window and n < window.min_photos:
-            line += f"，还差 {window.min_photos - n} 张"
-        lines = [line + "。"]
+        flagged = []
         for r in records:
-            notes = []
-            if Flag.DUPLICATE in r.flags:
-                notes.append(f"和编号 {r.duplicate_of} 是同一张照片，不重复计数")
-            elif Flag.NEAR_DUPLICATE in r.flags:
-                notes.append(f"和编号 {r.duplicate_of} 的照片几乎一样，不重复计数")
-            if Flag.EXIF_OUTSIDE in r.flags and r.exif_at is not None:
-                notes.append(f"拍摄时间是 {r.exif_at:%Y年%-m月%-d日}，不在活动期间，已标记由镇里核对")
-            if notes:
-                lines.append(f"编号 {r.id} " + "；".join(notes) + "。")
-        return lines
+            duplicate, near = Flag.DUPLICATE in r.flags, Flag.NEAR_DUPLICATE in r.flags
+            exif_at = r.exif_at if Flag.EXIF_OUTSIDE in r.flags else None
+            if duplicate or near or exif_at is not None:
+                flagged.append(
+                    {
+                        "id": r.id,
+                        "duplicate": duplicate,
+                        "near": near,
+                        "duplicate_of": r.duplicate_of,
+                        "exif_at": exif_at,
+                    }
+                )
+        return {
+            "unit": unit.name,
+            "label": window.label if window else activity_id,
+            "photos": len(records),
+            "ids": numbers(r.id for r in records),
+            "total": n,
+            "missing": window.min_photos - n if window and n < window.min_photos else 0,
+            "flagged": flagged,
+        }

@@ -21,11 +21,9 @@ from bot.store.evidence import EvidenceStore
 log = logging.getLogger(__name__)
 
 BIND = re.compile(r"^\s*[#＃]\s*绑定\s*(.*)$")
-BIND_REFUSALS: Final = {
-    BindVerdict.ALREADY_PENDING: "{name}，您申请绑定到{unit}的请求已经收到，正在等镇里管理员确认，不用再发。",
-    BindVerdict.PERSON_CAP: "{name}，您今天申请绑定的次数太多了，请明天再试，或直接联系镇里管理员。",
-    BindVerdict.UNIT_CAP: "{name}，{unit}已有多个绑定申请在等管理员确认，请先联系镇里管理员。",
-}
+# The answers to the person (`outcome` picks one) and the request to the admins, in `messages/`.
+REPLY: Final = "bind_reply"
+REQUEST: Final = "bind_request"
 
 Reply = Callable[[list[str]], Awaitable[None]]
 
@@ -59,15 +57,21 @@ class BindRequests:
 
     async def request(self, message: InboundMessage, words: str, reply: Reply) -> None:
         """Answer `#绑定 <words>` through `reply`; a new request is recorded and sent to every admin."""
-        campaign = self._current().campaign
+        loaded = self._current()
+        campaign = loaded.campaign
         unit = find_unit(campaign, words)
+
+        async def answer(outcome: str) -> None:
+            variables = {"outcome": outcome, "name": message.sender_name, "unit": unit.name if unit else ""}
+            variables |= {"words": words.strip(), "example": campaign.units[0].name}
+            await reply([loaded.renderer.render_named(REPLY, variables)])
+
         if unit is None:
-            example = campaign.units[0].name
-            await reply([f"没有找到单位“{words.strip()}”。请写全称，例如：#绑定 {example}"])
+            await answer("unknown")
             return
         current = self._unit_of(message)
         if current is not None and current.id == unit.id:
-            await reply([f"{message.sender_name}，您已经是{unit.name}的联系人，直接发照片就行。"])
+            await answer("contact")
             return
         recorded = await asyncio.to_thread(self.evidence.bindings)
         verdict = judge_request(
@@ -81,11 +85,13 @@ class BindRequests:
         )
         if verdict is not BindVerdict.NEW:
             log.warning("#绑定 from %s for %s not recorded: %s", message.sender, unit.id, verdict.value)
-            await reply([BIND_REFUSALS[verdict].format(name=message.sender_name, unit=unit.name)])
+            await answer(verdict.value)
             return
-        await self._record(campaign, message, unit, reply)
+        await self._record(loaded, message, unit, answer)
 
-    async def _record(self, campaign: Campaign, message: InboundMessage, unit: Unit, reply: Reply) -> None:
+    async def _record(
+        self, loaded: LoadedCampaign, message: InboundMessage, unit: Unit, answer: Callable[[str], Awaitable[None]]
+    ) -> None:
         binding, fresh = self.evidence.request_binding(
             sender=message.sender,
             sender_wechat=message.sender_wechat,
@@ -94,14 +100,11 @@ class BindRequests:
             message_id=message.message_id,
             at=message.received_at,
         )
-        await reply(
-            [f"{message.sender_name}，已申请绑定到{unit.name}，等镇里管理员确认后，您发的照片会记到{unit.name}。"]
-        )
+        await answer("requested")
         if fresh or binding.status.value == "pending":
-            text = (
-                f"【台账】{message.sender_name}（微信 {message.sender_wechat or message.sender}）申请绑定到{unit.name}"
-                f"（申请编号 {binding.id}）。\n同意请回复：#批准 {binding.id}\n不同意请回复：#拒绝 {binding.id}"
-            )
-            for admin in campaign.admins:
+            wechat = message.sender_wechat or message.sender
+            variables = {"name": message.sender_name, "wechat": wechat, "unit": unit.name, "id": binding.id}
+            text = loaded.renderer.render_named(REQUEST, variables)
+            for admin in loaded.campaign.admins:
                 key = f"proof/bind/{binding.id}"
                 await self._pipeline.send_now(person_target(admin), text, key, priority=SendPriority.ALERT)

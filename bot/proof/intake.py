@@ -270,7 +270,7 @@ class ProofIntake:
                     flags=exif_flags(r.flags, r.exif_at, chosen),
                 )
             )
-        lines = self.acks.acknowledge(updated, unit)
+        facts = self.acks.facts(updated, unit)
         if about_proof:
             note, _ = self.evidence.add(
                 NewEvidence(
@@ -288,8 +288,8 @@ class ProofIntake:
                     text=message.text,
                 )
             )
-            lines.append(f"已收到 {unit.name} {chosen.label} 文字说明（编号 {note.id}）。")
-        await self._reply(message, target, lines)
+            facts["note"] = {"unit": unit.name, "label": chosen.label, "id": note.id}
+        await self._reply(message, target, self.acks.render(facts))
         return True
 
 
