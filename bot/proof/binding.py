@@ -92,7 +92,7 @@ class BindRequests:
     async def _record(
         self, loaded: LoadedCampaign, message: InboundMessage, unit: Unit, answer: Callable[[str], Awaitable[None]]
     ) -> None:
-        binding, fresh = self.evidence.request_binding(
+        binding, fresh = self.evidence.binds.request(
             sender=message.sender,
             sender_wechat=message.sender_wechat,
             sender_name=message.sender_name,

@@ -320,20 +320,7 @@ class EvidenceStore:
                 write_log(conn, at, actor, action, f"evidence:{evidence_id}", detail)
         return self._evidence(row)
 
-    # -- bindings (`bot.store.bindings`) and the log (`bot.store.ledger_log`), as the ledger's callers know them ---
-
-    def request_binding(
-        self, *, sender: str, sender_wechat: str, sender_name: str, unit_id: str, message_id: str, at: datetime
-    ) -> tuple[Binding, bool]:
-        """Record `#绑定` as PENDING; see `BindingStore.request`."""
-        return self.binds.request(
-            sender=sender,
-            sender_wechat=sender_wechat,
-            sender_name=sender_name,
-            unit_id=unit_id,
-            message_id=message_id,
-            at=at,
-        )
+    # -- bindings (`bot.store.bindings`, recorded by `binds.request`) and the log (`bot.store.ledger_log`) ---
 
     def binding(self, binding_id: int) -> Binding | None:
         return self.binds.get(binding_id)
