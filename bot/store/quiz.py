@@ -27,7 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from bot.store.sql import SqlStore, UtcDateTime, _aware_utc, metadata
+from bot.store.schema import UtcDateTime, metadata
+from bot.store.sql import SqlStore, _aware_utc
 
 quiz_answers = Table(
     "quiz_answers",
