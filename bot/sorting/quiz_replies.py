@@ -28,7 +28,8 @@ from bot.inbound import InboundHandler
 from bot.pipeline import Pipeline
 from bot.settings import Settings
 from bot.sorting.quiz import choice_of
-from bot.store.quiz import QuizAnswer, QuizStore
+from bot.sorting.quiz_report import quiz_villages
+from bot.store.quiz import GroupSize, QuizAnswer, QuizStore
 from bot.store.sql import SqlStore
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ class QuizReplies:
         self._current = current
         self._pipeline = pipeline
         self.quiz = quiz
+        self._sized: set[str] = set()  # quizzes whose groups were counted by this process
 
     async def handle(self, message: InboundMessage) -> bool:
         if message.kind != "text" or message.group is None:
@@ -84,7 +86,29 @@ class QuizReplies:
         log.info(
             "每周一题 %s：%s 答 %s%s", job.key, message.sender_name, choice, "" if kept else "（不计，只算第一次）"
         )
+        if job.key not in self._sized:
+            self._sized.add(job.key)  # once per quiz and process: a failed count is not retried on every answer
+            await self._count_members(job, now)
         return True
+
+    async def _count_members(self, job: PlannedJob, now: Any) -> None:
+        """Keep the size of each group the quiz went to, for the 参与率, when the channel can say (a WeChat
+        gateway; duck-typed, as a robot or the outbox can't). Counted at the first answer heard, while the quiz
+        is open: the group as it was when asked."""
+        channel = getattr(self._pipeline.channel, "default", self._pipeline.channel)  # behind the routes
+        count = getattr(channel, "member_count", None)
+        if count is None:
+            return
+        known = await asyncio.to_thread(self.quiz.sized_groups, job.key)
+        for target in job.targets:
+            if target.id in known:
+                continue
+            members = await count(target.id)
+            if members is None:
+                log.info("每周一题 %s：不知道「%s」有多少人，本月参与率不计算", job.key, target.name)
+                continue
+            size = GroupSize(job.key, target.id, target.unit or "", job.year, job.month, members, now)
+            await asyncio.to_thread(self.quiz.record_size, size)
 
 
 def quiz_facts(current: Callable[[], LoadedCampaign], quiz: QuizStore) -> Callable[[PlannedJob], Mapping[str, Any]]:
@@ -97,19 +121,12 @@ def quiz_facts(current: Callable[[], LoadedCampaign], quiz: QuizStore) -> Callab
             names = list(tally.right_names) if loaded.campaign.rules.quiz.names else []
             return {"answered": tally.answered, "correct": tally.correct, "names": names}
         if job.kind is JobKind.SUMMARY:
-            units = {u.id: u.name for u in loaded.campaign.units}
             weeks = sum(
                 1 for j in loaded.plan.jobs if j.kind is JobKind.QUIZ and (j.year, j.month) == (job.year, job.month)
             )
-            villages = [
-                {
-                    "name": units.get(v.unit_id, v.unit_id),
-                    "answered": v.answered,
-                    "correct": v.correct,
-                    "accuracy": v.accuracy,
-                }
-                for v in quiz.month(job.year, job.month)
-            ]
+            if not weeks:
+                return {"villages": [], "weeks": 0}
+            villages = [v.view() for v in quiz_villages(loaded, quiz, job.year, job.month)]
             return {"villages": villages, "weeks": weeks}
         return {}
 
