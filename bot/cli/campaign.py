@@ -37,6 +37,7 @@ from bot.core.render import ProofFacts, cn_date, format_instant
 from bot.health import HealthLine
 from bot.pipeline import Outcome, job_label
 from bot.settings import Settings
+from bot.sorting.quiz_report import quiz_check_line
 from bot.store.base import DeliveryStatus
 
 
@@ -70,6 +71,7 @@ def check(schedules: Path, messages: Path, channel: str | None, online: bool) ->
         click.echo(f"  ! {warning}")
     for robots_line in robots_report(c, Settings.from_env(channel=channel)):
         click.echo(robots_line)
+    click.echo(f"  {quiz_check_line(loaded)}")
     for problem in loaded.warnings:
         click.echo(f"  ! {problem}")
     if not online:

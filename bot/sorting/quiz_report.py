@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.config.campaign import LoadedCampaign
-from bot.core.model import JobKind
+from bot.core.model import GroupKind, JobKind
 from bot.store.quiz import QuizStore, VillageMonth
 from bot.store.sql import SqlStore
 
@@ -132,3 +132,32 @@ def quiz_lines(quiz: QuizMonth) -> list[str]:
         f"答对 {v.correct} 人次，知晓率 {v.accuracy}%"
         for v in quiz.villages
     ]
+
+
+WEEKDAYS_CN = "一二三四五六日"
+
+
+def quiz_check_line(loaded: LoadedCampaign) -> str:
+    """What `laba check` says about the weekly quiz: where it goes, or why there is none."""
+    rule = loaded.campaign.rules.quiz
+    if not rule.enabled:
+        return "每周一题：town.yaml 里关掉了（rules.quiz.enabled: false），不出题。"
+    asked = [j for j in loaded.plan.jobs if j.kind is JobKind.QUIZ]
+    villagers = {g.id for u in loaded.campaign.units for g in u.groups if g.kind is GroupKind.VILLAGERS}
+    if not asked and loaded.sources.channel != "wechaty":
+        return (
+            f"每周一题：现在的发送渠道是 {loaded.sources.channel}（BOT_CHANNEL），收不到村民在群里的回复，不出题；"
+            "用微信（BOT_CHANNEL=wechaty）时自动在村民群出题。"
+        )
+    if not asked:
+        return (
+            f"每周一题：{len(villagers)} 个村民群 / 居民群都由群机器人或人工代发，收不到回复，不出题；"
+            "村民可以用网页查询（BOT_PUBLIC_URL/q）。"
+        )
+    groups = {t.id for j in asked for t in j.targets}
+    left = len(villagers - groups)
+    rest = f"；另有 {left} 个群由群机器人或人工代发，收不到回复，不出题" if left else ""
+    return (
+        f"每周一题：每周{WEEKDAYS_CN[rule.weekday - 1]} {rule.time:%H:%M} 发到 {len(groups)} 个能收到回复的"
+        f"村民群 / 居民群，共 {len(asked)} 期{rest}。"
+    )
