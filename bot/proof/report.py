@@ -53,6 +53,8 @@ th{background:#f3f3f3} .status{font-weight:bold;white-space:nowrap}
 figure img{width:128px;height:96px;object-fit:cover;border:1px solid #aaa;display:block}
 figure.off img{opacity:.35} .flag{color:#b36b00} .note{font-size:13px;color:#444}
 .summary{margin:8px 0 16px} .muted{color:#777}
+.wide{overflow-x:auto} table.year th.unit{position:sticky;left:0;background:#f3f3f3;text-align:left;white-space:nowrap}
+table.year td{white-space:nowrap}
 @media print{figure img{width:96px;height:72px}}
 """
 
@@ -119,27 +121,42 @@ def month_html(ledger: Ledger, town: str, thumbs: Thumbs, generated: datetime, e
 
 
 def year_html(ledger: Ledger, town: str, generated: datetime) -> str:
+    head = "".join(f"<th>{_e(a.window.label)}</th>" for a in ledger.activities)
+    rows = []
+    for unit_id, name, unit_rows in year_grid(ledger):
+        cells = [
+            '<td class="muted">—</td>' if row is None else f'<td class="status {row.status}">{_e(year_cell(row))}</td>'
+            for row in unit_rows
+        ]
+        rows.append(f'<tr data-unit="{_e(unit_id)}"><th class="unit">{_e(name)}</th>{"".join(cells)}</tr>')
+    totals = "".join(
+        f"<td>已交 {a.count('submitted') + a.count('flagged')} / {len(a.rows)}</td>" for a in ledger.activities
+    )
+    table = (
+        '<div class="wide"><table class="year"><tr><th class="unit">单位</th>'
+        f'{head}</tr>{"".join(rows)}<tr><th class="unit">合计</th>{totals}</tr></table></div>'
+    )
+    return _page(f"{town}{ledger.title}垃圾分类宣传工作台账（全年）", table, generated)
+
+
+def year_grid(ledger: Ledger) -> list[tuple[str, str, list[UnitRow | None]]]:
+    """Units down (id, name), activities across; None where the unit isn't responsible for the activity."""
     units: dict[str, str] = {}
     for a in ledger.activities:
         for r in a.rows:
             units.setdefault(r.unit.id, r.unit.name)
-    head = "".join(f"<th>{_e(a.window.label)}</th>" for a in ledger.activities)
-    rows = []
-    for unit_id, name in units.items():
-        cells = []
-        for a in ledger.activities:
-            row = next((r for r in a.rows if r.unit.id == unit_id), None)
-            cells.append(
-                '<td class="muted">—</td>'
-                if row is None
-                else f'<td class="status {row.status}">{row.status_cn}（{row.counted}）</td>'
-            )
-        rows.append(f'<tr data-unit="{_e(unit_id)}"><td>{_e(name)}</td>{"".join(cells)}</tr>')
-    totals = "".join(
-        f"<td>已交 {a.count('submitted') + a.count('flagged')} / {len(a.rows)}</td>" for a in ledger.activities
-    )
-    table = f"<table><tr><th>单位</th>{head}</tr>{''.join(rows)}<tr><th>合计</th>{totals}</tr></table>"
-    return _page(f"{town}{ledger.title}垃圾分类宣传工作台账（全年）", table, generated)
+    by_unit = [{r.unit.id: r for r in a.rows} for a in ledger.activities]
+    return [(unit_id, name, [rows.get(unit_id) for rows in by_unit]) for unit_id, name in units.items()]
+
+
+def year_cell(row: UnitRow) -> str:
+    """One unit's status for one activity in the year view: 已提交（3张）, or just 未提交 when nothing counts."""
+    return f"{row.status_cn}（{row.counted}张）" if row.counted else row.status_cn
+
+
+def month_heading(town: str, a: ActivityLedger) -> str:
+    """金溪镇2024年4月“敲门行动”入户宣传台账: the label already starts with the month, so it is said once."""
+    return f"{town}{a.window.opens.year}年{a.window.label}台账"
 
 
 def _page(title: str, body: str, generated: datetime) -> str:
@@ -168,7 +185,7 @@ def month_xlsx(
     wb.remove(wb.active)
     for a in ledger.activities or ():
         ws = wb.create_sheet(_sheet_name(a.window.label))
-        ws.append([f"{town}{ledger.title} {a.window.label}"])
+        ws.append([month_heading(town, a)])
         ws["A1"].font = Font(bold=True, size=14)
         ws.append(["单位", "状态", "有效照片", "要求", "标记", "编号", "照片"])
         for cell in ws[2]:
@@ -216,7 +233,8 @@ def month_xlsx(
 def year_xlsx(ledger: Ledger, town: str, out: Path) -> None:
     """One sheet: units down, activities across, the status and counted photos in each cell."""
     from openpyxl import Workbook
-    from openpyxl.styles import Font
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
 
     wb = Workbook()
     ws = wb.active
@@ -224,17 +242,16 @@ def year_xlsx(ledger: Ledger, town: str, out: Path) -> None:
     ws.append([f"{town}{ledger.title}垃圾分类宣传工作台账"])
     ws["A1"].font = Font(bold=True, size=14)
     ws.append(["单位", *[a.window.label for a in ledger.activities]])
-    units: dict[str, str] = {}
-    for a in ledger.activities:
-        for r in a.rows:
-            units.setdefault(r.unit.id, r.unit.name)
-    for unit_id, name in units.items():
-        cells: list[str] = []
-        for a in ledger.activities:
-            row = next((r for r in a.rows if r.unit.id == unit_id), None)
-            cells.append("—" if row is None else f"{row.status_cn}（{row.counted}）")
-        ws.append([name, *cells])
+    for _, name, unit_rows in year_grid(ledger):
+        ws.append([name, *("—" if row is None else year_cell(row) for row in unit_rows)])
+    # Twelve long activity titles across: wrapped headers, and the unit names stay in view when scrolling right.
     ws.column_dimensions["A"].width = 24
+    for index in range(len(ledger.activities)):
+        ws.column_dimensions[get_column_letter(2 + index)].width = 16
+    for cell in ws[2]:
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(vertical="top", wrap_text=True)
+    ws.freeze_panes = "B3"
     _as_text(wb)
     wb.save(out)
 

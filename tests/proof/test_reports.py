@@ -85,7 +85,7 @@ def test_the_xlsx_report_read_back(april: tuple[Town, Ledger], tmp_path: Path) -
     wb = load_workbook(out)
     [name] = wb.sheetnames
     ws = wb[name]
-    assert ws["A1"].value == "金溪镇2024年4月 4月“敲门行动”入户宣传"
+    assert ws["A1"].value == "金溪镇2024年4月“敲门行动”入户宣传台账"  # the month said once
     rows = {r[0]: r for r in ws.iter_rows(min_row=3, max_col=5, values_only=True)}
     assert len(rows) == 13
     assert rows["长春村"][1:4] == ("已提交", 3, 3)
@@ -101,14 +101,15 @@ def test_the_year_view(april: tuple[Town, Ledger], tmp_path: Path) -> None:
     year = year_ledger(town.loaded, town.store, town.intake.evidence, 2024)
     assert len(year.activities) == 12
     page = year_html(year, "金溪镇", NOW)
-    assert "已提交（3）" in page and "待核对（3）" in page
+    assert "已提交（3张）" in page and "待核对（3张）" in page and "（0" not in page
     out = tmp_path / "ledger-2024.xlsx"
     year_xlsx(year, "金溪镇", out)
     ws = load_workbook(out).active
     header = [c.value for c in ws[2]]
     assert header[0] == "单位" and header[4] == "4月“敲门行动”入户宣传" and len(header) == 13
     changchun = next(r for r in ws.iter_rows(min_row=3, values_only=True) if r[0] == "长春村")
-    assert changchun[4] == "已提交（3）" and changchun[1] == "未提交（0）"
+    assert changchun[4] == "已提交（3张）" and changchun[1] == "未提交"
+    assert ws.freeze_panes == "B3"  # the unit names stay in view across twelve activities
     school = next(r for r in ws.iter_rows(min_row=3, values_only=True) if r[0] == "金溪中心校")
     assert school[4] == "—"  # not responsible in April
 

@@ -241,12 +241,13 @@ class WechatyChannel:
             return f"微信已退出登录：{link.logged_out_reason}"
         if link.connected:
             return "已连上网关，等待登录"
-        return f"连不上网关 {self.settings.endpoint}：{link.last_error or '正在连接'}"
+        return f"连不上微信网关：{link.last_error or '正在连接'}"
 
     async def health(self) -> list[HealthLine]:
         try:
-            tls = "TLS" if self.settings.tls else "明文"
-            lines = [HealthLine("微信", self.online, f"{self._state_text()}，网关 {self.settings.endpoint}（{tls}）")]
+            # No gateway address here: #状态 is read by the clerk; the address is in the log and `laba check`'s hint.
+            tls = "TLS 加密连接" if self.settings.tls else "明文连接"
+            lines = [HealthLine("微信", self.online, f"{self._state_text()}（{tls}）")]
             lines.append(self._groups_line())
             lines.append(self._pace_line())
             return lines
@@ -258,7 +259,7 @@ class WechatyChannel:
         if not self.directory.ready:
             return HealthLine("微信群", False, f"{total} 个群还没核对（微信未就绪）")
         if self.missing:
-            names = "；".join(f"{gid}：{why}" for gid, why in self.missing.items())
+            names = "；".join(self.missing.values())  # each reason names the group by its name already
             return HealthLine("微信群", False, f"{total} 个群中 {len(self.missing)} 个找不到——{names}")
         return HealthLine("微信群", True, f"{total} 个群都已找到")
 

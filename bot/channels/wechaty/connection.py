@@ -26,11 +26,11 @@ from typing import Any, TextIO
 
 import grpclib.client
 from grpclib.config import Configuration
-from grpclib.const import Cardinality, Status
+from grpclib.const import Cardinality
 from wechaty_grpc.wechaty import PuppetStub
 from wechaty_grpc.wechaty import puppet as pb
 
-from bot.channels.wechaty.faults import GatewayError, GatewayRejected, GatewayUnreachable, gateway_errors
+from bot.channels.wechaty.faults import GatewayError, GatewayUnreachable, gateway_errors
 from bot.channels.wechaty.login_qr import show_login_qr
 from bot.channels.wechaty.protocol import PATH, Ev, client_ssl_context
 from bot.channels.wechaty.runtime import Background, Changes
@@ -92,6 +92,9 @@ class GatewayConnection:
         self.scan_qrcode = ""
         self.logged_out_reason = ""
         self.last_error = ""
+        self._technical = (
+            ""  # the exception behind last_error, for the log line only (e.g. "（ConnectionRefusedError: …）")
+        )
         self.qr_png: Path | None = None
         self._down_since: float | None = time.monotonic()
         self._outage_alerted = False
@@ -170,13 +173,16 @@ class GatewayConnection:
             failures = 0 if time.monotonic() - opened > 60 else failures + 1
             first, most = self.backoff_seconds
             delay = min(most, first * 2 ** min(failures, 16)) * self._rng.uniform(0.8, 1.2)
-            log.warning("微信网关 %s：%s；%.1f 秒后重连", self.settings.endpoint, self.last_error, delay)
+            log.warning(
+                "微信网关 %s：%s%s；%.1f 秒后重连", self.settings.endpoint, self.last_error, self._technical, delay
+            )
             self._check_outage()
             await asyncio.sleep(delay)
 
     async def _one_session(self) -> bool:
         """Run one session; record why it ended in `last_error`. True when the connection itself is still fine
         (the gateway ended the stream): sends in flight on it may finish."""
+        self._technical = ""
         try:
             with gateway_errors():
                 await self._session()
@@ -184,15 +190,11 @@ class GatewayConnection:
             return True
         except _WatchdogFired:
             self.last_error = f"网关 {self.settings.watchdog_seconds:.0f} 秒没有心跳"
-        except GatewayRejected as exc:
-            self.last_error = exc.detail
-            if exc.status is Status.UNAUTHENTICATED:
-                self.last_error = "网关不认这个令牌（WECHATY_PUPPET_SERVICE_TOKEN）"
         except GatewayError as exc:
-            self.last_error = exc.detail
+            self.last_error, self._technical = exc.detail, f"（{exc.technical}）"
         except Exception as exc:  # a bug here must not end the supervisor: log it and reconnect
             log.exception("微信连接出错")
-            self.last_error = repr(exc)
+            self.last_error, self._technical = "程序内部出错，详见运行记录", f"（{exc!r}）"
         return False
 
     def _check_outage(self) -> None:

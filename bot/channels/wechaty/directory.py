@@ -249,5 +249,5 @@ def _why_missing(topic: str, candidates: int, stored: KnownRoom | None) -> str:
     if candidates:
         return f"有 {candidates} 个群都叫“{topic}”，分不清是哪一个（请改名使群名唯一）"
     if stored is not None:
-        return f"原来的群（{stored.room_id}，“{stored.topic}”）已不在机器人的群里，也没有叫“{topic}”的群"
+        return f"原来的群“{stored.topic}”已不在机器人的群里，也没有叫“{topic}”的群"
     return f"机器人所在的群里没有叫“{topic}”的群（请把机器人拉进群，或核对 units.yaml 里的群名）"

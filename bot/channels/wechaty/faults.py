@@ -12,6 +12,8 @@ Every call to the gateway runs inside `gateway_errors()`. What comes out is a `G
 
 from __future__ import annotations
 
+import socket
+import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -24,31 +26,70 @@ _PERMANENT = {Status.INVALID_ARGUMENT, Status.NOT_FOUND, Status.PERMISSION_DENIE
 
 
 class GatewayError(DeliveryError):
-    """A call to the gateway failed. `detail` says how, for logs and health lines."""
+    """A call to the gateway failed. `detail` says how in the clerk's words (health lines, alerts, the ledger);
+    `technical` is the exception as Python named it, for the log line an engineer reads."""
 
     detail: str
+    technical: str = ""
+
+
+# What a gRPC status means to the town office, and what to check. Statuses not listed read as "网关出错".
+_STATUS_CN = {
+    Status.UNAVAILABLE: "网关暂时不可用",
+    Status.UNAUTHENTICATED: "网关不认这个令牌（请核对 WECHATY_PUPPET_SERVICE_TOKEN）",
+    Status.PERMISSION_DENIED: "网关说没有权限",
+    Status.NOT_FOUND: "网关找不到这个群或联系人",
+    Status.INVALID_ARGUMENT: "网关不接受这条消息的内容",
+    Status.DEADLINE_EXCEEDED: "网关太久没有回应",
+    Status.RESOURCE_EXHAUSTED: "网关说发得太频繁",
+    Status.ALREADY_EXISTS: "已有另一个程序连着这个网关（同一个令牌只能有一个大喇叭在运行）",
+}
+
+
+def plain_cause(exc: BaseException) -> str:
+    """The transport failure in the clerk's words, with what to check; never a Python class name."""
+    if isinstance(exc, ConnectionRefusedError):
+        return "网关拒绝连接（网关程序没有在运行，或者地址、端口不对）"
+    if isinstance(exc, socket.gaierror):
+        return "找不到网关的地址（请核对网关的主机名）"
+    if isinstance(exc, ssl.SSLError):
+        return "加密连接（TLS）没有建立（请核对网关的证书和 TLS 设置）"
+    if isinstance(exc, TimeoutError):
+        return "连接网关超时（网络不通或网关没有响应）"
+    if isinstance(exc, StreamTerminatedError):
+        return "网关中断了连接"
+    if isinstance(exc, ConnectionError):
+        return "和网关的连接断了"
+    return "和网关之间的网络出错"
 
 
 class GatewayRejected(GatewayError):
     def __init__(self, status: Status, message: str | None) -> None:
         self.status = status
-        self.detail = f"{status.name}: {message}"
-        super().__init__(f"微信网关拒绝了消息（{self.detail}）", permanent=status in _PERMANENT)
+        self.detail = _STATUS_CN.get(status, "网关出错（详见运行记录）")
+        self.technical = f"{status.name}: {message}"
+        super().__init__(f"微信网关拒绝了消息：{self.detail}（{self.technical}）", permanent=status in _PERMANENT)
 
 
 class GatewayUnreachable(GatewayError):
-    def __init__(self, detail: str) -> None:
-        self.detail = detail
-        super().__init__(f"连不上微信网关（{detail}）")
+    def __init__(self, cause: BaseException | str) -> None:
+        # A string: our own finding (no connection yet), already in the clerk's words.
+        if isinstance(cause, str):
+            self.detail = self.technical = cause
+        else:
+            self.detail, self.technical = plain_cause(cause), describe(cause)
+        super().__init__(f"连不上微信网关：{self.detail}")
 
 
 class GatewayLost(GatewayError):
-    def __init__(self, detail: str, kind: str, *, sending: bool) -> None:
-        self.detail = detail
+    def __init__(self, exc: BaseException, *, sending: bool) -> None:
+        self.detail, self.technical = plain_cause(exc), describe(exc)
         if sending:
-            super().__init__(f"发送途中和微信网关断开（{kind}），可能已发出，为免重复不再自动重发", uncertain=True)
+            super().__init__(
+                f"发送途中和微信网关断开（{self.detail}），可能已发出，为免重复不再自动重发", uncertain=True
+            )
         else:
-            super().__init__(f"和微信网关断开（{kind}），稍后重试")
+            super().__init__(f"和微信网关断开（{self.detail}），稍后重试")
 
 
 def describe(exc: BaseException) -> str:
@@ -65,7 +106,7 @@ def gateway_errors(*, sending: bool = False) -> Iterator[None]:
         raise
     except GRPCError as exc:
         raise GatewayRejected(exc.status, exc.message) from exc
-    except ConnectionRefusedError as exc:
-        raise GatewayUnreachable(describe(exc)) from exc
+    except (ConnectionRefusedError, socket.gaierror) as exc:  # nothing reached the gateway
+        raise GatewayUnreachable(exc) from exc
     except (StreamTerminatedError, OSError, TimeoutError) as exc:
-        raise GatewayLost(describe(exc), type(exc).__name__, sending=sending) from exc
+        raise GatewayLost(exc, sending=sending) from exc

@@ -49,6 +49,7 @@ def test_logs_in_and_resolves_every_group_including_emoji(world: World, tls: boo
         health = await channel.health()
         assert all(line.ok for line in health), health
         assert ("TLS" if tls else "明文") in health[0].detail
+        assert puppet.endpoint not in str(health)  # #状态 is read by the clerk: no gateway address
 
     world(scenario, tls=tls)
 
@@ -193,7 +194,7 @@ def test_second_stream_gets_already_exists_and_the_channel_waits(world: World, t
             assert (await held.recv_message()) is not None  # heartbeat: this client holds the stream
             await channel.start()
             assert not channel.online
-            assert "ALREADY_EXISTS" in channel.last_error
+            assert "已有另一个程序连着这个网关" in channel.last_error
             await held.cancel()
         other.close()
         await channel.wait_until(lambda: channel.online)
@@ -213,7 +214,7 @@ def test_dropped_stream_and_restarted_gateway_reconnect_without_loss(world: Worl
         await puppet.kill()
         await channel.wait_until(lambda: not channel.online)
         sending = asyncio.create_task(channel.send_text(target, "网关重启期间的消息"))
-        await channel.wait_until(lambda: "Connect" in channel.last_error or "refused" in channel.last_error.lower())
+        await channel.wait_until(lambda: "网关拒绝连接" in channel.last_error)
         assert not sending.done()
         await puppet.start()
         await asyncio.wait_for(sending, WAIT)
@@ -269,6 +270,8 @@ def test_long_outage_alerts_once(world: World) -> None:
         async with asyncio.timeout(WAIT):
             await alerts.changed.wait()
         assert alerts.templates() == ["alert_wechat_down"]
+        # The cause in the clerk's words, what to check; no Python exception names.
+        assert alerts.seen[0][2]["error"] == "网关拒绝连接（网关程序没有在运行，或者地址、端口不对）"
         await puppet.start()
         await channel.wait_until(lambda: channel.online)
         assert alerts.templates() == ["alert_wechat_down"]
@@ -297,7 +300,8 @@ def test_missing_group_is_reported_then_found_on_dirty(world: World, loaded: Loa
         await channel.start()
         assert "平溪村两委工作群" in channel.missing["pingxi-work"]
         lines = {line.part: line for line in await channel.health()}
-        assert not lines["微信群"].ok and "pingxi-work" in lines["微信群"].detail
+        assert not lines["微信群"].ok and "平溪村两委工作群" in lines["微信群"].detail
+        assert "pingxi-work" not in lines["微信群"].detail  # the clerk reads group names, not ids
         assert channel.room_report()["pingxi-work"][0] is None
         with pytest.raises(Exception, match="找不到群"):
             await channel.send_text(_group(loaded, "pingxi-work"), "x")

@@ -74,7 +74,7 @@ def test_a_missing_group_is_a_clear_warning(env: dict[str, str], gateway: Loopba
     check = laba(env, "check", "--online")
     assert check.exit_code == 1
     assert "✓ 微信：已登录" in check.stdout
-    assert "✗ 微信群：25 个群中 1 个找不到——pingxi-work" in check.stdout
+    assert "✗ 微信群：25 个群中 1 个找不到——机器人所在的群里没有叫“平溪村两委工作群”的群" in check.stdout
 
 
 def test_send_to_a_group_id(env: dict[str, str], gateway: LoopbackPuppet) -> None:

@@ -24,14 +24,15 @@ def test_a_gateway_status_is_permanent_only_when_a_retry_cant_help(status: Statu
     error = raised(GRPCError(status, "nope"), sending=True)
     assert isinstance(error, GatewayRejected) and error.status is status
     assert (error.permanent, error.uncertain) == (permanent, False)
-    assert f"{status.name}: nope" in str(error)
+    assert f"{status.name}: nope" in str(error) and error.technical == f"{status.name}: nope"
+    assert error.detail.startswith("网关") and status.name not in error.detail
 
 
 def test_a_refused_connection_sent_nothing() -> None:
     error = raised(ConnectionRefusedError(111, "Connect call failed"), sending=True)
     assert isinstance(error, GatewayUnreachable)
     assert not error.permanent and not error.uncertain
-    assert "ConnectionRefusedError" in error.detail
+    assert "网关拒绝连接" in error.detail and "ConnectionRefusedError" in error.technical
 
 
 @pytest.mark.parametrize("exc", [StreamTerminatedError("Connection lost"), TimeoutError(), BrokenPipeError(32, "x")])
