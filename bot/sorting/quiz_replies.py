@@ -4,11 +4,13 @@
 job's time until its answer job's time): a reply that is a choice (`bot.sorting.quiz.choice_of`) is recorded in
 `QuizStore`, whose unique (quiz, person) key keeps each person's FIRST answer only, so a message delivered twice or
 replayed after a restart never counts twice. Nothing is said back (thirty "答对了" would flood the group); the
-answer post the next morning gives the result. Other text is left to the next handlers.
+answer post the next morning gives the result. Other text is left to the next handlers. At a quiz's first answer
+the size of each of its groups is asked of the channel (a WeChat gateway can say) and kept, for the 参与率.
 
 `quiz_facts` gives the pipeline (`Pipeline.quiz_facts`) the tally for a quiz answer job and each village's month
 for a summary job. `takes_replies` tells which groups can answer at all: the default channel must be Wechaty and
-the group not sent to by a robot.
+the group not sent to by a robot. The plan already leaves the others out (`bot.core.routes.reply_groups`); this is
+the check at delivery for a robot added since the plan was made.
 """
 
 from __future__ import annotations

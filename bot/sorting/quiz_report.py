@@ -3,8 +3,9 @@ plan names them, for the console's 台账 page, the ledger report (`laba report`
 download) and the summary message.
 
 参与率 is the people who answered at least once this month over the people in the village's quiz groups, counted
-by the WeChat gateway when the quiz ran (`bot.store.quiz.quiz_members`); where the gateway gave no count the rate is
-not made up: the report says the count is unknown and shows the answers only. 知晓率 is right answers over answers.
+by the WeChat gateway at a quiz's first answer, while it was open (`bot.store.quiz.quiz_members`); where the gateway
+gave no count the rate is not made up: the report says the count is unknown and shows the answers only. 知晓率 is
+right answers over answers.
 """
 
 from __future__ import annotations
