@@ -129,7 +129,9 @@ def quiz_lines(quiz: QuizMonth) -> list[str]:
     if not quiz.weeks:
         return []
     return [f"每周一题（本月{quiz.weeks}期）："] + [
-        f"  {v.name}：{v.people} 人参与，参与率 {v.participation_cn}；回答 {v.answered} 人次，"
+        f"  {v.name}：{v.people} 人参与，"
+        + (f"参与率 {v.participation}%" if v.participation is not None else "群人数不详，不算参与率")
+        + f"；回答 {v.answered} 人次，"
         f"答对 {v.correct} 人次，知晓率 {v.accuracy}%"
         for v in quiz.villages
     ]
