@@ -174,5 +174,12 @@ def build_app(
     daemon: bool = False,
     rehearsal: bool = False,
 ) -> App:
-    sources, settings = Sources(schedules, messages), Settings.from_env(channel=channel)
+    settings = Settings.from_env(channel=channel)
+    sources = Sources.from_settings(schedules, messages, settings)
     return build(sources, settings, clock, echo=echo, daemon=daemon, rehearsal=rehearsal)
+
+
+def sources_from_env(schedules: Path, messages: Path, channel: str | None = None) -> Sources:
+    """The town's files with the channel and robots the environment names (BOT_CHANNEL, BOT_ROBOTS_FILE): the
+    plan a command shows is the one the daemon runs (the weekly quiz depends on them)."""
+    return Sources.from_settings(schedules, messages, Settings.from_env(channel=channel))
