@@ -6,11 +6,14 @@ An `InboundHandler` (see `bot.inbound`). For each message it decides, in this or
 2. Photos (image or file attachments) in a configured work or office group, or in a private chat, while at least
    one activity's window is open: the sender is attributed to a unit (the town's contacts by WeChat id, then
    approved bindings); the activity is the only one open for that unit, else the one the caption points at, else
-   the one the sender's last photos went to (within `carry_over`), else the bot asks and keeps the photos pending.
+   the one a text the sender sent shortly before named, else the one the sender's last photos went to (within
+   `carry_over`), else the bot asks and keeps the photos pending (`bot.proof.attribution` decides).
    Each attachment is verified (`bot.proof.images`); refused ones are recorded with the reason; kept ones are
    checked for exact and near duplicates and for an EXIF time outside the activity's window (flags, not refusals).
-3. Text from an attributed sender that names an open activity: files their pending photos under it, and is kept
-   as a note when it talks about proof (照片、材料、签字 …).
+3. Text from an attributed sender that names an open activity: remembered for the photos that follow; files
+   their pending photos under it, and moves the photos just before it that only followed the sender's last choice
+   or an earlier naming (`bot.proof.attribution.refiled`); kept as a note when it talks about proof (照片、材料、签字
+   …) and says more than the activity's name (`第二轮的照片` is a caption, not a note).
 
 Everything else (villagers' groups, unknown rooms, chat outside any window) is left to later handlers.
 
@@ -45,7 +48,10 @@ from bot.commands import reply_target, sender_is, strip_mentions
 from bot.config.campaign import LoadedCampaign
 from bot.core.model import Campaign, GroupKind, Unit
 from bot.core.planner import Target, person_target
+from bot.core.render import quoted
 from bot.pipeline import Pipeline
+from bot.proof import attribution
+from bot.proof.attribution import Basis, Naming
 from bot.proof.bind_caps import BindCaps, BindVerdict, judge_request
 from bot.proof.images import ImageRefused, Limits, VerifiedImage, verify
 from bot.proof.windows import ActivityWindow, example_reply, open_for, pick, windows
@@ -82,6 +88,9 @@ class IntakeSettings:
     # Photos kept in a day for someone who is no unit's contact and has no approved binding (issue 13): beyond
     # this they are refused with the reason, so a stranger can't fill the disk and the ledger.
     stranger_photos_per_day: int = 20
+    # How long a text naming an activity applies to the sender's photos, and how soon after a photo a text may be its
+    # caption (see `bot.proof.attribution`).
+    timing: attribution.Timing = field(default_factory=attribution.Timing)
 
 
 def exif_flags(flags: tuple[Flag, ...], exif_at: datetime | None, window: ActivityWindow | None) -> tuple[Flag, ...]:
@@ -152,6 +161,10 @@ class ProofIntake:
         self._sending: set[asyncio.Task[None]] = set()  # acknowledgements whose window closed, on their way
         self._decoding = threading.Lock()  # one photo decoded at a time: the memory budget is per photo
         self._closing = False
+        # What each sender recently said and how their photos were filed (in memory: after a restart photos follow
+        # the last filed activity, or the bot asks).
+        self._namings: dict[str, list[Naming]] = {}
+        self._photos_of: dict[str, list[attribution.Photo]] = {}
 
     # -- what the handler knows about the town -------------------------------------------------------------
 
@@ -270,6 +283,18 @@ class ProofIntake:
         else:
             burst.timer = asyncio.get_running_loop().call_later(seconds, self._window_closed, bkey)
 
+    def _unhold(self, sender: str, ids: set[int]) -> None:
+        """Take items a text of `sender` just filed or moved out of their held bursts: the text's reply answers them."""
+        for bkey, burst in list(self._bursts.items()):
+            if bkey[0] != sender or not any(r.id in ids for r in burst.items):
+                continue
+            burst.items = [r for r in burst.items if r.id not in ids]
+            burst.count = None  # the running count changed with the move
+            if not burst.items:
+                if burst.timer is not None:
+                    burst.timer.cancel()
+                del self._bursts[bkey]
+
     def _window_closed(self, bkey: BurstKey) -> None:
         burst = self._bursts.pop(bkey, None)
         if burst is None:
@@ -325,7 +350,7 @@ class ProofIntake:
         elif pending and burst.ask:
             options = "、".join(f"“{w.label}”" for w in burst.ask)
             example = example_reply(burst.ask, burst.ask[0])
-            lines.append(f"现在有 {len(burst.ask)} 项活动在收材料：{options}。请回一句是哪项活动的，例如“{example}”。")
+            lines.append(f"现在有 {len(burst.ask)} 项活动在收材料：{options}。请回一句是哪项活动的，例如{quoted(example)}。")
         return lines
 
     def acknowledge(self, items: Sequence[Evidence], unit: Unit | None, count: int | None = None) -> list[str]:
@@ -423,19 +448,33 @@ class ProofIntake:
 
     # -- photos --------------------------------------------------------------------------------------------
 
-    def choose(self, message: InboundMessage, candidates: list[ActivityWindow]) -> ActivityWindow | None:
-        """Which open activity the message is for (see the module docstring); None means ask."""
-        if len(candidates) == 1:
-            return candidates[0]
-        chosen = pick(candidates, message.text)
-        if chosen is not None:
-            return chosen
-        last = self.evidence.last_filed(message.sender, message.received_at - self.settings.carry_over)
-        if last is not None:
-            for w in candidates:
-                if w.activity.id == last.activity_id:
-                    return w
-        return None
+    def choose(self, message: InboundMessage, candidates: list[ActivityWindow]) -> attribution.Decision:
+        """Which open activity the message is for (see `bot.proof.attribution`); activity None means ask."""
+        ids = [w.activity.id for w in candidates]
+        caption = pick(candidates, message.text) if len(candidates) > 1 else None
+        last = None
+        if len(candidates) > 1:
+            last = self.evidence.last_filed(message.sender, message.received_at - self.settings.carry_over)
+        return attribution.for_photo(
+            ids,
+            message.received_at,
+            caption=caption.activity.id if caption else None,
+            namings=self._namings.get(message.sender, ()),
+            memory=last.activity_id if last else None,
+            timing=self.settings.timing,
+        )
+
+    def _remember(self, sender: str, at: datetime, naming: Naming | None = None, *photos: attribution.Photo) -> None:
+        """Keep what `sender` said and how their photos were filed for the attribution of what follows; forget what
+        is too old to matter (pending photos are kept until filed)."""
+        since = at - max(self.settings.timing.named_for, self.settings.carry_over)
+        namings = [n for n in self._namings.get(sender, ()) if n.at >= since]
+        if naming is not None:
+            namings.append(naming)
+        self._namings[sender] = namings
+        known = {p.evidence_id: p for p in self._photos_of.get(sender, ()) if p.basis is None or p.at >= since}
+        known.update((p.evidence_id, p) for p in photos)
+        self._photos_of[sender] = list(known.values())
 
     async def _photos(self, message: InboundMessage, target: Target) -> bool:
         unit = self.unit_of(message)
@@ -443,7 +482,8 @@ class ProofIntake:
         candidates = open_for(self.windows(), unit.id if unit else None, at)
         if not candidates:
             return False  # outside every window: ordinary chat, not proof
-        chosen = self.choose(message, candidates) if unit is not None else None
+        decision = self.choose(message, candidates) if unit is not None else attribution.Decision(None, None)
+        chosen = next((w for w in candidates if w.activity.id == decision.activity_id), None)
         filed: list[tuple[Evidence, int]] = []
         attachments = message.attachments or (Attachment("", b""),)
         for part, attachment in enumerate(attachments, start=1):
@@ -452,6 +492,13 @@ class ProofIntake:
             if fresh:  # else a message delivered again: filed and answered with its first delivery
                 filed.append((record, count))
         if filed:
+            kept = [r for r, _ in filed if r.status in (EvidenceStatus.ACCEPTED, EvidenceStatus.PENDING)]
+            self._remember(
+                message.sender,
+                at,
+                None,
+                *(attribution.Photo(r.id, at, r.activity_id, decision.basis, decision.named_at) for r in kept if unit),
+            )
             await self._hold(message, target, unit, chosen, candidates, filed)
         return True
 
@@ -573,16 +620,29 @@ class ProofIntake:
         unit = self.unit_of(message)
         if unit is None:
             return False
-        candidates = open_for(self.windows(), unit.id, message.received_at)
+        at = message.received_at
+        candidates = open_for(self.windows(), unit.id, at)
         if not candidates:
             return False
         pending = [r for r in self.evidence.pending(message.sender) if r.unit_id in (None, unit.id)]
-        chosen = pick(candidates, message.text) or (candidates[0] if len(candidates) == 1 and pending else None)
+        named = pick(candidates, message.text)
+        chosen = named or (candidates[0] if len(candidates) == 1 and pending else None)
         if chosen is None:
             return False
+        naming = Naming(at, chosen.activity.id, attribution.points_forward(message.text))
+        if named is not None:
+            self._remember(message.sender, at, naming)
+        if naming.forward:
+            pending = []  # 下面是第一轮的: about the photos to come, not those waiting for an answer
+        waiting = {r.id for r in pending}
+        recent = [p for p in self._photos_of.get(message.sender, ()) if p.evidence_id not in waiting]
+        moving = [self.evidence.get(i) for i in attribution.refiled(naming, recent, self.settings.timing)]
+        moved = [r for r in moving if r is not None and r.unit_id == unit.id and r.status is EvidenceStatus.ACCEPTED]
         about_proof = any(w in message.text for w in PROOF_WORDS)
-        if not pending and not about_proof:
+        keep_note = about_proof and not attribution.is_caption(message.text, chosen.activity.title, chosen.activity.id)
+        if not pending and not moved and not keep_note:
             return False
+        actor = message.sender_name or message.sender
         updated: list[Evidence] = []
         for r in pending:
             updated.append(
@@ -590,14 +650,32 @@ class ProofIntake:
                     r.id,
                     activity_id=chosen.activity.id,
                     unit_id=unit.id,
-                    actor=message.sender_name or message.sender,
-                    at=message.received_at,
+                    actor=actor,
+                    at=at,
                     why=f"发送人说明：{message.text[:40]}",
                     flags=exif_flags(r.flags, r.exif_at, chosen),
                 )
             )
+        for r in moved:  # they only followed the sender's last choice or an earlier naming: this text is theirs
+            updated.append(
+                self.evidence.reassign(
+                    r.id,
+                    unit_id=unit.id,
+                    activity_id=chosen.activity.id,
+                    actor=actor,
+                    at=at,
+                    flags=exif_flags(r.flags, r.exif_at, chosen),
+                )
+            )
+        self._remember(
+            message.sender,
+            at,
+            None,
+            *(attribution.Photo(r.id, r.received_at, r.activity_id, Basis.AFTER) for r in updated),
+        )
+        self._unhold(message.sender, {r.id for r in updated})
         lines = self.acknowledge(updated, unit)
-        if about_proof:
+        if keep_note:
             note, _ = self.evidence.add(
                 NewEvidence(
                     message_id=message.message_id,
