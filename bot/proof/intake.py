@@ -348,9 +348,11 @@ class ProofIntake:
                 "管理员确认后就记到该单位。"
             )
         elif pending and burst.ask:
-            options = "、".join(f"“{w.label}”" for w in burst.ask)
+            options = "、".join(quoted(w.label) for w in burst.ask)
             example = example_reply(burst.ask, burst.ask[0])
-            lines.append(f"现在有 {len(burst.ask)} 项活动在收材料：{options}。请回一句是哪项活动的，例如{quoted(example)}。")
+            lines.append(
+                f"现在有 {len(burst.ask)} 项活动在收材料：{options}。请回一句是哪项活动的，例如{quoted(example)}。"
+            )
         return lines
 
     def acknowledge(self, items: Sequence[Evidence], unit: Unit | None, count: int | None = None) -> list[str]:
