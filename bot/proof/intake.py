@@ -638,8 +638,13 @@ class ProofIntake:
             pending = []  # 下面是第一轮的: about the photos to come, not those waiting for an answer
         waiting = {r.id for r in pending}
         recent = [p for p in self._photos_of.get(message.sender, ()) if p.evidence_id not in waiting]
+        was = {p.evidence_id: p.activity_id for p in recent}
         moving = [self.evidence.get(i) for i in attribution.refiled(naming, recent, self.settings.timing)]
-        moved = [r for r in moving if r is not None and r.unit_id == unit.id and r.status is EvidenceStatus.ACCEPTED]
+        moved = [  # as intake filed them: not since rejected or moved by an admin
+            r
+            for r in moving
+            if r and r.unit_id == unit.id and r.status is EvidenceStatus.ACCEPTED and r.activity_id == was[r.id]
+        ]
         about_proof = any(w in message.text for w in PROOF_WORDS)
         keep_note = about_proof and not attribution.is_caption(message.text, chosen.activity.title, chosen.activity.id)
         if not pending and not moved and not keep_note:

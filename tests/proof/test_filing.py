@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from bot.config.campaign import Sources
+from bot.store.evidence import EvidenceStatus
 from tests.proof.conftest import Town, at, make_town, message, photo
 
 FIRST = "2024-04-qiaomen-1"
@@ -160,3 +161,21 @@ def test_every_example_the_bot_gives_works_as_a_reply_with_two_similar_activitie
     assert question is not None and question[1] in ("第一轮", "第二轮")  # what a secretary would type
     [filed] = rounds.say(message(LIU, at(4, 9, 9, 1), text=question[1], group="wangling-work"))
     assert "照片 1 张（编号" in filed and ("第一轮" in filed) == ("第一轮" in question[1])
+
+
+def test_a_text_never_undoes_what_an_admin_decided(rounds: Town) -> None:
+    _answered(rounds, LI, "changchun-work", 0)
+    [ack] = rounds.say(message(LI, at(4, 8, 9, 20), photos=(photo(110),), group="changchun-work"))
+    assert FIRST_LABEL in ack and "编号 2" in ack  # followed the last answer
+    [rejected] = rounds.say(message("jinxi-ranxy", at(4, 8, 9, 21), text="#驳回 2 照片看不清"))
+    assert "驳回" in rejected
+    assert rounds.say(message(LI, at(4, 8, 9, 22), text="这张是第二轮的", group="changchun-work")) == []
+    item = rounds.intake.evidence.get(2)
+    assert item is not None and item.status is EvidenceStatus.REJECTED and item.activity_id == FIRST
+    # An admin's #改派 stands too: the sender's text is not taken for a move of its own (nor answered again).
+    [ack] = rounds.say(message(LI, at(4, 8, 9, 53), photos=(photo(111),), group="changchun-work"))
+    assert FIRST_LABEL in ack and "编号 3" in ack  # the naming at 9:22 is past; the last answer again
+    [moved] = rounds.say(message("jinxi-ranxy", at(4, 8, 9, 54), text="#改派 3 第二轮"))
+    assert "第二轮" in moved
+    assert rounds.say(message(LI, at(4, 8, 9, 55), text="这张是第二轮的", group="changchun-work")) == []
+    assert _filed(rounds, LI) == {1: FIRST, 2: FIRST, 3: SECOND}
