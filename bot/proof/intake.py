@@ -283,17 +283,21 @@ class ProofIntake:
         else:
             burst.timer = asyncio.get_running_loop().call_later(seconds, self._window_closed, bkey)
 
-    def _unhold(self, sender: str, ids: set[int]) -> None:
-        """Take items a text of `sender` just filed or moved out of their held bursts: the text's reply answers them."""
+    def _unhold(self, sender: str, ids: set[int]) -> set[int]:
+        """Take items a text of `sender` just filed or moved out of their held bursts (the text's reply answers them);
+        the ids of those that were held, not yet acknowledged."""
+        held: set[int] = set()
         for bkey, burst in list(self._bursts.items()):
             if bkey[0] != sender or not any(r.id in ids for r in burst.items):
                 continue
+            held.update(r.id for r in burst.items if r.id in ids)
             burst.items = [r for r in burst.items if r.id not in ids]
             burst.count = None  # the running count changed with the move
             if not burst.items:
                 if burst.timer is not None:
                     burst.timer.cancel()
                 del self._bursts[bkey]
+        return held
 
     def _window_closed(self, bkey: BurstKey) -> None:
         burst = self._bursts.pop(bkey, None)
@@ -467,16 +471,15 @@ class ProofIntake:
         )
 
     def _remember(self, sender: str, at: datetime, naming: Naming | None = None, *photos: attribution.Photo) -> None:
-        """Keep what `sender` said and how their photos were filed for the attribution of what follows; forget what
-        is too old to matter (pending photos are kept until filed)."""
+        """Keep what `sender` said and how their photos were filed for the attribution of what follows, and forget
+        what is too old to matter, everyone's (photos still waiting for an answer are in the ledger as pending)."""
         since = at - max(self.settings.timing.named_for, self.settings.carry_over)
-        namings = [n for n in self._namings.get(sender, ()) if n.at >= since]
-        if naming is not None:
-            namings.append(naming)
-        self._namings[sender] = namings
-        known = {p.evidence_id: p for p in self._photos_of.get(sender, ()) if p.basis is None or p.at >= since}
-        known.update((p.evidence_id, p) for p in photos)
-        self._photos_of[sender] = list(known.values())
+        namings = {s: [n for n in said if n.at >= since] for s, said in self._namings.items()}
+        namings.setdefault(sender, []).extend([naming] if naming else [])
+        self._namings = {s: said for s, said in namings.items() if said}
+        known = {s: {p.evidence_id: p for p in filed if p.at >= since} for s, filed in self._photos_of.items()}
+        known.setdefault(sender, {}).update((p.evidence_id, p) for p in photos)
+        self._photos_of = {s: list(filed.values()) for s, filed in known.items() if filed}
 
     async def _photos(self, message: InboundMessage, target: Target) -> bool:
         unit = self.unit_of(message)
@@ -634,7 +637,7 @@ class ProofIntake:
         naming = Naming(at, chosen.activity.id, attribution.points_forward(message.text))
         if named is not None:
             self._remember(message.sender, at, naming)
-        if naming.forward:
+        if naming.forward and len(candidates) > 1:
             pending = []  # 下面是第一轮的: about the photos to come, not those waiting for an answer
         waiting = {r.id for r in pending}
         recent = [p for p in self._photos_of.get(message.sender, ()) if p.evidence_id not in waiting]
@@ -680,8 +683,15 @@ class ProofIntake:
             None,
             *(attribution.Photo(r.id, r.received_at, r.activity_id, Basis.AFTER) for r in updated),
         )
-        self._unhold(message.sender, {r.id for r in updated})
-        lines = self.acknowledge(updated, unit)
+        held = self._unhold(message.sender, {r.id for r in updated})
+        told = [r for r in updated if r.id not in held and r.id not in waiting]  # acknowledged under another activity
+        lines = self.acknowledge([r for r in updated if r not in told], unit)
+        if told:
+            n = self.evidence.count(chosen.activity.id, unit.id)
+            line = f"{unit.name} 编号 {numbers(r.id for r in told)} 的照片已改记到 {chosen.label}，累计 {n} 张"
+            if n < chosen.min_photos:
+                line += f"，还差 {chosen.min_photos - n} 张"
+            lines.append(line + "。")
         if keep_note:
             note, _ = self.evidence.add(
                 NewEvidence(

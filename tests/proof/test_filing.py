@@ -82,7 +82,7 @@ def test_a_caption_after_the_photo_beats_the_last_answer_even_once_acknowledged(
     [first] = rounds.say(message(ZHANG, at(4, 8, 9, 20), photos=(photo(102),), group="shanling-work"))
     assert FIRST_LABEL in first  # nothing named yet: the last answer
     [moved] = rounds.say(message(ZHANG, at(4, 8, 9, 21), text="这张是第二轮的", group="shanling-work"))
-    assert moved == f"已收到 杉岭村 {SECOND_LABEL} 照片 1 张（编号 2），累计 1 张，还差 2 张。"
+    assert moved == f"杉岭村 编号 2 的照片已改记到 {SECOND_LABEL}，累计 1 张，还差 2 张。"
     assert _filed(rounds, ZHANG) == {1: FIRST, 2: SECOND}
     assert rounds.intake.evidence.count(FIRST, "shanling") == 1
 
