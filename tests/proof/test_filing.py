@@ -117,8 +117,8 @@ def test_text_before_the_first_photo_is_used_and_a_later_answer_moves_only_the_p
 def test_an_answer_never_moves_photos_filed_by_their_own_caption(rounds: Town) -> None:
     [ack] = rounds.say(message(LI, at(4, 8, 9), text="第一轮", photos=(photo(107),), group="changchun-work"))
     assert FIRST_LABEL in ack
-    [asked] = rounds.say(message(LI, at(4, 8, 15), text="", photos=(photo(108),), group="changchun-work"))
-    assert FIRST_LABEL in asked  # the last answer, nothing named: 第一轮
+    [followed] = rounds.say(message(LI, at(4, 8, 15), photos=(photo(108),), group="changchun-work"))
+    assert FIRST_LABEL in followed  # the last answer, nothing named: 第一轮
     [moved] = rounds.say(message(LI, at(4, 8, 15, 1), text="第二轮的", group="changchun-work"))
     assert "编号 2" in moved and SECOND_LABEL in moved
     assert _filed(rounds, LI) == {1: FIRST, 2: SECOND}
