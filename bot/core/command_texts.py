@@ -47,6 +47,7 @@ SAMPLES: Final[dict[str, dict[str, Any]]] = {
         "not_photo": True,
         "kept": {"count": 1, "ids": "4"},
         "note": {"unit": "示例村", "label": "示例活动", "id": 5},
+        "moved": {"unit": "示例村", "ids": "6", "label": "示例活动", "total": 3, "missing": 0},
         "stranger": None,
         "ask": {"options": ["示例活动"], "example": "示例"},
     },

@@ -128,6 +128,22 @@ class Acknowledgements:
         else:
             burst.timer = asyncio.get_running_loop().call_later(seconds, self._window_closed, bkey)
 
+    def unhold(self, sender: str, ids: set[int]) -> set[int]:
+        """Take items a text of `sender` just filed or moved out of their held bursts (the text's reply answers
+        them); the ids of those that were held, not yet acknowledged."""
+        held: set[int] = set()
+        for bkey, burst in list(self._bursts.items()):
+            if bkey[0] != sender or not any(r.id in ids for r in burst.items):
+                continue
+            held.update(r.id for r in burst.items if r.id in ids)
+            burst.items = [r for r in burst.items if r.id not in ids]
+            burst.count = None  # the running count changed with the move
+            if not burst.items:
+                if burst.timer is not None:
+                    burst.timer.cancel()
+                del self._bursts[bkey]
+        return held
+
     def _window_closed(self, bkey: BurstKey) -> None:
         burst = self._bursts.pop(bkey, None)
         if burst is None:
@@ -218,6 +234,7 @@ class Acknowledgements:
             "not_photo": any(r.kind == "file" for _, r in refused),
             "kept": {"count": len(kept), "ids": numbers(r.id for r in kept)} if kept else None,
             "note": None,
+            "moved": None,
             "stranger": None,
             "ask": None,
         }

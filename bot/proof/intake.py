@@ -6,11 +6,14 @@ An `InboundHandler` (see `bot.inbound`). For each message it decides, in this or
 2. Photos (image or file attachments) in a configured work or office group, or in a private chat, while at least
    one activity's window is open: the sender is attributed to a unit (the town's contacts by WeChat id, then
    approved bindings); the activity is the only one open for that unit, else the one the caption points at, else
-   the one the sender's last photos went to (within `carry_over`), else the bot asks and keeps the photos pending.
+   the one a text the sender sent shortly before named, else the one the sender's last photos went to (within
+   `carry_over`), else the bot asks and keeps the photos pending (`bot.proof.attribution` decides).
    Each attachment is verified (`bot.proof.images`); refused ones are recorded with the reason; kept ones are
    checked for exact and near duplicates and for an EXIF time outside the activity's window (flags, not refusals).
-3. Text from an attributed sender that names an open activity: files their pending photos under it, and is kept
-   as a note when it talks about proof (照片、材料、签字 …).
+3. Text from an attributed sender that names an open activity (`bot.proof.text_filing`): remembered for the photos
+   that follow; files their pending photos under it, and moves the photos just before it that only followed the
+   sender's last choice or an earlier naming (`bot.proof.attribution.refiled`); kept as a note when it talks about
+   proof (照片、材料、签字 …) and says more than the activity's name (`第二轮的照片` is a caption, not a note).
 
 Everything else (villagers' groups, unknown rooms, chat outside any window) is left to later handlers.
 
@@ -34,7 +37,6 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Final
 
 from bot.channels.base import Attachment, InboundMessage
 from bot.channels.pacing import SendPriority
@@ -44,19 +46,20 @@ from bot.core.model import Campaign, GroupKind, Unit
 from bot.core.planner import Target
 from bot.pipeline import Pipeline
 from bot.proof.acks import Acknowledgements, Burst, BurstKey
+from bot.proof.attribution import Decision, Photo, for_photo
 from bot.proof.binding import BIND, BindRequests
-from bot.proof.filing import PhotoFiling, exif_flags
+from bot.proof.filing import PhotoFiling
 from bot.proof.intake_settings import IntakeSettings
+from bot.proof.recall import SenderRecall
+from bot.proof.text_filing import TextFiling
 from bot.proof.windows import ActivityWindow, open_for, pick, windows
 from bot.reply_limits import ReplyKind
-from bot.store.evidence import Evidence, EvidenceStatus, EvidenceStore, NewEvidence
+from bot.store.evidence import Evidence, EvidenceStatus, EvidenceStore
 
 # Re-exported: the intake's settings are part of its API.
 __all__ = ["IntakeSettings", "ProofIntake", "room_takes_proof"]
 
 log = logging.getLogger(__name__)
-
-PROOF_WORDS: Final = ("照片", "图片", "材料", "佐证", "签字", "台账", "资料", "说明", "记录", "提交")
 
 
 class ProofIntake:
@@ -79,6 +82,8 @@ class ProofIntake:
         self.acks = Acknowledgements(current, pipeline, evidence, self.windows, settings.ack_window)
         self.filing = PhotoFiling(evidence, settings, pipeline.clock.zone, self.windows)
         self.binding = BindRequests(current, pipeline, evidence, settings.bind_caps, self.unit_of)
+        self.recall = SenderRecall()
+        self.text = TextFiling(evidence, self.windows, self.acks, self.recall, lambda: self._settings)
 
     @property
     def settings(self) -> IntakeSettings:
@@ -179,19 +184,21 @@ class ProofIntake:
 
     # -- photos --------------------------------------------------------------------------------------------
 
-    def choose(self, message: InboundMessage, candidates: list[ActivityWindow]) -> ActivityWindow | None:
-        """Which open activity the message is for (see the module docstring); None means ask."""
-        if len(candidates) == 1:
-            return candidates[0]
-        chosen = pick(candidates, message.text)
-        if chosen is not None:
-            return chosen
-        last = self.evidence.last_filed(message.sender, message.received_at - self.settings.carry_over)
-        if last is not None:
-            for w in candidates:
-                if w.activity.id == last.activity_id:
-                    return w
-        return None
+    def choose(self, message: InboundMessage, candidates: list[ActivityWindow]) -> Decision:
+        """Which open activity the message is for (see `bot.proof.attribution`); activity None means ask."""
+        ids = [w.activity.id for w in candidates]
+        caption = pick(candidates, message.text) if len(candidates) > 1 else None
+        last = None
+        if len(candidates) > 1:
+            last = self.evidence.last_filed(message.sender, message.received_at - self.settings.carry_over)
+        return for_photo(
+            ids,
+            message.received_at,
+            caption=caption.activity.id if caption else None,
+            namings=self.recall.namings(message.sender),
+            memory=last.activity_id if last else None,
+            timing=self.settings.timing,
+        )
 
     async def _photos(self, message: InboundMessage, target: Target) -> bool:
         unit = self.unit_of(message)
@@ -199,7 +206,8 @@ class ProofIntake:
         candidates = open_for(self.windows(), unit.id if unit else None, at)
         if not candidates:
             return False  # outside every window: ordinary chat, not proof
-        chosen = self.choose(message, candidates) if unit is not None else None
+        decision = self.choose(message, candidates) if unit is not None else Decision(None, None)
+        chosen = next((w for w in candidates if w.activity.id == decision.activity_id), None)
         filed: list[tuple[Evidence, int]] = []
         attachments = message.attachments or (Attachment("", b""),)
         for part, attachment in enumerate(attachments, start=1):
@@ -208,6 +216,9 @@ class ProofIntake:
             if fresh:  # else a message delivered again: filed and answered with its first delivery
                 filed.append((record, count))
         if filed:
+            kept = [r for r, _ in filed if unit and r.status in (EvidenceStatus.ACCEPTED, EvidenceStatus.PENDING)]
+            photos = (Photo(r.id, at, r.activity_id, decision.basis, decision.named_at) for r in kept)
+            self.text.remember(message.sender, at, None, *photos)
             bkey: BurstKey = (
                 message.sender,
                 target.id,
@@ -247,49 +258,10 @@ class ProofIntake:
         unit = self.unit_of(message)
         if unit is None:
             return False
-        candidates = open_for(self.windows(), unit.id, message.received_at)
-        if not candidates:
+        lines = self.text.handle(message, unit)
+        if lines is None:
             return False
-        pending = [r for r in self.evidence.pending(message.sender) if r.unit_id in (None, unit.id)]
-        chosen = pick(candidates, message.text) or (candidates[0] if len(candidates) == 1 and pending else None)
-        if chosen is None:
-            return False
-        about_proof = any(w in message.text for w in PROOF_WORDS)
-        if not pending and not about_proof:
-            return False
-        updated: list[Evidence] = []
-        for r in pending:
-            updated.append(
-                self.evidence.file(
-                    r.id,
-                    activity_id=chosen.activity.id,
-                    unit_id=unit.id,
-                    actor=message.sender_name or message.sender,
-                    at=message.received_at,
-                    why=f"发送人说明：{message.text[:40]}",
-                    flags=exif_flags(r.flags, r.exif_at, chosen),
-                )
-            )
-        facts = self.acks.facts(updated, unit)
-        if about_proof:
-            note, _ = self.evidence.add(
-                NewEvidence(
-                    message_id=message.message_id,
-                    part=0,
-                    kind="note",
-                    sender=message.sender,
-                    sender_name=message.sender_name,
-                    received_at=message.received_at,
-                    status=EvidenceStatus.ACCEPTED,
-                    activity_id=chosen.activity.id,
-                    unit_id=unit.id,
-                    group_id=message.group,
-                    size=len(message.text.encode()),
-                    text=message.text,
-                )
-            )
-            facts["note"] = {"unit": unit.name, "label": chosen.label, "id": note.id}
-        await self._reply(message, target, self.acks.render(facts))
+        await self._reply(message, target, lines)
         return True
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from bot.proof.attribution import Timing
 from bot.proof.bind_caps import BindCaps
 from bot.proof.images import Limits
 
@@ -21,3 +22,6 @@ class IntakeSettings:
     # Photos kept in a day for someone who is no unit's contact and has no approved binding (issue 13): beyond
     # this they are refused with the reason, so a stranger can't fill the disk and the ledger.
     stranger_photos_per_day: int = 20
+    # How long a text naming an activity applies to the sender's photos, and how soon after a photo a text may be its
+    # caption (see `bot.proof.attribution`).
+    timing: Timing = field(default_factory=Timing)
