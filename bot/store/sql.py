@@ -214,20 +214,14 @@ class SqlStore(ClaimOutcomes):
     def migrate(self) -> None:
         """Bring the schema to the newest revision. Safe to run from several processes at once: on PostgreSQL
         they queue on an advisory lock, on SQLite on the write lock; the later ones find nothing to do."""
-        from alembic import command
-        from alembic.config import Config
+        from bot.store.migrate import upgrade  # imports every store module's tables
 
-        config = Config()
-        # Config options go through configparser interpolation.
-        config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
-        config.set_main_option("path_separator", "os")
         with self._write() as conn:
             if conn.dialect.name == "postgresql":
                 # Transaction-scoped: released by the commit (or rollback) that ends the upgrade, and the
                 # whole upgrade is one transaction since PostgreSQL DDL is transactional.
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
-            config.attributes["connection"] = conn
-            command.upgrade(config, "head")
+            upgrade(conn)
 
     # -- deliveries ------------------------------------------------------------------------------------------
 
