@@ -45,10 +45,12 @@ _versions = Table(
 
 
 def current_revision(conn: Connection) -> str | None:
-    """The revision the database is stamped with; None for a database Alembic never touched."""
+    """The revision the database is stamped with; None for a database Alembic never touched (or stamped with
+    several heads, which only Alembic can sort out)."""
     if not inspect(conn).has_table(_versions.name):
         return None
-    return conn.execute(select(_versions.c.version_num)).scalar_one_or_none()
+    stamped = conn.execute(select(_versions.c.version_num)).scalars().all()
+    return stamped[0] if len(stamped) == 1 else None
 
 
 def upgrade(conn: Connection) -> None:
