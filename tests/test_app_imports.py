@@ -68,3 +68,17 @@ def test_the_guard_sees_what_it_guards() -> None:
     # The probe is not blind: the console and the sorting dictionary load the modules the daemon goes without.
     code = "import bot.web.server\nfrom bot.sorting.normalize import light, pinyin\nlight('塑膠袋'), pinyin('袋')"
     assert set(loaded_after(code)) >= {"aiohttp", "argon2", "zhconv", "pypinyin"}
+
+
+def test_finding_the_run_command_loads_no_other_commands_module() -> None:
+    code = "import click\nfrom bot.cli import main\nassert main.get_command(click.Context(main), 'run') is not None"
+    others = (
+        "bot.cli.ledger",
+        "bot.cli.web",
+        "bot.cli.sorting",
+        "bot.cli.wechat",
+        "bot.cli.importer",
+        "bot.proof.report",
+    )
+    assert loaded_after(code, others) == []
+    assert set(loaded_after(f"{code}\nmain.list_commands(click.Context(main))", others)) == set(others)
