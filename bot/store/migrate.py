@@ -18,19 +18,10 @@ from typing import TYPE_CHECKING, Final
 from sqlalchemy import Column, MetaData, PrimaryKeyConstraint, String, Table, inspect, select
 from sqlalchemy.engine import Connection
 
-# The tables of every store module, so `metadata` describes the whole live schema (as in migrations/env.py).
-from bot.store import evidence as _evidence
-from bot.store import quiz as _quiz
-from bot.store import relay as _relay
-from bot.store import rooms as _rooms
-from bot.store import sorting as _sorting
-from bot.store import web as _web
 from bot.store.sql import MIGRATIONS_DIR, metadata
 
 if TYPE_CHECKING:
     from alembic.config import Config
-
-_ = (_evidence, _quiz, _relay, _rooms, _sorting, _web)
 
 # The newest revision in migrations/versions (tests/store/test_migrate.py checks it against Alembic's head).
 HEAD: Final = "0008"
@@ -66,6 +57,11 @@ def upgrade(conn: Connection) -> None:
 
 def create_at_head(conn: Connection) -> None:
     """An empty database: every table from `metadata`, stamped with `HEAD`."""
+    # The tables of every store module, so `metadata` describes the whole live schema (as in migrations/env.py);
+    # imported here because a database at `HEAD` needs none of them to start.
+    from bot.store import evidence, quiz, relay, rooms, sorting, web
+
+    _ = (evidence, quiz, relay, rooms, sorting, web)
     metadata.create_all(conn)
     _versions.create(conn)
     conn.execute(_versions.insert().values(version_num=HEAD))

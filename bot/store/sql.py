@@ -214,7 +214,7 @@ class SqlStore(ClaimOutcomes):
     def migrate(self) -> None:
         """Bring the schema to the newest revision. Safe to run from several processes at once: on PostgreSQL
         they queue on an advisory lock, on SQLite on the write lock; the later ones find nothing to do."""
-        from bot.store.migrate import upgrade  # imports every store module's tables
+        from bot.store.migrate import upgrade  # here: that module builds on this one's metadata
 
         with self._write() as conn:
             if conn.dialect.name == "postgresql":
