@@ -209,10 +209,14 @@ def test_send_by_group_name_and_to_unknown(env: dict[str, str]) -> None:
 
 
 def test_every_command_and_option_has_help(env: dict[str, str]) -> None:
-    assert main.help and main.commands
+    ctx = click.Context(main)
+    names = main.list_commands(ctx)
+    assert main.help and names
     top = laba(env, "--help")
     assert top.exit_code == 0
-    for name, command in main.commands.items():
+    for name in names:
+        command = main.get_command(ctx, name)
+        assert command is not None, name
         assert command.help and command.help.strip(), f"{name} has no docstring"
         for param in command.params:
             if isinstance(param, click.Option):
@@ -255,3 +259,14 @@ def test_outbox_shows_mentions_of_the_units_contacts(tmp_path: Path) -> None:
     texts = [p.read_text(encoding="utf-8") for p in (tmp_path / "data" / "outbox").rglob("*changchun-work*.txt")]
     request = [t for t in texts if "5月垃圾分类宣传工作安排" in t]
     assert len(request) == 1 and "@李德华\u2005【5月垃圾分类宣传工作安排】长春村" in request[0]
+
+
+def test_each_command_is_found_in_the_module_main_imports_for_it() -> None:
+    from bot.cli.base import COMMAND_MODULES
+
+    ctx = click.Context(main)
+    assert sorted(main.list_commands(ctx)) == sorted(COMMAND_MODULES)
+    for name, module in COMMAND_MODULES.items():
+        command = main.get_command(ctx, name)
+        assert command is not None and command.callback is not None, name
+        assert command.callback.__module__ == module, name

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import gc
+import importlib
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from functools import wraps
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, Final, ParamSpec, TypeVar
 
 import click
 
@@ -145,8 +148,39 @@ channel_option = click.option(
 )
 
 
+# Which module registers each command: `main` imports a command's module when that command is asked for, so
+# `laba run` loads neither the ledger's reports nor the console's accounts. tests/test_cli.py holds this to the
+# commands the modules register.
+COMMAND_MODULES: Final = {
+    **dict.fromkeys(("check", "plan", "preview", "run", "simulate", "send"), "bot.cli.campaign"),
+    **dict.fromkeys(("report", "ledger"), "bot.cli.ledger"),
+    **dict.fromkeys(("lookup", "sorting"), "bot.cli.sorting"),
+    **dict.fromkeys(("web", "user"), "bot.cli.web"),
+    **dict.fromkeys(("groups", "sandbox"), "bot.cli.wechat"),
+    "audio": "bot.cli.audio",
+    "import": "bot.cli.importer",
+    "relay": "bot.cli.robots",
+}
+
+
+class LazyGroup(ChineseGroup):
+    """The top-level group: imports the module of a command (COMMAND_MODULES) when the command is looked up, and
+    every module when all commands are listed (`laba --help`)."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMAND_MODULES.get(cmd_name)
+        if module is not None and cmd_name not in self.commands:
+            importlib.import_module(module)
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        for module in sorted(set(COMMAND_MODULES.values())):
+            importlib.import_module(module)
+        return super().list_commands(ctx)
+
+
 @click.group(
-    cls=ChineseGroup,
+    cls=LazyGroup,
     help=(
         "laba（大喇叭）：按镇里的垃圾分类宣传计划，自动到点发通知、提醒、催交，"
         "收佐证照片，月底汇总。\n\n"
@@ -176,10 +210,25 @@ def build_app(
 ) -> App:
     settings = Settings.from_env(channel=channel)
     sources = Sources.from_settings(schedules, messages, settings)
-    return build(sources, settings, clock, echo=echo, daemon=daemon, rehearsal=rehearsal)
+    with collector_paused():
+        return build(sources, settings, clock, echo=echo, daemon=daemon, rehearsal=rehearsal)
 
 
 def sources_from_env(schedules: Path, messages: Path, channel: str | None = None) -> Sources:
     """The town's files with the channel and robots the environment names (BOT_CHANNEL, BOT_ROBOTS_FILE): the
     plan a command shows is the one the daemon runs (the weekly quiz depends on them)."""
     return Sources.from_settings(schedules, messages, Settings.from_env(channel=channel))
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """The garbage collector off while inside (as `bot.__main__` has it while importing): building the app creates
+    tens of thousands of objects that live on (the checked plan, compiled templates) and little garbage, and the
+    collector's passes over them would cost a quarter of the build."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

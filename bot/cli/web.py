@@ -24,7 +24,7 @@ from bot.store.web import WebStore
 
 
 def _listen(settings: Settings, listen: str | None) -> tuple[str, int]:
-    from bot.web.server import parse_listen
+    from bot.web.hook import parse_listen
 
     try:
         parsed = parse_listen(listen or settings.web_listen)
@@ -77,7 +77,7 @@ def web_command(schedules: Path, messages: Path, now_: str | None, listen: str |
 
 def console_health(settings: Settings) -> HealthLine:
     """`check --online`: where the console listens, and whether it is open beyond loopback without HTTPS."""
-    from bot.web.server import parse_listen
+    from bot.web.hook import parse_listen
 
     try:
         parsed = parse_listen(settings.web_listen)

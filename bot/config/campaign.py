@@ -6,8 +6,10 @@ for every planned job and target. The daemon swaps to a new one atomically on re
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -124,11 +126,13 @@ def _sorting_tips(schedules: Path, campaign: Campaign, plan: Plan) -> dict[tuple
 
 
 def _render_everything(folder: Path, campaign: Campaign, plan: Plan, renderer: Renderer) -> list[Problem]:
+    """Every job for every target (and the summary's and announcement's other forms), and every named template
+    with sample variables: a template error shows at load, not when its message is due."""
     seen: dict[tuple[str, int | None, str], Problem] = {}
 
-    def attempt(key: str, fn: object) -> None:
+    def attempt(key: str, render: Callable[[], str]) -> None:
         try:
-            fn()  # type: ignore[operator]
+            render()
         except TemplateError as exc:
             ident = (exc.template, exc.line, exc.message)
             if ident not in seen:
@@ -146,13 +150,20 @@ def _render_everything(folder: Path, campaign: Campaign, plan: Plan, renderer: R
     )
     for job in plan.jobs:
         for target in job.targets:
-            attempt(job.key, lambda j=job, t=target: renderer.render(j, t, ProofFacts()))
+            attempt(job.key, partial(renderer.render, job, target, ProofFacts()))
         if job.kind is JobKind.SUMMARY:
-            attempt(job.key, lambda j=job: renderer.render(j, j.targets[0], everyone_done))
+            attempt(job.key, partial(renderer.render, job, job.targets[0], everyone_done))
         if job.kind is JobKind.ANNOUNCE and job.targets:  # the lookup page's line, shown when BOT_PUBLIC_URL is set
-            attempt(job.key, lambda j=job: renderer.render(j, j.targets[0], ProofFacts(lookup_url=SAMPLE_LOOKUP)))
+            attempt(job.key, partial(renderer.render, job, job.targets[0], ProofFacts(lookup_url=SAMPLE_LOOKUP)))
+    for name, variables in {**_samples(), **COMMAND_SAMPLES}.items():
+        attempt(name, partial(renderer.render_named, name, variables))
+    return list(seen.values())
+
+
+def _samples() -> dict[str, dict[str, Any]]:
+    """Sample variables for the templates no job renders (alerts, digests, answers), as their senders pass them."""
     sample_at = datetime(2024, 5, 20, 9, tzinfo=UTC)
-    samples = {
+    return {
         "alert_missed": {
             "jobs": [{"at": sample_at, "label": "示例", "targets": 1, "names": ["示例群"]}],
             "grace_minutes": 60,
@@ -183,6 +194,3 @@ def _render_everything(folder: Path, campaign: Campaign, plan: Plan, renderer: R
             "unknown": ["示例"],
         },
     }
-    for name, variables in {**samples, **COMMAND_SAMPLES}.items():
-        attempt(name, lambda n=name, v=variables: renderer.render_named(n, v))
-    return list(seen.values())
