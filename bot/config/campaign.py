@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.config.loader import load_campaign_checked
+from bot.config.loader import Checked, check_campaign
 from bot.config.plan_checks import plan_problems
 from bot.config.templates import read_templates
 from bot.core.command_texts import SAMPLES as COMMAND_SAMPLES
@@ -52,9 +52,16 @@ class LoadedCampaign:
 
 def load(sources: Sources) -> LoadedCampaign:
     """Raises ConfigError listing every problem; nothing is returned half-checked."""
-    campaign, warnings = load_campaign_checked(sources.schedules)
-    read_town(sources.schedules)  # the town's own sorting dictionary (sorting.yaml), checked like its other files
-    templates = read_templates(sources.messages)
+    checked = check_campaign(sources.schedules)
+    try:
+        read_town(sources.schedules)  # the town's own sorting dictionary (sorting.yaml), checked like its other files
+        templates = read_templates(sources.messages)
+    except ConfigError as exc:
+        raise ConfigError([*checked.errors, *exc.problems, *_timing_errors(sources, checked)]) from None
+    if checked.errors:
+        raise ConfigError([*checked.errors, *_timing_errors(sources, checked)])
+    campaign, warnings = checked.campaign, checked.warnings
+    assert campaign is not None
     plan = plan_campaign(campaign)
     renderer = Renderer(
         templates,
@@ -68,6 +75,14 @@ def load(sources: Sources) -> LoadedCampaign:
     if problems:
         raise ConfigError(problems)
     return LoadedCampaign(sources, campaign, plan, renderer, (*warnings, *(p for p in timing if p.warning)))
+
+
+def _timing_errors(sources: Sources, checked: Checked) -> list[Problem]:
+    """When another error stops the load: the timing errors of what still validates, so one `check` lists all."""
+    if checked.campaign is None:
+        return []
+    timing = plan_problems(sources.schedules, checked.campaign, plan_campaign(checked.campaign))
+    return [checked.salvage.restore(p) for p in timing if not p.warning]
 
 
 SAMPLE_LOOKUP = "https://laba.example.cn/q"
