@@ -199,12 +199,9 @@ def check_campaign(folder: Path) -> Checked:
             plans.append(plan)
         elif units is not None:
             problems.extend(_raw_responsible_refs(doc, units[1]))
-    found = [
-        salvage.restore(p)
-        for p in _cross_check(
-            *(town or (docs[TOWN_FILE], None)), *(units or (docs[UNITS_FILE], None)), plans
-        )
-    ]
+    town_doc, town_ok = town or (docs[TOWN_FILE], None)
+    units_doc, units_ok = units or (docs[UNITS_FILE], None)
+    found = [salvage.restore(p) for p in _cross_check(town_doc, town_ok, units_doc, units_ok, plans)]
     found = _without_lost_refs(found, salvage, docs[UNITS_FILE])
     errors = [*problems, *(p for p in found if not p.warning)]
     warnings = tuple(p for p in found if p.warning)

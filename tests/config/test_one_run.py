@@ -10,6 +10,7 @@ import pytest
 
 from bot.config.campaign import Sources, load
 from bot.errors import ConfigError, Problem
+
 ROOT = Path(__file__).resolve().parents[2]
 SHUANGHE = ROOT / "tests" / "towns" / "shuanghe"
 
@@ -42,12 +43,16 @@ def test_one_mistake_of_each_kind_all_listed_in_one_run(shuanghe: Sources) -> No
     town, units, plan = (shuanghe.schedules / n for n in ("town.yaml", "units.yaml", "plan-2025.yaml"))
     # Schema errors: an enum in town.yaml, a group's kind in units.yaml, a misspelt key in the plan.
     town.write_text(town.read_text(encoding="utf-8") + "rules:\n  chase: {workday: prevous}\n", encoding="utf-8")
-    edit(units, "name: 🏡石桥村村民群（一组～六组）, kind: villagers}", "name: 🏡石桥村村民群（一组～六组）, kind: residents}")
-    edit(plan, "    responsible: [cunshequ, bumen, qiye]\n    proof: {items: [活动照片], min_photos: 2, due: 12月24日}",
-         "    responsable: [cunshequ]\n    responsible: [cunshequ]\n    proof: {items: [活动照片], min_photos: 2, due: 12月24日}")
+    edit(units, "（一组～六组）, kind: villagers}", "（一组～六组）, kind: residents}")
+    december = "    proof: {items: [活动照片], min_photos: 2, due: 12月24日}"
+    misspelt = f"    responsable: [cunshequ]\n    responsible: [cunshequ]\n{december}"
+    edit(plan, f"    responsible: [cunshequ, bumen, qiye]\n{december}", misspelt)
     # Cross-checks: a unit set naming another set, a reserved event id.
-    edit(units, "  - {id: qiye, name: 相关民营企业, kinds: [enterprise]}",
-         "  - {id: qiye, name: 相关民营企业, kinds: [enterprise]}\n  - {id: qiye-all, name: 企业, units: [qiye]}")
+    edit(
+        units,
+        "  - {id: qiye, name: 相关民营企业, kinds: [enterprise]}",
+        "  - {id: qiye, name: 相关民营企业, kinds: [enterprise]}\n  - {id: qiye-all, name: 企业, units: [qiye]}",
+    )
     edit(plan, "{id: kaixue,", "{id: tongzhi,")
     # Timing: a proof due on the day of its request, in an activity with no other mistake.
     edit(plan, "due: 8月25日", "due: 7月31日")
@@ -65,8 +70,11 @@ def test_one_mistake_of_each_kind_all_listed_in_one_run(shuanghe: Sources) -> No
 
 
 def test_a_unit_left_out_for_its_own_error_is_not_also_unknown_to_the_plan(shuanghe: Sources) -> None:
-    edit(shuanghe.schedules / "units.yaml", "  - id: shiqiao\n    name: 石桥村\n    kind: village",
-         "  - id: shiqiao\n    name: 石桥村\n    kind: hamlet")
+    edit(
+        shuanghe.schedules / "units.yaml",
+        "  - id: shiqiao\n    name: 石桥村\n    kind: village",
+        "  - id: shiqiao\n    name: 石桥村\n    kind: hamlet",
+    )
     found = [(p.place, p.message) for p in errors(shuanghe)]
     assert found == [("units[0].kind", "只能写 village、community、department、school、enterprise")]
 
