@@ -2,7 +2,7 @@
 the plan files again for line numbers.
 
 Errors: a proof due no later than its request (units couldn't hand in, and no chase goes out); two clips with one
-file name. Warnings: a chase dropped or within a day of its request; an announcement moved before the month's day
+file name. Warnings: a chase dropped (no workday left between request and due date) or within a day of its request; an announcement moved before the month's day
 by an early event; a plan entirely in the past, or none for this year.
 """
 
@@ -71,8 +71,8 @@ def plan_problems(folder: Path, campaign: Campaign, plan: Plan) -> list[Problem]
                         act,
                         ("proof",),
                         format_instant(due),
-                        f"截止前催交的时间早于请交材料的时间（{format_instant(request.at)}），这项活动不会催交",
-                        "截止日期往后放，或把 rules.chase.days_before 改小",
+                        f"请交材料（{format_instant(request.at)}）之后、截止日之前没有工作日，这项活动不会催交",
+                        "截止日期往后放几天，留出催交的工作日",
                         warning=True,
                     )
                 )

@@ -256,8 +256,8 @@ def _plan_year(campaign: Campaign, plan: PlanFile, timing: _Timing) -> Iterable[
             at = timing.before(ev.start, rules.remind_units)
             yield PlannedJob(f"{act.id}/remind/{ev.id}/units", JobKind.REMIND, at, units, act, y, m, ev, due)
         yield PlannedJob(f"{act.id}/proof_request", JobKind.PROOF_REQUEST, request_at, asked, act, y, m, due=due)
-        chase_at = timing.before(due.date(), rules.chase)
-        if chase_at > request_at:
+        chase_at = chase_time(request_at, due, timing)
+        if chase_at is not None:
             yield PlannedJob(f"{act.id}/chase", JobKind.CHASE, chase_at, asked, act, y, m, due=due)
         if operators:
             # The activity's clip plays from the announcement's day; an event's from its reminder's day.
@@ -267,6 +267,16 @@ def _plan_year(campaign: Campaign, plan: PlanFile, timing: _Timing) -> Iterable[
                 yield _broadcast(f"{act.id}/broadcast/{ev.id}", "remind", first, operators, act, ev, due, timing)
     yield from _summaries(campaign, plan, months, timing)
     yield from _quizzes(campaign, plan, months, timing)
+
+
+def chase_time(request_at: datetime, due: datetime, timing: _Timing) -> datetime | None:
+    """The rule's days before the due date; when that falls on or before the request (a due date just after 国庆),
+    the first workday after the request instead, if that is still before the due date; else no chase."""
+    at = timing.before(due.date(), timing.rules.chase)
+    if at > request_at:
+        return at
+    day = timing.workdays.settle(request_at.date() + timedelta(days=1), "next")
+    return timing.at(day, timing.rules.chase.time) if day < due.date() else None
 
 
 def quiz_targets(campaign: Campaign) -> tuple[Target, ...]:
