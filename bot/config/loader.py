@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ValidationError
 
 from bot.config.salvage import Salvage, parse_place
+from bot.config.timing_checks import due_inside_event, rule_time_problems
 from bot.config.yamlfile import Loc, YamlDoc, place, read_yaml
 from bot.core.clips import ANNOUNCE_CLIP
 from bot.core.model import Activity, Campaign, GroupKind, PlanFile, TownFile, UnitKind, UnitsFile
@@ -357,10 +357,7 @@ def _at(out: list[Problem], *, warning: bool = False) -> Any:
 def _check_town(town_doc: YamlDoc, town: TownFile) -> list[Problem]:
     out: list[Problem] = []
     at = _at(out)
-    try:
-        ZoneInfo(town.town.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        at(town_doc, ("town", "timezone"), town.town.timezone, "不认识的时区", "写 Asia/Shanghai")
+    out += rule_time_problems(town_doc, town.rules)
     if town.rules.min_photos == 0:
         _at(out, warning=True)(
             town_doc,
@@ -517,6 +514,7 @@ def _check_wording(doc: YamlDoc, i: int, act: Activity) -> list[Problem]:
 
 def _check_activity_dates(doc: YamlDoc, i: int, act: Activity) -> list[Problem]:
     out: list[Problem] = _check_wording(doc, i, act)
+    out += due_inside_event(doc, i, act)
     at = _at(out)
     for j, ev in enumerate(act.events):
         if ev.id == ANNOUNCE_CLIP:

@@ -2,8 +2,9 @@
 the plan files again for line numbers.
 
 Errors: a proof due no later than its request (units couldn't hand in, and no chase goes out); two clips with one
-file name. Warnings: a chase dropped (no workday left between request and due date) or within a day of its request; an announcement moved before the month's day
-by an early event; a plan entirely in the past, or none for this year.
+file name. Warnings: a chase dropped (no workday between request and due date) or within a day of its request; an
+announcement moved before the month's day by an early event; a month's messages out of order; a plan entirely in
+the past, or none for this year.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from bot.config.timing_checks import message_order
 from bot.config.yamlfile import Loc, YamlDoc, place, read_yaml
 from bot.core.clips import colliding_clips
 from bot.core.model import Activity, Campaign
@@ -100,6 +102,7 @@ def plan_problems(folder: Path, campaign: Campaign, plan: Plan) -> list[Problem]
                         warning=True,
                     )
                 )
+            out += message_order(act, jobs, campaign.rules, lambda *a: places.problem(*a, warning=True))
             moved = announcement_moved(campaign, act)
             if moved is not None:
                 first = min(ev.start for ev in act.events)

@@ -330,7 +330,7 @@ def _month_start(act: Activity, year: int, month: int, timing: _Timing) -> tuple
 
     Normally on the rules' days; but an announcement must come before the activity's first event (and its
     reminder): June's 六一 falls before June's first workday, so June's announcement moves to the last workday
-    before the 六一 reminder, and the units' arrangement with it (never before the announcement)."""
+    before the 六一 reminder, and the units' arrangement with it."""
     rules = timing.rules
     announce = timing.on_day(year, month, rules.announce)
     request = timing.on_day(year, month, rules.proof_request)
@@ -342,7 +342,9 @@ def _month_start(act: Activity, year: int, month: int, timing: _Timing) -> tuple
         return announce, request
     day = timing.workdays.settle(remind_day - timedelta(days=1), "previous")
     announce = timing.at(day, rules.announce.time)
-    return announce, max(announce, min(request, timing.at(day, rules.proof_request.time)))
+    # The work request keeps its own time of day (office hours), not the announcement's: a late announcement time
+    # must not send units their work at night (`check` warns when the rules' times put the request first).
+    return announce, min(request, timing.at(day, rules.proof_request.time))
 
 
 def _summaries(

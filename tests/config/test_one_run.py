@@ -85,3 +85,49 @@ def test_a_problem_after_a_left_out_activity_points_at_its_own_line(shuanghe: So
     edit(plan, "due: 8月25日", "due: 7月31日")
     found = {(p.place, p.line) for p in errors(shuanghe)}
     assert found == {("activities[0].month", 4), ("activities[11].proof.due", 85)}
+
+
+def warnings_of(sources: Sources) -> dict[str, Problem]:
+    return {w.place: w for w in load(sources).warnings}
+
+
+def test_a_due_date_inside_the_event_is_a_warning(shuanghe: Sources) -> None:
+    plan = shuanghe.schedules / "plan-2025.yaml"
+    assert "activities[7].proof.due" not in warnings_of(shuanghe)  # due 5/28, after the week 5/19–25
+    edit(plan, "due: 5月28日", "due: 5月21日")
+    warned = warnings_of(shuanghe)["activities[7].proof.due"]
+    assert warned.line == 60 and "活动还没结束（5月19日—5月25日）" in warned.message and "5月25日 之后" in warned.hint
+
+
+def test_a_late_announcement_time_keeps_work_requests_in_office_hours_and_is_warned(shuanghe: Sources) -> None:
+    town = shuanghe.schedules / "town.yaml"
+    town.write_text(town.read_text(encoding="utf-8") + 'rules:\n  announce: {time: "20:30"}\n', encoding="utf-8")
+    loaded = load(shuanghe)
+    jobs = loaded.plan.by_key()
+    # The pulled-forward request (October, 国庆 event) keeps its own 10:00, before the units' reminder.
+    assert jobs["2025-10/announce"].at.strftime("%m-%d %H:%M") == "09-30 20:30"
+    assert jobs["2025-10/proof_request"].at.strftime("%m-%d %H:%M") == "09-30 10:00"
+    assert jobs["2025-10/remind/guoqing-zhiyuan/units"].at > jobs["2025-10/proof_request"].at
+    requests = [j.at.time() for k, j in jobs.items() if k.endswith("/proof_request")]
+    assert all(8 <= t.hour < 18 for t in requests)
+    warned = {w.place: w for w in loaded.warnings}
+    assert "晚于给各单位的工作安排（10:00）" in warned["rules.announce.time"].message
+    assert not [w for w in loaded.warnings if "先发" in w.message]  # said once for the town, not per month
+
+
+def test_a_reminder_before_the_work_request_is_warned(shuanghe: Sources) -> None:
+    town = shuanghe.schedules / "town.yaml"
+    town.write_text(
+        town.read_text(encoding="utf-8") + 'rules:\n  remind_units: {time: "09:30", workday: previous}\n',
+        encoding="utf-8",
+    )
+    warned = warnings_of(shuanghe)["activities[13].events"]
+    assert warned.message == "活动提醒（9月30日（周二）上午9点30分）比工作安排（9月30日（周二）上午10点）先发"
+
+
+@pytest.mark.parametrize("zone", ["Europe/London", "Asia/Urumqi", "Mars/Olympus"])
+def test_a_zone_other_than_chinas_is_an_error_with_a_hint(shuanghe: Sources, zone: str) -> None:
+    edit(shuanghe.schedules / "town.yaml", "timezone: Asia/Shanghai", f"timezone: {zone}")
+    (problem,) = errors(shuanghe)
+    assert (problem.place, problem.value, problem.line) == ("town.timezone", zone, 2)
+    assert problem.message == "laba 只按北京时间安排和发送，不能换时区：删掉 timezone 这一项，或写 Asia/Shanghai"
