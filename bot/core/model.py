@@ -78,9 +78,12 @@ def _cn_date(value: object, info: ValidationInfo) -> object:
     try:
         return date(int(y), month, day)
     except ValueError:
-        if 1 <= month <= 12:
-            raise ValueError(f"{y}年{month}月没有{day}日") from None
-        raise ValueError(f"没有{month}月") from None
+        raise ValueError(no_such_day(int(y), month, day)) from None
+
+
+def no_such_day(year: int, month: int, day: int) -> str:
+    """Why a date that reads well doesn't exist, in the same words in the plan files and on the command line."""
+    return f"{year}年{month}月没有{day}日" if 1 <= month <= 12 else f"没有{month}月"
 
 
 def _mobile(value: str) -> str:
