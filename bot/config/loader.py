@@ -227,8 +227,8 @@ def _without_lost_refs(found: list[Problem], salvage: Salvage, units_doc: YamlDo
     pruned = salvage.pruned.get(str(units_doc.path))
     if pruned is None:
         return found
-    lost = {units_doc.value_at((*loc, "id")) for loc in pruned.dropped if len(loc) == 2}
-    return [p for p in found if not (p.message.startswith("没有这个单位") and p.value in lost)]
+    lost = {str(units_doc.value_at((*loc, "id"))) for loc in pruned.dropped if len(loc) == 2}
+    return [p for p in found if not (p.message.startswith("没有这个单位") and str(p.value) in lost)]
 
 
 def _year_context(doc: YamlDoc) -> dict[str, Any]:

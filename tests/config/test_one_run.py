@@ -3,10 +3,12 @@ and timing checks of everything else (issue 10, the outsider's town 双河镇 ne
 
 from __future__ import annotations
 
+import random
 import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bot.config.campaign import Sources, load
 from bot.errors import ConfigError, Problem
@@ -131,3 +133,41 @@ def test_a_zone_other_than_chinas_is_an_error_with_a_hint(shuanghe: Sources, zon
     (problem,) = errors(shuanghe)
     assert (problem.place, problem.value, problem.line) == ("town.timezone", zone, 2)
     assert problem.message == "laba 只按北京时间安排和发送，不能换时区：删掉 timezone 这一项，或写 Asia/Shanghai"
+
+
+def _locs(node: object, loc: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    if isinstance(node, dict):
+        return [loc, *(x for k, v in node.items() for x in _locs(v, (*loc, k)))]
+    if isinstance(node, list):
+        return [loc, *(x for i, v in enumerate(node) for x in _locs(v, (*loc, i)))]
+    return [loc]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_a_randomly_broken_town_is_reported_never_crashes_and_points_at_real_lines(
+    shuanghe: Sources, seed: int
+) -> None:
+    rng = random.Random(seed)
+    wrong: list[object] = ["", "x", -1, 99, [], {}, "13月5日", "residents", None, "qiye"]
+    for _ in range(3):
+        path = shuanghe.schedules / rng.choice(["town.yaml", "units.yaml", "plan-2025.yaml"])
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        loc = rng.choice([x for x in _locs(data) if x])
+        parent = data
+        for part in loc[:-1]:
+            parent = parent[part]
+        parent[loc[-1]] = rng.choice(wrong)
+        path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    try:
+        load(shuanghe)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            if problem.place and Path(problem.file).is_file():
+                assert problem.line is not None, problem
+                lines = Path(problem.file).read_text(encoding="utf-8").splitlines()
+                # The line named is where the place named is written (safe_dump puts each key on its own line).
+                last = problem.place.rsplit(".", 1)[-1]
+                if "[" not in last and problem.message != "缺少这一项":
+                    # (a list's or mapping's line is its first entry's, just below its key)
+                    near = lines[max(problem.line - 2, 0) : problem.line]
+                    assert any(f"{last}:" in ln for ln in near), (problem, near)
