@@ -8,7 +8,7 @@ import logging
 import sys
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -172,6 +172,8 @@ def build(
     (`App.broken` then holds what is wrong); without a kept plan the ConfigError is raised as for every command.
 
     `rehearsal=True` (simulate without --live): nothing leaves the machine; see `bot.routing.make_rehearsal`."""
+    # The plan follows the channel it is sent by: the weekly quiz only where replies reach the bot (issue 14).
+    sources = replace(sources, channel=settings.channel, robots=settings.robots_path)
     store = open_store(settings.database_url, clock.zone)
     # The channel's alerts go through the pipeline, which needs the channel: the sink finds both when it runs.
     parts: dict[str, Any] = {}

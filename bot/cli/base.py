@@ -121,11 +121,20 @@ schedules_option = click.option(
     envvar="BOT_SCHEDULES_DIR",
     help="镇的计划目录：里面有 town.yaml、units.yaml、plan-年份.yaml。",
 )
+
+
+def shipped_messages() -> Path:
+    """The templates every town shares: `./messages` when run from a checkout (or a town's own copy there), else
+    the ones shipped beside the package, so a town in another folder needs no copy of its own."""
+    here = Path("messages")
+    return here if here.is_dir() else Path(__file__).resolve().parents[2] / "messages"
+
+
 messages_option = click.option(
     "--messages",
     type=click.Path(path_type=Path, file_okay=False),
-    default=Path("messages"),
-    show_default=True,
+    default=shipped_messages,
+    show_default="大喇叭自带的模板",
     envvar="BOT_MESSAGES_DIR",
     help="消息模板目录（*.j2 文件）。",
 )
@@ -169,5 +178,12 @@ def build_app(
     daemon: bool = False,
     rehearsal: bool = False,
 ) -> App:
-    sources, settings = Sources(schedules, messages), Settings.from_env(channel=channel)
+    settings = Settings.from_env(channel=channel)
+    sources = Sources.from_settings(schedules, messages, settings)
     return build(sources, settings, clock, echo=echo, daemon=daemon, rehearsal=rehearsal)
+
+
+def sources_from_env(schedules: Path, messages: Path, channel: str | None = None) -> Sources:
+    """The town's files with the channel and robots the environment names (BOT_CHANNEL, BOT_ROBOTS_FILE): the
+    plan a command shows is the one the daemon runs (the weekly quiz depends on them)."""
+    return Sources.from_settings(schedules, messages, Settings.from_env(channel=channel))

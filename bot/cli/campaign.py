@@ -26,16 +26,18 @@ from bot.cli.base import (
     messages_option,
     parse_instant,
     schedules_option,
+    sources_from_env,
 )
 from bot.cli.robots import robots_report
 from bot.clock import ShiftedClock, SystemClock, VirtualClock
-from bot.config.campaign import Sources, load
+from bot.config.campaign import load
 from bot.config.plan_checks import season_warnings
 from bot.core.planner import PlannedJob, Target, admin_targets, group_target, person_target
 from bot.core.render import ProofFacts, cn_date, format_instant
 from bot.health import HealthLine
 from bot.pipeline import Outcome, job_label
 from bot.settings import Settings
+from bot.sorting.quiz_report import quiz_check_line
 from bot.store.base import DeliveryStatus
 
 
@@ -56,7 +58,7 @@ def check(schedules: Path, messages: Path, channel: str | None, online: bool) ->
     """Validate the town's files and render every message; exit 2 listing every problem.
 
     With --online, also report whether each network service is reachable (exit 1 if one is not)."""
-    loaded = load(Sources(schedules, messages))
+    loaded = load(sources_from_env(schedules, messages, channel))
     c = loaded.campaign
     targets = sum(len(j.targets) for j in loaded.plan.jobs)
     years = "、".join(str(p.year) for p in c.plans)
@@ -72,6 +74,7 @@ def check(schedules: Path, messages: Path, channel: str | None, online: bool) ->
         click.echo(f"  ! {warning}")
     for robots_line in robots_report(c, Settings.from_env(channel=channel)):
         click.echo(robots_line)
+    click.echo(f"  {quiz_check_line(loaded)}")
     for problem in loaded.warnings:
         click.echo(f"  ! {problem}")
     if not online:
@@ -153,7 +156,7 @@ def _job_json(job: PlannedJob, text: str) -> dict[str, Any]:
 def plan(schedules: Path, messages: Path, from_: str | None, to: str | None, as_json: bool) -> None:
     """List the planned jobs in time order (the same jobs the daemon runs)."""
     start, end = date_range(from_, to, schedules)
-    loaded = load(Sources(schedules, messages))
+    loaded = load(sources_from_env(schedules, messages))
     jobs = loaded.plan.between(start, end)
     rows = [_job_json(j, loaded.renderer.render(j, j.targets[0], ProofFacts())) for j in jobs]
     if as_json:
@@ -183,7 +186,7 @@ def plan(schedules: Path, messages: Path, from_: str | None, to: str | None, as_
 @handle_errors
 def preview(schedules: Path, messages: Path, key: str) -> None:
     """Show the message each target of job KEY gets (KEY as printed by `laba plan`)."""
-    loaded = load(Sources(schedules, messages))
+    loaded = load(sources_from_env(schedules, messages))
     job = loaded.plan.by_key().get(key)
     if job is None:
         near = [k for k in loaded.plan.by_key() if k.startswith(key.split("/")[0])][:8]

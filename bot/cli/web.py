@@ -11,7 +11,9 @@ from pathlib import Path
 
 import click
 
-from bot.cli.base import build_app, handle_errors, main, messages_option, parse_instant, schedules_option
+from bot.app import build
+from bot.channels.outbox import OutboxChannel
+from bot.cli.base import handle_errors, main, messages_option, parse_instant, schedules_option
 from bot.clock import ShiftedClock, SystemClock
 from bot.config.campaign import Sources, load
 from bot.errors import ConfigError, Problem
@@ -49,8 +51,10 @@ def web_command(schedules: Path, messages: Path, now_: str | None, listen: str |
     settings = Settings.from_env()
     host, port = _listen(settings, listen)
     clock = ShiftedClock(parse_instant(now_)) if now_ else SystemClock()
-    app = build_app(schedules, messages, "outbox", clock, echo=None)
-    console = console_for(app, settings, Sources(schedules, messages))
+    # The plan as the daemon runs it (the quiz depends on BOT_CHANNEL), but this console never sends: the outbox.
+    sources = Sources.from_settings(schedules, messages, settings)
+    app = build(sources, settings, clock, OutboxChannel(settings.outbox_dir, clock.now, None), echo=None)
+    console = console_for(app, settings, sources)
 
     async def serve() -> None:
         server = ConsoleServer(console, host, port)

@@ -18,7 +18,9 @@ from bot.core.command_texts import SAMPLES as COMMAND_SAMPLES
 from bot.core.model import Campaign, JobKind
 from bot.core.planner import Plan, plan_campaign
 from bot.core.render import ProofFacts, Renderer, TemplateError
+from bot.core.routes import reply_groups
 from bot.errors import ConfigError, Problem
+from bot.settings import Settings
 from bot.sorting.files import build_dictionary, read_town
 from bot.sorting.quiz import draw
 from bot.sorting.tips import monthly_tip
@@ -28,10 +30,22 @@ from bot.sorting.tips import monthly_tip
 class Sources:
     schedules: Path
     messages: Path
+    # Where messages go (BOT_CHANNEL and robots.yaml, `from_settings`): they decide which villagers' groups can
+    # answer, and so which get the weekly quiz. The defaults (the outbox, no robots) can't answer: no quiz.
+    channel: str = "outbox"
+    robots: Path | None = None
+
+    @classmethod
+    def from_settings(cls, schedules: Path, messages: Path, settings: Settings) -> Sources:
+        """The town's files as `settings` sends them: `laba plan` lists the jobs the daemon with them runs."""
+        return cls(schedules, messages, settings.channel, settings.robots_path)
 
     def fingerprint(self) -> tuple[tuple[str, int, int], ...]:
         """Names, sizes and mtimes of every file that `load` reads: a change means reload."""
         out = []
+        if self.robots is not None and self.robots.is_file():
+            st = self.robots.stat()  # a robot added to a group takes that group out of the quiz
+            out.append((str(self.robots), st.st_size, st.st_mtime_ns))
         for folder in (self.schedules, self.messages, self.messages / "broadcast"):
             if folder.is_dir():
                 for p in sorted(folder.iterdir()):
@@ -62,7 +76,7 @@ def load(sources: Sources) -> LoadedCampaign:
         raise ConfigError([*checked.errors, *_timing_errors(sources, checked)])
     campaign, warnings = checked.campaign, checked.warnings
     assert campaign is not None
-    plan = plan_campaign(campaign)
+    plan = plan_campaign(campaign, reply_groups_of(sources, campaign))
     renderer = Renderer(
         templates,
         campaign,
@@ -75,6 +89,20 @@ def load(sources: Sources) -> LoadedCampaign:
     if problems:
         raise ConfigError(problems)
     return LoadedCampaign(sources, campaign, plan, renderer, (*warnings, *(p for p in timing if p.warning)))
+
+
+def reply_groups_of(sources: Sources, campaign: Campaign) -> frozenset[str]:
+    """The villagers' groups whose replies reach the bot with these sources' channel and robots (see `Sources`).
+    Raises ConfigError for a bad robots.yaml."""
+    if sources.channel != "wechaty":
+        return frozenset()  # only a WeChat gateway hears the groups; robots.yaml isn't even read
+    robots: frozenset[str] = frozenset()
+    if sources.robots is not None:
+        # Lazy: the robots' package is only needed when a gateway and a robots file are both in play.
+        from bot.channels.robots.file import load_robots
+
+        robots = frozenset(load_robots(sources.robots, campaign).robots)
+    return reply_groups(campaign, robots, default_takes_replies=True)
 
 
 def _timing_errors(sources: Sources, checked: Checked) -> list[Problem]:

@@ -547,12 +547,53 @@ def _check_activity_dates(doc: YamlDoc, i: int, act: Activity) -> list[Problem]:
     return out
 
 
-def _check_plans(units: UnitsFile, plans: list[tuple[YamlDoc, PlanFile]]) -> list[Problem]:
-    out: list[Problem] = []
-    at = _at(out)
+def _check_responsible(units: UnitsFile, doc: YamlDoc, i: int, act: Activity, at: Any) -> None:
+    """Each responsible unit or unit set exists, has members, and each member can receive the proof request."""
     refs = {u.id for u in units.units} | {s.id for s in units.unit_sets}
     by_id = {u.id: u for u in units.units}
     set_by_id = {s.id: s for s in units.unit_sets}
+    for j, ref in enumerate(act.responsible):
+        loc: Loc = ("activities", i, "responsible", j)
+        if ref not in refs:
+            at(doc, loc, ref, "没有这个单位或单位集合", _ref_hint(ref, refs))
+            continue
+        members = (
+            [by_id[ref]]
+            if ref in by_id
+            else [
+                u
+                for u in units.units
+                if (u.kind in set_by_id[ref].kinds or u.id in set_by_id[ref].units)
+                and u.id not in set_by_id[ref].except_units  # as Campaign.members resolves it
+            ]
+        )
+        if not members:
+            at(doc, loc, ref, "这个单位集合里一个单位也没有", "在 units.yaml 里给它加成员")
+        for u in members:
+            if not any(g.kind is GroupKind.WORK for g in u.groups) and not u.contacts:
+                at(
+                    doc,
+                    loc,
+                    ref,
+                    f"{u.name} 没有工作群也没有联系人，收不到取证通知",
+                    f"在 units.yaml 给 {u.id} 加 kind: work 的群或 contacts",
+                )
+
+
+def _check_plan_year(doc: YamlDoc, i: int, act: Activity, year: int, at: Any) -> None:
+    """Every date of the activity lies in the plan's year."""
+    for j, ev in enumerate(act.events):
+        for field in ("start", "end"):
+            d = getattr(ev, field)
+            if d is not None and d.year != year:
+                at(doc, ("activities", i, "events", j, field), str(d), f"日期不在 {year} 年", "检查年份")
+    if act.proof.due is not None and act.proof.due.year != year:
+        at(doc, ("activities", i, "proof", "due"), str(act.proof.due), f"日期不在 {year} 年", "")
+
+
+def _check_plans(units: UnitsFile, plans: list[tuple[YamlDoc, PlanFile]]) -> list[Problem]:
+    out: list[Problem] = []
+    at = _at(out)
     activity_ids: list[tuple[str, tuple[YamlDoc, Loc]]] = []
     years: list[tuple[int, YamlDoc]] = []
     for doc, plan in plans:
@@ -571,39 +612,8 @@ def _check_plans(units: UnitsFile, plans: list[tuple[YamlDoc, PlanFile]]) -> lis
         for i, act in enumerate(plan.activities):
             activity_ids.append((act.id, (doc, ("activities", i, "id"))))
             out.extend(_check_activity_dates(doc, i, act))
-            for j, ref in enumerate(act.responsible):
-                loc: Loc = ("activities", i, "responsible", j)
-                if ref not in refs:
-                    at(doc, loc, ref, "没有这个单位或单位集合", _ref_hint(ref, refs))
-                    continue
-                members = (
-                    [by_id[ref]]
-                    if ref in by_id
-                    else [
-                        u
-                        for u in units.units
-                        if (u.kind in set_by_id[ref].kinds or u.id in set_by_id[ref].units)
-                        and u.id not in set_by_id[ref].except_units  # as Campaign.members resolves it
-                    ]
-                )
-                if not members:
-                    at(doc, loc, ref, "这个单位集合里一个单位也没有", "在 units.yaml 里给它加成员")
-                for u in members:
-                    if not any(g.kind is GroupKind.WORK for g in u.groups) and not u.contacts:
-                        at(
-                            doc,
-                            loc,
-                            ref,
-                            f"{u.name} 没有工作群也没有联系人，收不到取证通知",
-                            f"在 units.yaml 给 {u.id} 加 kind: work 的群或 contacts",
-                        )
-            for j, ev in enumerate(act.events):
-                for field in ("start", "end"):
-                    d = getattr(ev, field)
-                    if d is not None and d.year != plan.year:
-                        at(doc, ("activities", i, "events", j, field), str(d), f"日期不在 {plan.year} 年", "检查年份")
-            if act.proof.due is not None and act.proof.due.year != plan.year:
-                at(doc, ("activities", i, "proof", "due"), str(act.proof.due), f"日期不在 {plan.year} 年", "")
+            _check_responsible(units, doc, i, act, at)
+            _check_plan_year(doc, i, act, plan.year, at)
             for ident, loc in _dupes((e.id, ("activities", i, "events", j, "id")) for j, e in enumerate(act.events)):
                 at(doc, loc, ident, "同一活动里事件编号重复", "")
     counts = Counter(i for i, _ in activity_ids)

@@ -186,8 +186,11 @@ class _Timing:
         return self.at(settled, rule.time)
 
 
-def plan_campaign(campaign: Campaign) -> Plan:
-    """All jobs of every plan year, sorted by (time, key). Raises nothing for a loaded campaign."""
+def plan_campaign(campaign: Campaign, replies: frozenset[str] = frozenset()) -> Plan:
+    """All jobs of every plan year, sorted by (time, key). Raises nothing for a loaded campaign.
+
+    `replies`: the ids of the groups whose villagers' replies reach the bot (`bot.core.routes.reply_groups`); the
+    weekly quiz goes only to those. The default (none) is the outbox's: no quiz."""
     zone = ZoneInfo(campaign.town.timezone)
     timing = _Timing(campaign, zone)
     jobs: list[PlannedJob] = []
@@ -199,7 +202,7 @@ def plan_campaign(campaign: Campaign) -> Plan:
                 "请在 town.yaml 的 calendar.extra_holidays / extra_workdays 里写上当年的放假和调休日期，"
                 "或请技术人员升级节假日表（chinesecalendar）。"
             )
-        jobs.extend(_plan_year(campaign, plan, timing))
+        jobs.extend(_plan_year(campaign, plan, timing, replies))
     jobs.sort(key=lambda j: (j.at, j.key))
     jobs = _spread(jobs, campaign.rules.quiet_hours)
     jobs.sort(key=lambda j: (j.at, j.key))
@@ -232,7 +235,7 @@ def _spread(jobs: list[PlannedJob], quiet: QuietHours) -> list[PlannedJob]:
     return out
 
 
-def _plan_year(campaign: Campaign, plan: PlanFile, timing: _Timing) -> Iterable[PlannedJob]:
+def _plan_year(campaign: Campaign, plan: PlanFile, timing: _Timing, replies: frozenset[str]) -> Iterable[PlannedJob]:
     rules = timing.rules
     months: dict[int, list[Activity]] = {}
     villagers = villager_targets(campaign)
@@ -266,7 +269,7 @@ def _plan_year(campaign: Campaign, plan: PlanFile, timing: _Timing) -> Iterable[
                 first = ev.start - timedelta(days=rules.remind.days_before)
                 yield _broadcast(f"{act.id}/broadcast/{ev.id}", "remind", first, operators, act, ev, due, timing)
     yield from _summaries(campaign, plan, months, timing)
-    yield from _quizzes(campaign, plan, months, timing)
+    yield from _quizzes(campaign, plan, months, timing, replies)
 
 
 def chase_time(request_at: datetime, due: datetime, timing: _Timing) -> datetime | None:
@@ -279,14 +282,10 @@ def chase_time(request_at: datetime, due: datetime, timing: _Timing) -> datetime
     return timing.at(day, timing.rules.chase.time) if day < due.date() else None
 
 
-def quiz_targets(campaign: Campaign) -> tuple[Target, ...]:
-    """The villagers' groups a quiz can go to: those the bot itself is in (a group handed to the relay people
-    can't send replies back). Robot groups are left out at delivery, where the routes are known."""
-    return tuple(
-        t
-        for t in villager_targets(campaign)
-        if campaign.group(t.id)[0].via is None  # relay groups: replies never reach the bot
-    )
+def quiz_targets(campaign: Campaign, replies: frozenset[str]) -> tuple[Target, ...]:
+    """The villagers' groups a quiz goes to: those among `replies`, the groups whose replies reach the bot (not a
+    robot's, not the relay's, not the outbox's)."""
+    return tuple(t for t in villager_targets(campaign) if t.id in replies)
 
 
 def quiz_key(day: date) -> str:
@@ -296,12 +295,12 @@ def quiz_key(day: date) -> str:
 
 
 def _quizzes(
-    campaign: Campaign, plan: PlanFile, months: dict[int, list[Activity]], timing: _Timing
+    campaign: Campaign, plan: PlanFile, months: dict[int, list[Activity]], timing: _Timing, replies: frozenset[str]
 ) -> Iterable[PlannedJob]:
     """One question a week on the rule's weekday, in each month with an activity, when that day is a workday
     (no make-up day: a holiday week has no quiz); its answer the next day at `answer_time`."""
     rule = timing.rules.quiz
-    targets = quiz_targets(campaign)
+    targets = quiz_targets(campaign, replies)
     if not rule.enabled or not targets:
         return
     for month, acts in sorted(months.items()):

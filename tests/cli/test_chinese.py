@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import click
 import pytest
@@ -100,3 +101,18 @@ def test_months_as_people_write_them() -> None:
     for bad in ("13月", "2024-13", "五月份", "5"):
         with pytest.raises(click.UsageError):
             parse_month(bad, 2024)
+
+
+def test_a_town_in_its_own_folder_needs_no_copy_of_the_templates(
+    env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The outsider's first `check` failed on a relative `messages` default when run outside the checkout.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    without = {k: v for k, v in env.items() if k != "BOT_MESSAGES_DIR"}
+    result = CliRunner().invoke(main, ["check"], env={**without, "BOT_MESSAGES_DIR": None}, prog_name="laba")
+    assert result.exit_code == 0, result.output
+    assert "模板全部渲染通过" in result.output
+    missing = laba(env, "check", "--messages", str(elsewhere / "nothing"))
+    assert missing.exit_code == 2 and "不写 --messages" in missing.output

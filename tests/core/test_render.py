@@ -209,3 +209,24 @@ def test_proof_request_uses_the_activity_minimum_photos(loaded: LoadedCampaign) 
     may = render(loaded, "2024-05/proof_request", "changchun-work")
     assert "照片不少于2张" in may  # town default
     assert "\n\n\n" not in may and not may.endswith("\n")
+
+
+def test_renderers_share_compiled_templates_but_each_renders_its_own_source(loaded: LoadedCampaign) -> None:
+    """A template compiled for one plan load is reused by the next only while its source is the same: an edited
+    template (same name) renders the edit, and the first renderer keeps rendering what it was given."""
+    first = Renderer({"shared_probe.j2": "旧：{{ town.name }}"}, loaded.campaign)
+    assert first.render_named("shared_probe", {}) == f"旧：{loaded.campaign.town.name}"
+    same = Renderer({"shared_probe.j2": "旧：{{ town.name }}"}, loaded.campaign)
+    assert same.render_named("shared_probe", {}) == f"旧：{loaded.campaign.town.name}"
+    edited = Renderer({"shared_probe.j2": "新：{{ town.name }}{{ nope }}"}, loaded.campaign)
+    with pytest.raises(TemplateError) as info:  # the edit's own error, with its line: not the old template's code
+        edited.render_named("shared_probe", {})
+    assert info.value.line == 1
+    again = Renderer({"shared_probe.j2": "新：{{ town.name }}\n{{ nope }}"}, loaded.campaign)
+    for renderer in (again, Renderer({"shared_probe.j2": "新：{{ town.name }}\n{{ nope }}"}, loaded.campaign)):
+        with pytest.raises(TemplateError) as info:  # compiled, then reused: the line is still found
+            renderer.render_named("shared_probe", {})
+        assert info.value.line == 2
+    fixed = Renderer({"shared_probe.j2": "新：{{ town.name }}"}, loaded.campaign)
+    assert fixed.render_named("shared_probe", {}) == f"新：{loaded.campaign.town.name}"
+    assert first.render_named("shared_probe", {}) == f"旧：{loaded.campaign.town.name}"

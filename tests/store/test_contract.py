@@ -336,12 +336,11 @@ def test_the_migrations_produce_exactly_the_schema_the_code_queries(store_url: s
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    import bot.store.evidence
     import bot.store.rooms
     import bot.store.sorting
-    from bot.store.sql import metadata
+    from bot.store.schema import evidence, metadata
 
     assert {"deliveries", "rooms", "evidence", "sorting_questions"} <= set(metadata.tables)
-    assert bot.store.rooms.rooms.metadata is metadata is bot.store.evidence.evidence.metadata
+    assert bot.store.rooms.rooms.metadata is metadata is evidence.metadata
     with open_store(store_url, ZONE) as store, store.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), metadata) == []
