@@ -125,7 +125,10 @@ def _pruned(doc: YamlDoc, drops: set[Loc]) -> tuple[Any, dict[Loc, list[int]], d
         if orig in doc.lines:
             lines[new] = doc.lines[orig]
         if isinstance(node, dict):
-            return {k: walk(v, (*orig, k), (*new, k)) for k, v in node.items() if (*orig, k) not in drops}
+            out = {k: walk(v, (*orig, k), (*new, k)) for k, v in node.items() if (*orig, k) not in drops}
+            # A mapping emptied by pruning is left out too: `proof_due: {workday: prevous}` then falls back to the
+            # town's default proof_due (day 25, 18:00), not to an empty rule's generic day 1, 09:00.
+            return {k: v for k, v in out.items() if not (v == {} and node[k] != {})}
         if isinstance(node, list):
             indices = [i for i in range(len(node)) if (*orig, i) not in drops]
             kept[orig] = indices

@@ -171,3 +171,10 @@ def test_a_randomly_broken_town_is_reported_never_crashes_and_points_at_real_lin
                     # (a list's or mapping's line is its first entry's, just below its key)
                     near = lines[max(problem.line - 2, 0) : problem.line]
                     assert any(f"{last}:" in ln for ln in near), (problem, near)
+
+
+def test_a_rule_with_one_bad_key_is_checked_with_the_towns_default_not_an_empty_rules(jinxi: Sources) -> None:
+    # Left out whole, `proof_due` is the town's default (the 25th, 18:00), as if the clerk hadn't written it; an
+    # empty rule would be due on the 1st at 09:00, before every request: a dozen errors that aren't there.
+    edit(jinxi.schedules / "town.yaml", '{day: 25, time: "18:00", workday: previous}', "{workday: prevous}")
+    assert [p.place for p in errors(jinxi)] == ["rules.proof_due.workday"]
