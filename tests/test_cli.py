@@ -41,6 +41,16 @@ def test_check_passes_on_the_real_files(env: dict[str, str]) -> None:
     assert result.stderr == ""
 
 
+def test_check_and_plan_counts_agree_and_say_where_the_year_s_early_jobs_are(env: dict[str, str]) -> None:
+    # January's clip reaches the operators on the last workday of the previous year (issue 10 L5).
+    said = laba(env, "check").stdout
+    assert "其中 1 个任务在计划年之外发出（2023年12月29日（周五）：1月广播音频：" in said
+    year = laba(env, "plan", "--from", "2024-01-01", "--to", "2024-12-31").stdout
+    assert "共 71 个任务（计划里共 72 个，另外 1 个不在所选日期内）" in year
+    whole = laba(env, "plan", "--from", "2023-12-29", "--to", "2024-12-31").stdout
+    assert "共 72 个任务。" in whole and "2023年12月29日（周五）" in whole
+
+
 def test_check_exits_2_listing_every_problem(env: dict[str, str], jinxi: Sources) -> None:
     plan = jinxi.schedules / "plan-2024.yaml"
     text = plan.read_text(encoding="utf-8")

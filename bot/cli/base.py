@@ -21,6 +21,7 @@ from bot.cli.chinese import install as speak_chinese
 from bot.cli.logs import setup_logging
 from bot.clock import TOWN_ZONE
 from bot.config.campaign import Sources
+from bot.core.model import no_such_day
 from bot.errors import ConfigError
 from bot.settings import CHANNELS, Settings
 from bot.store.base import DeliveryStatus
@@ -65,7 +66,10 @@ def parse_instant(value: str, *, end_of_day: bool = False, year: int | None = No
             dt = datetime.fromisoformat(text)  # with seconds or an offset
             return dt.replace(tzinfo=TOWN_ZONE) if dt.tzinfo is None else dt.astimezone(TOWN_ZONE)
         y = int(m["y"]) if m["y"] else (year or datetime.now(TOWN_ZONE).year)
-        day = date(y, int(m["m"]), int(m["d"]))
+        try:
+            day = date(y, int(m["m"]), int(m["d"]))
+        except ValueError:
+            raise click.UsageError(f"日期“{value}”不对：{no_such_day(y, int(m['m']), int(m['d']))}") from None
         if m["hh"] is not None:
             return datetime.combine(day, time(int(m["hh"]), int(m["mm"])), tzinfo=TOWN_ZONE)
     except ValueError:

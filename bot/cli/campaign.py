@@ -67,6 +67,9 @@ def check(schedules: Path, messages: Path, channel: str | None, online: bool) ->
         f"{years} 年计划共 {sum(len(p.activities) for p in c.plans)} 项活动、{len(loaded.plan.jobs)} 个发送任务"
         f"（{targets} 条消息），模板全部渲染通过。"
     )
+    outside = _outside_plan_years(loaded.plan.jobs, {p.year for p in c.plans})
+    if outside:
+        click.echo(f"  · {outside}")
     for warning in (*loaded.plan.warnings, *season_warnings(c, SystemClock().now())):
         click.echo(f"  ! {warning}")
     for robots_line in robots_report(c, Settings.from_env(channel=channel)):
@@ -89,6 +92,21 @@ def check(schedules: Path, messages: Path, channel: str | None, online: bool) ->
         click.echo(str(line))
     if not all(line.ok for line in lines):
         sys.exit(1)
+
+
+def _outside_plan_years(jobs: tuple[PlannedJob, ...], years: set[int]) -> str:
+    """The jobs counted in a year's plan that go out in another year (January's clips on the previous 12-31): a
+    `plan` or `simulate` of the calendar year leaves them out, so `check` names their days."""
+    outside = [j for j in jobs if j.at.year not in years]
+    if not outside:
+        return ""
+    days = sorted({j.at.date() for j in outside})
+    shown = "、".join(f"{d.year}年{cn_date(d)}" for d in days[:3]) + ("等" if len(days) > 3 else "")
+    labels = "、".join(dict.fromkeys(job_label(j) for j in outside[:3])) + ("等" if len(outside) > 3 else "")
+    return (
+        f"其中 {len(outside)} 个任务在计划年之外发出（{shown}：{labels}）；"
+        f"laba plan 和 laba simulate 的日期要包括这几天才看得到它们"
+    )
 
 
 async def _online_health(app: App) -> list[HealthLine]:
@@ -156,7 +174,9 @@ def plan(schedules: Path, messages: Path, from_: str | None, to: str | None, as_
         )
         click.echo(f"  {job.at:%H:%M}  {job_label(job)}  → {names}")
         click.echo(f"         {job.key}")
-    click.echo(f"\n共 {len(jobs)} 个任务。用 laba preview <任务编号> 查看每个群收到的内容。")
+    rest = len(loaded.plan.jobs) - len(jobs)
+    others = f"（计划里共 {len(loaded.plan.jobs)} 个，另外 {rest} 个不在所选日期内）" if rest else ""
+    click.echo(f"\n共 {len(jobs)} 个任务{others}。用 laba preview <任务编号> 查看每个群收到的内容。")
 
 
 @main.command(help="看某个任务发给每个群/每个人的内容。任务编号用 laba plan 显示的那个，例如 2024-05/announce。")

@@ -13,7 +13,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bot.config.loader import load_campaign_checked
+from bot.config.loader import Checked, check_campaign
 from bot.config.plan_checks import plan_problems
 from bot.config.templates import read_templates
 from bot.core.command_texts import SAMPLES as COMMAND_SAMPLES
@@ -68,9 +68,16 @@ class LoadedCampaign:
 
 def load(sources: Sources) -> LoadedCampaign:
     """Raises ConfigError listing every problem; nothing is returned half-checked."""
-    campaign, warnings = load_campaign_checked(sources.schedules)
-    read_town(sources.schedules)  # the town's own sorting dictionary (sorting.yaml), checked like its other files
-    templates = read_templates(sources.messages)
+    checked = check_campaign(sources.schedules)
+    try:
+        read_town(sources.schedules)  # the town's own sorting dictionary (sorting.yaml), checked like its other files
+        templates = read_templates(sources.messages)
+    except ConfigError as exc:
+        raise ConfigError([*checked.errors, *exc.problems, *_timing_errors(sources, checked)]) from None
+    if checked.errors:
+        raise ConfigError([*checked.errors, *_timing_errors(sources, checked)])
+    campaign, warnings = checked.campaign, checked.warnings
+    assert campaign is not None
     plan = plan_campaign(campaign, reply_groups_of(sources, campaign))
     renderer = Renderer(
         templates,
@@ -98,6 +105,14 @@ def reply_groups_of(sources: Sources, campaign: Campaign) -> frozenset[str]:
 
         robots = frozenset(load_robots(sources.robots, campaign).robots)
     return reply_groups(campaign, robots, default_takes_replies=True)
+
+
+def _timing_errors(sources: Sources, checked: Checked) -> list[Problem]:
+    """When another error stops the load: the timing errors of what still validates, so one `check` lists all."""
+    if checked.campaign is None:
+        return []
+    timing = plan_problems(sources.schedules, checked.campaign, plan_campaign(checked.campaign))
+    return [checked.salvage.restore(p) for p in timing if not p.warning]
 
 
 SAMPLE_LOOKUP = "https://laba.example.cn/q"

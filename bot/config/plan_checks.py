@@ -2,8 +2,9 @@
 the plan files again for line numbers.
 
 Errors: a proof due no later than its request (units couldn't hand in, and no chase goes out); two clips with one
-file name. Warnings: a chase dropped or within a day of its request; an announcement moved before the month's day
-by an early event; a plan entirely in the past, or none for this year.
+file name. Warnings: a chase dropped (no workday between request and due date) or within a day of its request; an
+announcement moved before the month's day by an early event; a month's messages out of order; a plan entirely in
+the past, or none for this year.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from bot.config.timing_checks import message_order
 from bot.config.yamlfile import Loc, YamlDoc, place, read_yaml
 from bot.core.clips import colliding_clips
 from bot.core.model import Activity, Campaign
@@ -55,6 +57,7 @@ def plan_problems(folder: Path, campaign: Campaign, plan: Plan) -> list[Problem]
                 continue
             out.extend(_chase_problems(places, act, request, jobs.get(f"{act.id}/chase")))
             out.extend(_event_problems(places, campaign, act, request.due))
+            out += message_order(act, jobs, campaign.rules, lambda *a: places.problem(*a, warning=True))
     for path, keys in colliding_clips(plan).items():
         out.append(Problem(folder, "", path, f"两段广播音频会用同一个文件名（{'、'.join(keys)}）", "给事件换一个编号"))
     return out
@@ -81,8 +84,8 @@ def _chase_problems(places: _Places, act: Activity, request: PlannedJob, chase: 
                 act,
                 ("proof",),
                 format_instant(due),
-                f"截止前催交的时间早于请交材料的时间（{format_instant(request.at)}），这项活动不会催交",
-                "截止日期往后放，或把 rules.chase.days_before 改小",
+                f"请交材料（{format_instant(request.at)}）之后、截止日之前没有工作日，这项活动不会催交",
+                "截止日期往后放几天，留出催交的工作日",
                 warning=True,
             )
         ]

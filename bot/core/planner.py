@@ -259,8 +259,8 @@ def _plan_year(campaign: Campaign, plan: PlanFile, timing: _Timing, replies: fro
             at = timing.before(ev.start, rules.remind_units)
             yield PlannedJob(f"{act.id}/remind/{ev.id}/units", JobKind.REMIND, at, units, act, y, m, ev, due)
         yield PlannedJob(f"{act.id}/proof_request", JobKind.PROOF_REQUEST, request_at, asked, act, y, m, due=due)
-        chase_at = timing.before(due.date(), rules.chase)
-        if chase_at > request_at:
+        chase_at = chase_time(request_at, due, timing)
+        if chase_at is not None:
             yield PlannedJob(f"{act.id}/chase", JobKind.CHASE, chase_at, asked, act, y, m, due=due)
         if operators:
             # The activity's clip plays from the announcement's day; an event's from its reminder's day.
@@ -270,6 +270,16 @@ def _plan_year(campaign: Campaign, plan: PlanFile, timing: _Timing, replies: fro
                 yield _broadcast(f"{act.id}/broadcast/{ev.id}", "remind", first, operators, act, ev, due, timing)
     yield from _summaries(campaign, plan, months, timing)
     yield from _quizzes(campaign, plan, months, timing, replies)
+
+
+def chase_time(request_at: datetime, due: datetime, timing: _Timing) -> datetime | None:
+    """The rule's days before the due date; when that falls on or before the request (a due date just after 国庆),
+    the first workday after the request instead, if that is still before the due date; else no chase."""
+    at = timing.before(due.date(), timing.rules.chase)
+    if at > request_at:
+        return at
+    day = timing.workdays.settle(request_at.date() + timedelta(days=1), "next")
+    return timing.at(day, timing.rules.chase.time) if day < due.date() else None
 
 
 def quiz_targets(campaign: Campaign, replies: frozenset[str]) -> tuple[Target, ...]:
@@ -319,7 +329,7 @@ def _month_start(act: Activity, year: int, month: int, timing: _Timing) -> tuple
 
     Normally on the rules' days; but an announcement must come before the activity's first event (and its
     reminder): June's 六一 falls before June's first workday, so June's announcement moves to the last workday
-    before the 六一 reminder, and the units' arrangement with it (never before the announcement)."""
+    before the 六一 reminder, and the units' arrangement with it."""
     rules = timing.rules
     announce = timing.on_day(year, month, rules.announce)
     request = timing.on_day(year, month, rules.proof_request)
@@ -331,7 +341,9 @@ def _month_start(act: Activity, year: int, month: int, timing: _Timing) -> tuple
         return announce, request
     day = timing.workdays.settle(remind_day - timedelta(days=1), "previous")
     announce = timing.at(day, rules.announce.time)
-    return announce, max(announce, min(request, timing.at(day, rules.proof_request.time)))
+    # The work request keeps its own time of day (office hours), not the announcement's: a late announcement time
+    # must not send units their work at night (`check` warns when the rules' times put the request first).
+    return announce, min(request, timing.at(day, rules.proof_request.time))
 
 
 def _summaries(

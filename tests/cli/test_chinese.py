@@ -58,7 +58,10 @@ def test_every_commands_help_is_chinese(env: dict[str, str]) -> None:
         (("plan", "--from"), "选项 '--from' 后面要写一个值"),
         (("preview",), "缺少参数 '任务编号'"),
         (("simulate", "--from", "2024-05-01"), "缺少选项 '--to'"),
-        (("plan", "--from", "5月32日"), "日期“5月32日”看不懂"),
+        # The same words as `check` says of a plan file's date (L8: 2月30日 was "看不懂" here).
+        (("plan", "--from", "5月32日"), "日期“5月32日”不对：2024年5月没有32日"),
+        (("plan", "--from", "2月30日"), "日期“2月30日”不对：2024年2月没有30日"),
+        (("plan", "--from", "5月3x"), "日期“5月3x”看不懂"),
         (("plan", "--from", "6月3日", "--to", "6月1日"), "--from（6月3日）在 --to（6月1日）之后"),
         (("simulate", "--from", "2024-05-01", "--to", "2024-05-02", "--channel", "qq"), "只能写其中之一"),
         (("send", "--to", "nobody", "你好"), "没有叫 'nobody' 的群或联系人"),

@@ -464,3 +464,12 @@ def test_calendar_overrides_are_honoured(jinxi: Sources) -> None:
     assert by_key["2031-02/announce"].at == at("2031-02-01 09:00")
     assert by_key["2031-10/announce"].at == at("2031-10-03 09:00")
     assert by_key["2024-05/announce"].at == at("2024-05-07 09:00")  # an override also beats the table
+
+
+def test_a_chase_that_would_fall_before_the_request_moves_to_the_first_workday_after_it() -> None:
+    # 双河镇, October: 国庆 event pulls the request forward to 9/30; due 10/11 (a 调休 Saturday). 3 days before
+    # is 10/8 (holiday) -> previous workday 9/30, the request's own day: the clerk's chase is 10/9, after the holiday.
+    by_key = plan_campaign(load_campaign(ROOT / "tests" / "towns" / "shuanghe")).by_key()
+    assert by_key["2025-10/proof_request"].at == at("2025-09-30 10:00")
+    assert by_key["2025-10/chase"].at == at("2025-10-09 10:00")
+    assert by_key["2025-10/chase"].due == at("2025-10-11 18:00")
