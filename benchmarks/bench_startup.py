@@ -8,7 +8,7 @@
     python benchmarks/bench_startup.py --root ../old   # measure another checkout (e.g. `git archive` of a commit)
 
 laba: `python -m bot run --now 2024-05-19T09:00` with `BOT_CHANNEL=outbox` and a fresh temporary `BOT_DATA_DIR`
-(so a fresh SQLite store, migrated at start), the shipped 金溪 files, `BOT_TTS_ENGINE` left at its default (edge:
+(so a fresh SQLite store, made at start), the shipped 金溪 files, `BOT_TTS_ENGINE` left at its default (edge:
 the clip producer is built when the first clip is wanted). Start-up is the wall time from spawning the process to
 the daemon's "运行中：还有 N 项任务" log line (written once APScheduler is running with every job added).
 Bare: a Python process that imports APScheduler, SQLAlchemy and Jinja2, starts an `AsyncIOScheduler` and adds the

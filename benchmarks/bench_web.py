@@ -54,7 +54,7 @@ from bot.clock import VirtualClock
 from bot.config.campaign import Sources
 from bot.proof.ledger import month_ledger
 from bot.settings import Settings
-from bot.store.evidence import evidence
+from bot.store.schema import evidence
 from bot.store.web import WebStore
 from bot.web.accounts import hash_password
 from bot.web.console import Console, console_for

@@ -8,7 +8,7 @@ import logging
 import sys
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -33,7 +33,7 @@ from bot.settings import CHANNELS, TTS_ENGINES, Settings
 from bot.sorting import answers as sorting
 from bot.sorting import quiz_replies
 from bot.store.base import Store
-from bot.store.sql import open_store
+from bot.store.sql import SqlStore, open_store
 
 if TYPE_CHECKING:
     from bot.audio.studio import Studio
@@ -172,7 +172,28 @@ def build(
     (`App.broken` then holds what is wrong); without a kept plan the ConfigError is raised as for every command.
 
     `rehearsal=True` (simulate without --live): nothing leaves the machine; see `bot.routing.make_rehearsal`."""
+    # The plan follows the channel it is sent by: the weekly quiz only where replies reach the bot (issue 14).
+    sources = replace(sources, channel=settings.channel, robots=settings.robots_path)
     store = open_store(settings.database_url, clock.zone)
+    try:
+        return _assemble(sources, settings, clock, store, channel, echo, wechaty, daemon, rehearsal)
+    except ConfigError:
+        store.close()
+        raise
+
+
+def _assemble(
+    sources: Sources,
+    settings: Settings,
+    clock: Clock,
+    store: SqlStore,
+    channel: Channel | None,
+    echo: TextIO | None,
+    wechaty: WechatySettings | None,
+    daemon: bool,
+    rehearsal: bool,
+) -> App:
+    """`build` once the store is open: the campaign, the channel, the pipeline and the inbound handlers."""
     # The channel's alerts go through the pipeline, which needs the channel: the sink finds both when it runs.
     parts: dict[str, Any] = {}
     alerts = channel_alert_sink(
@@ -180,44 +201,46 @@ def build(
         lambda: getattr(parts["channel"], "online", True),
         OutboxChannel(settings.outbox_dir, clock.now, sys.stderr),
     )
-    try:
-        loaded, broken = _load(sources, store, settings, clock, daemon)
-    except ConfigError:
-        store.close()
-        raise
+    loaded, broken = _load(sources, store, settings, clock, daemon)
     holder = CampaignHolder(loaded)
-    default = channel
-    try:
-        if channel is None and rehearsal:
-            channel = make_rehearsal(settings, clock, echo, lambda: holder.get().campaign, store)
-            default = getattr(channel, "default", channel)
-        elif channel is None:
-            default = make_channel(
-                settings,
-                clock,
-                echo,
-                groups=lambda: configured_groups(holder.get()),
-                store=store,
-                alerts=alerts,
-                wechaty=wechaty,
-                takes_proof=lambda g, r: room_takes_proof(holder.get().campaign, g, r),
-            )
-            # Groups with a robot go by it, groups marked `via: relay` to the relay, the rest by the default.
-            channel = make_routed(settings, clock, default, lambda: holder.get().campaign, store)
-        producer = make_producer(settings)
-    except ConfigError:
-        store.close()
-        raise
+    if channel is not None:
+        default = channel
+    elif rehearsal:
+        channel = make_rehearsal(settings, clock, echo, lambda: holder.get().campaign, store)
+        default = getattr(channel, "default", channel)
+    else:
+        default = make_channel(
+            settings,
+            clock,
+            echo,
+            groups=lambda: configured_groups(holder.get()),
+            store=store,
+            alerts=alerts,
+            wechaty=wechaty,
+            takes_proof=lambda g, r: room_takes_proof(holder.get().campaign, g, r),
+        )
+        # Groups with a robot go by it, groups marked `via: relay` to the relay, the rest by the default.
+        channel = make_routed(settings, clock, default, lambda: holder.get().campaign, store)
+    producer = make_producer(settings)
     pipeline = Pipeline(holder.get, store, channel, clock, runner_id(), producer=producer)
     parts.update(pipeline=pipeline, channel=default)
     wire_relay(channel, pipeline)
-    try:
-        answers = sorting.handlers(holder.get, pipeline, store, sources.schedules)
-        quiz = quiz_replies.handlers(holder.get, pipeline, store, settings)
-    except ConfigError:
-        store.close()
-        raise
-    router = InboundRouter(
+    router = _router(holder, pipeline, store, settings, sources)
+    if settings.public_url:
+        pipeline.lookup_url = f"{settings.public_url}/q"
+        from bot.web.links import upload_links_for
+
+        pipeline.links = upload_links_for(store, router, settings, clock)
+    return App(holder, store, channel, pipeline, clock, router, sources=sources, broken=broken, settings=settings)
+
+
+def _router(
+    holder: CampaignHolder, pipeline: Pipeline, store: SqlStore, settings: Settings, sources: Sources
+) -> InboundRouter:
+    """Who hears inbound messages, in order: admins' commands, proof, quiz answers, sorting questions."""
+    answers = sorting.handlers(holder.get, pipeline, store, sources.schedules)
+    quiz = quiz_replies.handlers(holder.get, pipeline, store, settings)
+    return InboundRouter(
         [
             AdminCommands(holder.get, pipeline),
             *proof.handlers(holder.get, pipeline, store, settings.data_dir),
@@ -225,12 +248,6 @@ def build(
             *answers,
         ]
     )
-    if settings.public_url:
-        pipeline.lookup_url = f"{settings.public_url}/q"
-        from bot.web.links import upload_links_for
-
-        pipeline.links = upload_links_for(store, router, settings, clock)
-    return App(holder, store, channel, pipeline, clock, router, sources=sources, broken=broken, settings=settings)
 
 
 def _load(

@@ -63,9 +63,12 @@ class ConfigError(LabaError):
 
 class DeliveryError(LabaError):
     """A channel could not hand a message over. `permanent` tells the pipeline not to retry; `uncertain` that the
-    message may have gone out anyway (the connection broke mid-send), so it must never be sent again blindly."""
+    message may have gone out anyway (the connection broke mid-send), so it must never be sent again blindly.
+    `episode` names a condition that fails every send alike until it clears (a full disk, from when it filled): the
+    admins are told once per episode, not once per failed message."""
 
-    def __init__(self, message: str, *, permanent: bool = False, uncertain: bool = False) -> None:
+    def __init__(self, message: str, *, permanent: bool = False, uncertain: bool = False, episode: str = "") -> None:
         super().__init__(message)
         self.permanent = permanent or uncertain
         self.uncertain = uncertain
+        self.episode = episode

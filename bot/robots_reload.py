@@ -16,7 +16,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.channels.robots import RobotChannel, RobotConfig
+from bot.channels.robots import RobotChannel, RobotConfig, posting_robots
 from bot.channels.robots.file import load_robots
 from bot.channels.routed import RoutedChannel
 from bot.core.model import Campaign
@@ -56,8 +56,8 @@ class RobotsReloader:
         self._last_error = ""
 
     def _in_use(self) -> dict[str, RobotConfig]:
-        robots = self._routed.robots if self._routed is not None else None
-        return robots.configs() if isinstance(robots, RobotChannel) else {}
+        robots = posting_robots(self._routed.robots if self._routed is not None else None)
+        return robots.configs() if robots is not None else {}
 
     async def check(self) -> bool:
         """Reload if the file or the plan changed. True if new robots went live. Never raises for a bad file."""
@@ -76,8 +76,8 @@ class RobotsReloader:
             log.warning("%s", warning)
         if loaded.robots == self._in_use():
             return False
-        old = self._routed.robots if self._routed is not None else None
-        if self._routed is None or not isinstance(old, RobotChannel):
+        old = posting_robots(self._routed.robots if self._routed is not None else None)
+        if self._routed is None or old is None:
             log.error("robots.yaml 里现在有群机器人了，但程序启动时没有按群分路：需要重启")
             await self._tell([f"{self._path}：新加了群机器人。要重启 laba（laba run）后才会用上。"])
             return False

@@ -14,7 +14,7 @@ from bot.channels.relay import RelayDesk
 from bot.channels.robots import Pacer, PublicFiles, RobotChannel, RobotConfig, RobotProblem
 from bot.channels.robots.file import load_robots
 from bot.channels.robots.wire import KIND_CN
-from bot.channels.routed import RoutedChannel
+from bot.channels.routed import RoutedChannel, routes_of
 from bot.clock import Clock
 from bot.core.model import Campaign
 from bot.core.planner import Target, person_target
@@ -100,7 +100,7 @@ def make_reloader(
     settings: Settings, channel: Channel, pipeline: Pipeline, campaign: Callable[[], Campaign]
 ) -> RobotsReloader:
     """The daemon's robots.yaml watcher over `channel` (see `bot.robots_reload`)."""
-    routed = channel if isinstance(channel, RoutedChannel) else None
+    routed = routes_of(channel)
 
     def make(robots: dict[str, RobotConfig], old: RobotChannel) -> RobotChannel:
         return robot_channel(settings, robots, pacer=old.pacer)
@@ -112,9 +112,9 @@ def wire_relay(channel: Channel, pipeline: Pipeline) -> None:
     """After each batch, one digest to the relay people; when a robot refuses for good, the admins are told which
     group and what to fix (once per group and error code: the store dedups alerts by key); a delivery whose every
     attempt failed (the path stayed down) is handed to the relay instead of left failed."""
-    if not isinstance(channel, RoutedChannel):
+    routed = routes_of(channel)
+    if routed is None:
         return
-    routed = channel
 
     async def robot_problem(problem: RobotProblem) -> None:
         variables: dict[str, object] = {"group": _group_name(pipeline, problem.group), "robot": KIND_CN[problem.kind]}

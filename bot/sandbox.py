@@ -71,11 +71,14 @@ def robot_groups(campaign: Campaign) -> dict[str, RobotKind]:
     others = [
         u
         for u in campaign.units
-        if u.kind not in (UnitKind.VILLAGE, UnitKind.COMMUNITY) and all(g.kind is GroupKind.WORK for g in u.groups)
+        # Units reached only privately (no group) can't show a robot: the last unit *with* a work group is taken.
+        if u.kind not in (UnitKind.VILLAGE, UnitKind.COMMUNITY)
+        and u.groups
+        and all(g.kind is GroupKind.WORK for g in u.groups)
     ]
     if len(villages) > 2:
         chosen.update((g.id, "wecom") for g in villages[-1].groups)
-    if len(others) > 1 and others[-1].groups:
+    if others:
         chosen[others[-1].groups[0].id] = "dingtalk"
     return chosen
 

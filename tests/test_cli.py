@@ -41,6 +41,16 @@ def test_check_passes_on_the_real_files(env: dict[str, str]) -> None:
     assert result.stderr == ""
 
 
+def test_check_and_plan_counts_agree_and_say_where_the_year_s_early_jobs_are(env: dict[str, str]) -> None:
+    # January's clip reaches the operators on the last workday of the previous year (issue 10 L5).
+    said = laba(env, "check").stdout
+    assert "其中 1 个任务在计划年之外发出（2023年12月29日（周五）：1月广播音频：" in said
+    year = laba(env, "plan", "--from", "2024-01-01", "--to", "2024-12-31").stdout
+    assert "共 71 个任务（计划里共 72 个，另外 1 个不在所选日期内）" in year
+    whole = laba(env, "plan", "--from", "2023-12-29", "--to", "2024-12-31").stdout
+    assert "共 72 个任务。" in whole and "2023年12月29日（周五）" in whole
+
+
 def test_check_exits_2_listing_every_problem(env: dict[str, str], jinxi: Sources) -> None:
     plan = jinxi.schedules / "plan-2024.yaml"
     text = plan.read_text(encoding="utf-8")
@@ -235,10 +245,14 @@ def test_groups_shows_how_a_unit_without_a_group_is_reached(
 
 
 def test_every_command_and_option_has_help(env: dict[str, str]) -> None:
-    assert main.help and main.commands
+    ctx = click.Context(main)
+    names = main.list_commands(ctx)
+    assert main.help and names
     top = laba(env, "--help")
     assert top.exit_code == 0
-    for name, command in main.commands.items():
+    for name in names:
+        command = main.get_command(ctx, name)
+        assert command is not None, name
         assert command.help and command.help.strip(), f"{name} has no docstring"
         for param in command.params:
             if isinstance(param, click.Option):
@@ -281,3 +295,14 @@ def test_outbox_shows_mentions_of_the_units_contacts(tmp_path: Path) -> None:
     texts = [p.read_text(encoding="utf-8") for p in (tmp_path / "data" / "outbox").rglob("*changchun-work*.txt")]
     request = [t for t in texts if "5月垃圾分类宣传工作安排" in t]
     assert len(request) == 1 and "@李德华\u2005【5月垃圾分类宣传工作安排】长春村" in request[0]
+
+
+def test_each_command_is_found_in_the_module_main_imports_for_it() -> None:
+    from bot.cli.base import COMMAND_MODULES
+
+    ctx = click.Context(main)
+    assert sorted(main.list_commands(ctx)) == sorted(COMMAND_MODULES)
+    for name, module in COMMAND_MODULES.items():
+        command = main.get_command(ctx, name)
+        assert command is not None and command.callback is not None, name
+        assert command.callback.__module__ == module, name

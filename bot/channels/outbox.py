@@ -51,6 +51,7 @@ class OutboxChannel:
         self._closed = asyncio.Event()
         self._seq = 0
         self._disk_full = False  # the last write failed for want of space (said once, until a write succeeds)
+        self._full_since = ""  # when this episode of a full disk began: the admins' alert is keyed on it
 
     async def start(self) -> None:
         self._folder.mkdir(parents=True, exist_ok=True)
@@ -109,9 +110,14 @@ class OutboxChannel:
             return DeliveryError(f"写不进发件箱 {day}: {exc}")
         if not self._disk_full:
             self._disk_full = True
+            self._full_since = f"{self._now():%Y%m%d%H%M%S}-{os.getpid()}-{self._seq}"
             log.error("发件箱 %s 所在磁盘已满（%s）", self._folder, exc)
             self._console(f"[发件箱] 磁盘已满，消息写不进 {self._folder}，都记为发送失败。请尽快清理磁盘。")
-        return DeliveryError(f"发件箱所在的磁盘已满，消息没有写进 {day}（{exc.strerror}）", permanent=True)
+        return DeliveryError(
+            f"发件箱所在的磁盘已满，消息没有写进 {day}：请清理磁盘，没写进的消息可以用 laba send 补发",
+            permanent=True,
+            episode=f"disk-full/{self._full_since}",
+        )
 
     def _console(self, line: str) -> None:
         if self._echo is not None:

@@ -127,3 +127,8 @@ class RoutedChannel:
 
 def _path(file: OutgoingFile | None) -> Path | None:
     return file.path if file is not None else None
+
+
+def routes_of(channel: object) -> RoutedChannel | None:
+    """The per-group routes (robots, relay) when `channel` has them, else None: every message goes one way."""
+    return channel if isinstance(channel, RoutedChannel) else None

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import gc
+import importlib
 import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from functools import wraps
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, Final, ParamSpec, TypeVar
 
 import click
 
@@ -19,6 +22,7 @@ from bot.cli.chinese import install as speak_chinese
 from bot.cli.logs import setup_logging
 from bot.clock import TOWN_ZONE
 from bot.config.campaign import Sources
+from bot.core.model import no_such_day
 from bot.errors import ConfigError
 from bot.settings import CHANNELS, Settings
 from bot.store.base import DeliveryStatus
@@ -63,7 +67,10 @@ def parse_instant(value: str, *, end_of_day: bool = False, year: int | None = No
             dt = datetime.fromisoformat(text)  # with seconds or an offset
             return dt.replace(tzinfo=TOWN_ZONE) if dt.tzinfo is None else dt.astimezone(TOWN_ZONE)
         y = int(m["y"]) if m["y"] else (year or datetime.now(TOWN_ZONE).year)
-        day = date(y, int(m["m"]), int(m["d"]))
+        try:
+            day = date(y, int(m["m"]), int(m["d"]))
+        except ValueError:
+            raise click.UsageError(f"日期“{value}”不对：{no_such_day(y, int(m['m']), int(m['d']))}") from None
         if m["hh"] is not None:
             return datetime.combine(day, time(int(m["hh"]), int(m["mm"])), tzinfo=TOWN_ZONE)
     except ValueError:
@@ -128,12 +135,21 @@ schedules_option = click.option(
     envvar="BOT_SCHEDULES_DIR",
     help="镇的计划目录：里面有 town.yaml、units.yaml、plan-年份.yaml。",
 )
+
+
+def shipped_messages() -> Path:
+    """The templates every town shares: `./messages` when run from a checkout (or a town's own copy there), else
+    the ones shipped beside the package, so a town in another folder needs no copy of its own."""
+    here = Path("messages")
+    return here if here.is_dir() else Path(__file__).resolve().parents[2] / "messages"
+
+
 messages_option = click.option(
     "--messages",
     cls=EnvDefaultOption,
     type=click.Path(path_type=Path, file_okay=False),
-    default=Path("messages"),
-    show_default=True,
+    default=shipped_messages,
+    show_default="大喇叭自带的模板",
     envvar="BOT_MESSAGES_DIR",
     help="消息模板目录（*.j2 文件）。",
 )
@@ -148,8 +164,39 @@ channel_option = click.option(
 )
 
 
+# Which module registers each command: `main` imports a command's module when that command is asked for, so
+# `laba run` loads neither the ledger's reports nor the console's accounts. tests/test_cli.py holds this to the
+# commands the modules register.
+COMMAND_MODULES: Final = {
+    **dict.fromkeys(("check", "plan", "preview", "run", "simulate", "send"), "bot.cli.campaign"),
+    **dict.fromkeys(("report", "ledger"), "bot.cli.ledger"),
+    **dict.fromkeys(("lookup", "sorting"), "bot.cli.sorting"),
+    **dict.fromkeys(("web", "user"), "bot.cli.web"),
+    **dict.fromkeys(("groups", "sandbox"), "bot.cli.wechat"),
+    "audio": "bot.cli.audio",
+    "import": "bot.cli.importer",
+    "relay": "bot.cli.robots",
+}
+
+
+class LazyGroup(ChineseGroup):
+    """The top-level group: imports the module of a command (COMMAND_MODULES) when the command is looked up, and
+    every module when all commands are listed (`laba --help`)."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMAND_MODULES.get(cmd_name)
+        if module is not None and cmd_name not in self.commands:
+            importlib.import_module(module)
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        for module in sorted(set(COMMAND_MODULES.values())):
+            importlib.import_module(module)
+        return super().list_commands(ctx)
+
+
 @click.group(
-    cls=ChineseGroup,
+    cls=LazyGroup,
     help=(
         "laba（大喇叭）：按镇里的垃圾分类宣传计划，自动到点发通知、提醒、催交，"
         "收佐证照片，月底汇总。\n\n"
@@ -177,5 +224,27 @@ def build_app(
     daemon: bool = False,
     rehearsal: bool = False,
 ) -> App:
-    sources, settings = Sources(schedules, messages), Settings.from_env(channel=channel)
-    return build(sources, settings, clock, echo=echo, daemon=daemon, rehearsal=rehearsal)
+    settings = Settings.from_env(channel=channel)
+    sources = Sources.from_settings(schedules, messages, settings)
+    with collector_paused():
+        return build(sources, settings, clock, echo=echo, daemon=daemon, rehearsal=rehearsal)
+
+
+def sources_from_env(schedules: Path, messages: Path, channel: str | None = None) -> Sources:
+    """The town's files with the channel and robots the environment names (BOT_CHANNEL, BOT_ROBOTS_FILE): the
+    plan a command shows is the one the daemon runs (the weekly quiz depends on them)."""
+    return Sources.from_settings(schedules, messages, Settings.from_env(channel=channel))
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """The garbage collector off while inside (as `bot.__main__` has it while importing): building the app creates
+    tens of thousands of objects that live on (the checked plan, compiled templates) and little garbage, and the
+    collector's passes over them would cost a quarter of the build."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

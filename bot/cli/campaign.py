@@ -26,16 +26,18 @@ from bot.cli.base import (
     messages_option,
     parse_instant,
     schedules_option,
+    sources_from_env,
 )
 from bot.cli.robots import robots_report
 from bot.clock import ShiftedClock, SystemClock, VirtualClock
-from bot.config.campaign import Sources, load
+from bot.config.campaign import load
 from bot.config.plan_checks import season_warnings
 from bot.core.planner import PlannedJob, Target, admin_targets, group_target, person_target
 from bot.core.render import ProofFacts, cn_date, format_instant
 from bot.health import HealthLine
 from bot.pipeline import Outcome, job_label
 from bot.settings import Settings
+from bot.sorting.quiz_report import quiz_check_line
 from bot.store.base import DeliveryStatus
 
 
@@ -56,7 +58,7 @@ def check(schedules: Path, messages: Path, channel: str | None, online: bool) ->
     """Validate the town's files and render every message; exit 2 listing every problem.
 
     With --online, also report whether each network service is reachable (exit 1 if one is not)."""
-    loaded = load(Sources(schedules, messages))
+    loaded = load(sources_from_env(schedules, messages, channel))
     c = loaded.campaign
     targets = sum(len(j.targets) for j in loaded.plan.jobs)
     years = "、".join(str(p.year) for p in c.plans)
@@ -65,10 +67,14 @@ def check(schedules: Path, messages: Path, channel: str | None, online: bool) ->
         f"{years} 年计划共 {sum(len(p.activities) for p in c.plans)} 项活动、{len(loaded.plan.jobs)} 个发送任务"
         f"（{targets} 条消息），模板全部渲染通过。"
     )
+    outside = _outside_plan_years(loaded.plan.jobs, {p.year for p in c.plans})
+    if outside:
+        click.echo(f"  · {outside}")
     for warning in (*loaded.plan.warnings, *season_warnings(c, SystemClock().now())):
         click.echo(f"  ! {warning}")
     for robots_line in robots_report(c, Settings.from_env(channel=channel)):
         click.echo(robots_line)
+    click.echo(f"  {quiz_check_line(loaded)}")
     for problem in loaded.warnings:
         click.echo(f"  ! {problem}")
     if not online:
@@ -86,6 +92,21 @@ def check(schedules: Path, messages: Path, channel: str | None, online: bool) ->
         click.echo(str(line))
     if not all(line.ok for line in lines):
         sys.exit(1)
+
+
+def _outside_plan_years(jobs: tuple[PlannedJob, ...], years: set[int]) -> str:
+    """The jobs counted in a year's plan that go out in another year (January's clips on the previous 12-31): a
+    `plan` or `simulate` of the calendar year leaves them out, so `check` names their days."""
+    outside = [j for j in jobs if j.at.year not in years]
+    if not outside:
+        return ""
+    days = sorted({j.at.date() for j in outside})
+    shown = "、".join(f"{d.year}年{cn_date(d)}" for d in days[:3]) + ("等" if len(days) > 3 else "")
+    labels = "、".join(dict.fromkeys(job_label(j) for j in outside[:3])) + ("等" if len(outside) > 3 else "")
+    return (
+        f"其中 {len(outside)} 个任务在计划年之外发出（{shown}：{labels}）；"
+        f"laba plan 和 laba simulate 的日期要包括这几天才看得到它们"
+    )
 
 
 async def _online_health(app: App) -> list[HealthLine]:
@@ -135,7 +156,7 @@ def _job_json(job: PlannedJob, text: str) -> dict[str, Any]:
 def plan(schedules: Path, messages: Path, from_: str | None, to: str | None, as_json: bool) -> None:
     """List the planned jobs in time order (the same jobs the daemon runs)."""
     start, end = date_range(from_, to, schedules)
-    loaded = load(Sources(schedules, messages))
+    loaded = load(sources_from_env(schedules, messages))
     jobs = loaded.plan.between(start, end)
     rows = [_job_json(j, loaded.renderer.render(j, j.targets[0], ProofFacts())) for j in jobs]
     if as_json:
@@ -153,7 +174,9 @@ def plan(schedules: Path, messages: Path, from_: str | None, to: str | None, as_
         )
         click.echo(f"  {job.at:%H:%M}  {job_label(job)}  → {names}")
         click.echo(f"         {job.key}")
-    click.echo(f"\n共 {len(jobs)} 个任务。用 laba preview <任务编号> 查看每个群收到的内容。")
+    rest = len(loaded.plan.jobs) - len(jobs)
+    others = f"（计划里共 {len(loaded.plan.jobs)} 个，另外 {rest} 个不在所选日期内）" if rest else ""
+    click.echo(f"\n共 {len(jobs)} 个任务{others}。用 laba preview <任务编号> 查看每个群收到的内容。")
 
 
 @main.command(help="看某个任务发给每个群/每个人的内容。任务编号用 laba plan 显示的那个，例如 2024-05/announce。")
@@ -163,7 +186,7 @@ def plan(schedules: Path, messages: Path, from_: str | None, to: str | None, as_
 @handle_errors
 def preview(schedules: Path, messages: Path, key: str) -> None:
     """Show the message each target of job KEY gets (KEY as printed by `laba plan`)."""
-    loaded = load(Sources(schedules, messages))
+    loaded = load(sources_from_env(schedules, messages))
     job = loaded.plan.by_key().get(key)
     if job is None:
         near = [k for k in loaded.plan.by_key() if k.startswith(key.split("/")[0])][:8]

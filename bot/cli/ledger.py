@@ -21,7 +21,7 @@ from bot.proof.intake import ProofIntake
 from bot.proof.ledger import EVIDENCE_STATUS_CN, month_ledger, year_ledger
 from bot.proof.report import Thumbnails, month_html, month_xlsx, year_html, year_xlsx
 from bot.settings import Settings
-from bot.sorting.quiz_report import QuizMonth, quiz_html, quiz_lines, quiz_month
+from bot.sorting.quiz_report import QuizMonth, quiz_html, quiz_lines, quiz_month, quiz_sheet
 from bot.store.evidence import FLAG_CN, BindingStatus, EvidenceStore
 from bot.store.sql import SqlStore
 
@@ -98,7 +98,8 @@ def report(schedules: Path, messages: Path, month_: str | None, year_: int | Non
             page = month_html(ledger, town, thumbs, now, extra) if month_ else year_html(ledger, town, now)
             target.write_text(page, encoding="utf-8")
         elif month_:
-            month_xlsx(ledger, town, thumbs, target)
+            sheet = quiz_sheet(quiz) if quiz else None
+            month_xlsx(ledger, town, thumbs, target, (sheet,) if sheet else ())
         else:
             year_xlsx(ledger, town, target)
     for a in ledger.activities:

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import click
 
-from bot.cli.base import build_app, handle_errors, main, messages_option, parse_instant, schedules_option
+from bot.app import build
+from bot.channels.outbox import OutboxChannel
+from bot.cli.base import handle_errors, main, messages_option, parse_instant, schedules_option
 from bot.clock import ShiftedClock, SystemClock
 from bot.config.campaign import Sources, load
 from bot.errors import ConfigError, Problem
@@ -22,7 +24,7 @@ from bot.store.web import WebStore
 
 
 def _listen(settings: Settings, listen: str | None) -> tuple[str, int]:
-    from bot.web.server import parse_listen
+    from bot.web.hook import parse_listen
 
     try:
         parsed = parse_listen(listen or settings.web_listen)
@@ -49,8 +51,10 @@ def web_command(schedules: Path, messages: Path, now_: str | None, listen: str |
     settings = Settings.from_env()
     host, port = _listen(settings, listen)
     clock = ShiftedClock(parse_instant(now_)) if now_ else SystemClock()
-    app = build_app(schedules, messages, "outbox", clock, echo=None)
-    console = console_for(app, settings, Sources(schedules, messages))
+    # The plan as the daemon runs it (the quiz depends on BOT_CHANNEL), but this console never sends: the outbox.
+    sources = Sources.from_settings(schedules, messages, settings)
+    app = build(sources, settings, clock, OutboxChannel(settings.outbox_dir, clock.now, None), echo=None)
+    console = console_for(app, settings, sources)
 
     async def serve() -> None:
         server = ConsoleServer(console, host, port)
@@ -73,7 +77,7 @@ def web_command(schedules: Path, messages: Path, now_: str | None, listen: str |
 
 def console_health(settings: Settings) -> HealthLine:
     """`check --online`: where the console listens, and whether it is open beyond loopback without HTTPS."""
-    from bot.web.server import parse_listen
+    from bot.web.hook import parse_listen
 
     try:
         parsed = parse_listen(settings.web_listen)

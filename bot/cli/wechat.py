@@ -96,10 +96,11 @@ def groups(schedules: Path, messages: Path, channel: str | None, online: bool, a
 
 
 async def _room_report(app: App) -> dict[str, tuple[str | None, str]]:
-    from bot.channels.routed import RoutedChannel
+    from bot.channels.routed import routes_of
 
     # Rooms are the WeChat gateway's: behind the per-group routes it is the default channel.
-    channel = app.channel.default if isinstance(app.channel, RoutedChannel) else app.channel
+    routed = routes_of(app.channel)
+    channel = routed.default if routed is not None else app.channel
     if not isinstance(channel, ReportsRooms):
         why = f"当前渠道（{app.channel.name}）不连接微信，没有群 id；用 --channel wechaty"
         return {g.id: (None, why) for u in app.loaded.campaign.units for g in u.groups}

@@ -6,19 +6,23 @@ for every planned job and target. The daemon swaps to a new one atomically on re
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bot.config.loader import load_campaign_checked
+from bot.config.loader import Checked, check_campaign
 from bot.config.plan_checks import plan_problems
 from bot.config.templates import read_templates
 from bot.core.command_texts import SAMPLES as COMMAND_SAMPLES
 from bot.core.model import Campaign, JobKind
 from bot.core.planner import Plan, plan_campaign
 from bot.core.render import ProofFacts, Renderer, TemplateError
+from bot.core.routes import reply_groups
 from bot.errors import ConfigError, Problem
+from bot.settings import Settings
 from bot.sorting.files import build_dictionary, read_town
 from bot.sorting.quiz import draw
 from bot.sorting.tips import monthly_tip
@@ -28,10 +32,22 @@ from bot.sorting.tips import monthly_tip
 class Sources:
     schedules: Path
     messages: Path
+    # Where messages go (BOT_CHANNEL and robots.yaml, `from_settings`): they decide which villagers' groups can
+    # answer, and so which get the weekly quiz. The defaults (the outbox, no robots) can't answer: no quiz.
+    channel: str = "outbox"
+    robots: Path | None = None
+
+    @classmethod
+    def from_settings(cls, schedules: Path, messages: Path, settings: Settings) -> Sources:
+        """The town's files as `settings` sends them: `laba plan` lists the jobs the daemon with them runs."""
+        return cls(schedules, messages, settings.channel, settings.robots_path)
 
     def fingerprint(self) -> tuple[tuple[str, int, int], ...]:
         """Names, sizes and mtimes of every file that `load` reads: a change means reload."""
         out = []
+        if self.robots is not None and self.robots.is_file():
+            st = self.robots.stat()  # a robot added to a group takes that group out of the quiz
+            out.append((str(self.robots), st.st_size, st.st_mtime_ns))
         for folder in (self.schedules, self.messages, self.messages / "broadcast"):
             if folder.is_dir():
                 for p in sorted(folder.iterdir()):
@@ -52,10 +68,17 @@ class LoadedCampaign:
 
 def load(sources: Sources) -> LoadedCampaign:
     """Raises ConfigError listing every problem; nothing is returned half-checked."""
-    campaign, warnings = load_campaign_checked(sources.schedules)
-    read_town(sources.schedules)  # the town's own sorting dictionary (sorting.yaml), checked like its other files
-    templates = read_templates(sources.messages)
-    plan = plan_campaign(campaign)
+    checked = check_campaign(sources.schedules)
+    try:
+        read_town(sources.schedules)  # the town's own sorting dictionary (sorting.yaml), checked like its other files
+        templates = read_templates(sources.messages)
+    except ConfigError as exc:
+        raise ConfigError([*checked.errors, *exc.problems, *_timing_errors(sources, checked)]) from None
+    if checked.errors:
+        raise ConfigError([*checked.errors, *_timing_errors(sources, checked)])
+    campaign, warnings = checked.campaign, checked.warnings
+    assert campaign is not None
+    plan = plan_campaign(campaign, reply_groups_of(sources, campaign))
     renderer = Renderer(
         templates,
         campaign,
@@ -68,6 +91,28 @@ def load(sources: Sources) -> LoadedCampaign:
     if problems:
         raise ConfigError(problems)
     return LoadedCampaign(sources, campaign, plan, renderer, (*warnings, *(p for p in timing if p.warning)))
+
+
+def reply_groups_of(sources: Sources, campaign: Campaign) -> frozenset[str]:
+    """The villagers' groups whose replies reach the bot with these sources' channel and robots (see `Sources`).
+    Raises ConfigError for a bad robots.yaml."""
+    if sources.channel != "wechaty":
+        return frozenset()  # only a WeChat gateway hears the groups; robots.yaml isn't even read
+    robots: frozenset[str] = frozenset()
+    if sources.robots is not None:
+        # Lazy: the robots' package is only needed when a gateway and a robots file are both in play.
+        from bot.channels.robots.file import load_robots
+
+        robots = frozenset(load_robots(sources.robots, campaign).robots)
+    return reply_groups(campaign, robots, default_takes_replies=True)
+
+
+def _timing_errors(sources: Sources, checked: Checked) -> list[Problem]:
+    """When another error stops the load: the timing errors of what still validates, so one `check` lists all."""
+    if checked.campaign is None:
+        return []
+    timing = plan_problems(sources.schedules, checked.campaign, plan_campaign(checked.campaign))
+    return [checked.salvage.restore(p) for p in timing if not p.warning]
 
 
 SAMPLE_LOOKUP = "https://laba.example.cn/q"
@@ -96,11 +141,13 @@ def _sorting_tips(schedules: Path, campaign: Campaign, plan: Plan) -> dict[tuple
 
 
 def _render_everything(folder: Path, campaign: Campaign, plan: Plan, renderer: Renderer) -> list[Problem]:
+    """Every job for every target (and the summary's and announcement's other forms), and every named template
+    with sample variables: a template error shows at load, not when its message is due."""
     seen: dict[tuple[str, int | None, str], Problem] = {}
 
-    def attempt(key: str, fn: object) -> None:
+    def attempt(key: str, render: Callable[[], str]) -> None:
         try:
-            fn()  # type: ignore[operator]
+            render()
         except TemplateError as exc:
             ident = (exc.template, exc.line, exc.message)
             if ident not in seen:
@@ -118,13 +165,20 @@ def _render_everything(folder: Path, campaign: Campaign, plan: Plan, renderer: R
     )
     for job in plan.jobs:
         for target in job.targets:
-            attempt(job.key, lambda j=job, t=target: renderer.render(j, t, ProofFacts()))
+            attempt(job.key, partial(renderer.render, job, target, ProofFacts()))
         if job.kind is JobKind.SUMMARY:
-            attempt(job.key, lambda j=job: renderer.render(j, j.targets[0], everyone_done))
+            attempt(job.key, partial(renderer.render, job, job.targets[0], everyone_done))
         if job.kind is JobKind.ANNOUNCE and job.targets:  # the lookup page's line, shown when BOT_PUBLIC_URL is set
-            attempt(job.key, lambda j=job: renderer.render(j, j.targets[0], ProofFacts(lookup_url=SAMPLE_LOOKUP)))
+            attempt(job.key, partial(renderer.render, job, job.targets[0], ProofFacts(lookup_url=SAMPLE_LOOKUP)))
+    for name, variables in {**_samples(), **COMMAND_SAMPLES}.items():
+        attempt(name, partial(renderer.render_named, name, variables))
+    return list(seen.values())
+
+
+def _samples() -> dict[str, dict[str, Any]]:
+    """Sample variables for the templates no job renders (alerts, digests, answers), as their senders pass them."""
     sample_at = datetime(2024, 5, 20, 9, tzinfo=UTC)
-    samples = {
+    return {
         "alert_missed": {
             "jobs": [{"at": sample_at, "label": "示例", "targets": 1, "names": ["示例群"]}],
             "grace_minutes": 60,
@@ -155,6 +209,3 @@ def _render_everything(folder: Path, campaign: Campaign, plan: Plan, renderer: R
             "unknown": ["示例"],
         },
     }
-    for name, variables in {**samples, **COMMAND_SAMPLES}.items():
-        attempt(name, lambda n=name, v=variables: renderer.render_named(n, v))
-    return list(seen.values())

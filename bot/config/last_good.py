@@ -7,6 +7,7 @@ ran instead of refusing to start, and tells the admins what is wrong; it goes ba
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -45,7 +46,8 @@ def restore(store: Store, sources: Sources, folder: Path) -> tuple[Sources, Snap
     key = town_key(sources)
     if folder.exists():
         shutil.rmtree(folder)
-    restored = Sources(folder / "schedules" / key, folder / "messages")
+    # Same channel and robots: only the town's files come from the snapshot.
+    restored = replace(sources, schedules=folder / "schedules" / key, messages=folder / "messages")
     roots = {"schedules": restored.schedules, "messages": restored.messages}
     for rel, text in snap.files.items():
         kind, _, rest = rel.partition("/")

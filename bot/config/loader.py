@@ -10,13 +10,15 @@ import difflib
 import re
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ValidationError
 
+from bot.config.salvage import Salvage, parse_place
+from bot.config.timing_checks import due_inside_event, rule_time_problems
 from bot.config.yamlfile import Loc, YamlDoc, place, read_yaml
 from bot.core.clips import ANNOUNCE_CLIP
 from bot.core.model import Activity, Campaign, GroupKind, PlanFile, TownFile, UnitKind, UnitsFile
@@ -78,7 +80,7 @@ def _message_cn(err: Any) -> str:
     if kind in _MESSAGES_CN:
         return _MESSAGES_CN[kind]
     if kind in ("literal_error", "enum"):
-        expected = str(ctx.get("expected", "")).replace("'", "").replace(" or ", "、")
+        expected = str(ctx.get("expected", "")).replace("'", "").replace(" or ", "、").replace(", ", "、")
         return f"只能写 {expected}" if expected else "这里的写法不对"
     if kind in ("greater_than_equal", "greater_than"):
         return f"不能小于 {ctx.get('ge', ctx.get('gt'))}"
@@ -140,6 +142,26 @@ def load_campaign(folder: Path) -> Campaign:
 
 def load_campaign_checked(folder: Path) -> tuple[Campaign, tuple[Problem, ...]]:
     """As `load_campaign`, also returning the warnings (problems marked `warning`: the plan works as written)."""
+    checked = check_campaign(folder)
+    if checked.errors:
+        raise ConfigError(list(checked.errors))
+    assert checked.campaign is not None
+    return checked.campaign, checked.warnings
+
+
+@dataclass(frozen=True)
+class Checked:
+    """Every problem of a town's files. `campaign` is the whole campaign when there are no errors; with errors, what
+    still validates and cross-checks (for further checks only, never to run), or None when too little is left."""
+
+    campaign: Campaign | None
+    errors: tuple[Problem, ...]
+    warnings: tuple[Problem, ...]
+    salvage: Salvage
+
+
+def check_campaign(folder: Path) -> Checked:
+    """Read and cross-check a town's folder, going on past schema errors wherever the rest can still be checked."""
     problems: list[Problem] = []
     if not folder.is_dir():
         raise ConfigError(
@@ -166,30 +188,88 @@ def load_campaign_checked(folder: Path) -> tuple[Campaign, tuple[Problem, ...]]:
     if problems:
         raise ConfigError(problems)
 
-    town = _validate(docs[TOWN_FILE], TownFile)
-    units = _validate(docs[UNITS_FILE], UnitsFile)
+    salvage = Salvage()
+    town = _validated(docs[TOWN_FILE], TownFile, None, problems, salvage)
+    units = _validated(docs[UNITS_FILE], UnitsFile, None, problems, salvage)
     plans: list[tuple[YamlDoc, PlanFile]] = []
     for doc in plan_docs:
         _default_activity_ids(doc)
-        year = doc.data.get("year") if isinstance(doc.data, dict) else None
-        plan = _validate(doc, PlanFile, {"year": year if isinstance(year, int) else None})
-        if isinstance(plan, list):
-            problems.extend(plan)
-            if isinstance(units, UnitsFile):
-                problems.extend(_raw_responsible_refs(doc, units))
-        else:
-            plans.append((doc, plan))
-    for result in (town, units):
-        if isinstance(result, list):
-            problems.extend(result)
-    town_ok = town if isinstance(town, TownFile) else None
-    units_ok = units if isinstance(units, UnitsFile) else None
-    found = _cross_check(docs[TOWN_FILE], town_ok, docs[UNITS_FILE], units_ok, plans)
-    problems.extend(p for p in found if not p.warning)
-    if problems:
-        raise ConfigError(problems)
-    assert town_ok is not None and units_ok is not None
-    return _campaign(town_ok, units_ok, plans), tuple(p for p in found if p.warning)
+        plan = _validated(doc, PlanFile, _year_context(doc), problems, salvage)
+        if plan is not None:
+            plans.append(plan)
+        elif units is not None:
+            problems.extend(_raw_responsible_refs(doc, units[1]))
+    town_doc, town_ok = town or (docs[TOWN_FILE], None)
+    units_doc, units_ok = units or (docs[UNITS_FILE], None)
+    found = [salvage.restore(p) for p in _cross_check(town_doc, town_ok, units_doc, units_ok, plans)]
+    found = _without_lost_refs(found, salvage, docs[UNITS_FILE])
+    errors = [*problems, *(p for p in found if not p.warning)]
+    warnings = tuple(p for p in found if p.warning)
+    if not errors:
+        assert town is not None and units is not None
+        return Checked(_campaign(town[1], units[1], plans), (), warnings, salvage)
+    partial = _partial(town, units, plan_docs, errors, salvage)
+    return Checked(partial, tuple(errors), warnings, salvage)
+
+
+def _unknown_refs(doc: YamlDoc, units: UnitsFile) -> Iterable[Loc]:
+    """The activities naming a unit that isn't there (left out of units.yaml for its own error)."""
+    refs = {u.id for u in units.units} | {s.id for s in units.unit_sets}
+    activities = doc.data.get("activities") if isinstance(doc.data, dict) else None
+    for i, act in enumerate(activities if isinstance(activities, list) else []):
+        responsible = act.get("responsible") if isinstance(act, dict) else None
+        if isinstance(responsible, list) and not set(map(str, responsible)) <= refs:
+            yield ("activities", i)
+
+
+def _without_lost_refs(found: list[Problem], salvage: Salvage, units_doc: YamlDoc) -> list[Problem]:
+    """A unit left out of units.yaml for its own error is still a unit: references to it aren't errors too."""
+    pruned = salvage.pruned.get(str(units_doc.path))
+    if pruned is None:
+        return found
+    lost = {str(units_doc.value_at((*loc, "id"))) for loc in pruned.dropped if len(loc) == 2}
+    return [p for p in found if not (p.message.startswith("没有这个单位") and str(p.value) in lost)]
+
+
+def _year_context(doc: YamlDoc) -> dict[str, Any]:
+    year = doc.data.get("year") if isinstance(doc.data, dict) else None
+    return {"year": year if isinstance(year, int) else None}
+
+
+def _validated(
+    doc: YamlDoc, model: type[M], context: dict[str, Any] | None, problems: list[Problem], salvage: Salvage
+) -> tuple[YamlDoc, M] | None:
+    """The file's model and the doc to check it against: the whole file, or what of it still validates."""
+    result = _validate(doc, model, context)
+    if not isinstance(result, list):
+        return doc, result
+    problems.extend(result)
+    return salvage.model(doc, model, context)
+
+
+def _partial(
+    town: tuple[YamlDoc, TownFile] | None,
+    units: tuple[YamlDoc, UnitsFile] | None,
+    plan_docs: list[YamlDoc],
+    errors: list[Problem],
+    salvage: Salvage,
+) -> Campaign | None:
+    """The campaign without every activity that has an error, to check the timing of the rest; None when the town
+    or units can't be read, or the office group is wrong (the planner needs both)."""
+    if town is None or units is None:
+        return None
+    if any(str(p.file) == str(town[0].path) and p.place == "office_group" for p in errors):
+        return None
+    plans = []
+    for doc in plan_docs:
+        mine = [parse_place(p.place) for p in errors if str(p.file) == str(doc.path)]
+        if any(len(loc) < 2 or loc[0] != "activities" for loc in mine):
+            continue  # an error about the whole file (its year): none of its timing can be trusted
+        drops = tuple({loc[:2] for loc in mine} | set(_unknown_refs(doc, units[1])))
+        plan = salvage.model(doc, PlanFile, _year_context(doc), drops)
+        if plan is not None:
+            plans.append(plan)
+    return _campaign(town[1], units[1], plans) if plans else None
 
 
 def _campaign(town: TownFile, units: UnitsFile, plans: list[tuple[YamlDoc, PlanFile]]) -> Campaign:
@@ -277,10 +357,7 @@ def _at(out: list[Problem], *, warning: bool = False) -> Any:
 def _check_town(town_doc: YamlDoc, town: TownFile) -> list[Problem]:
     out: list[Problem] = []
     at = _at(out)
-    try:
-        ZoneInfo(town.town.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        at(town_doc, ("town", "timezone"), town.town.timezone, "不认识的时区", "写 Asia/Shanghai")
+    out += rule_time_problems(town_doc, town.rules)
     if town.rules.min_photos == 0:
         _at(out, warning=True)(
             town_doc,
@@ -437,6 +514,7 @@ def _check_wording(doc: YamlDoc, i: int, act: Activity) -> list[Problem]:
 
 def _check_activity_dates(doc: YamlDoc, i: int, act: Activity) -> list[Problem]:
     out: list[Problem] = _check_wording(doc, i, act)
+    out += due_inside_event(doc, i, act)
     at = _at(out)
     for j, ev in enumerate(act.events):
         if ev.id == ANNOUNCE_CLIP:
@@ -469,12 +547,53 @@ def _check_activity_dates(doc: YamlDoc, i: int, act: Activity) -> list[Problem]:
     return out
 
 
-def _check_plans(units: UnitsFile, plans: list[tuple[YamlDoc, PlanFile]]) -> list[Problem]:
-    out: list[Problem] = []
-    at = _at(out)
+def _check_responsible(units: UnitsFile, doc: YamlDoc, i: int, act: Activity, at: Any) -> None:
+    """Each responsible unit or unit set exists, has members, and each member can receive the proof request."""
     refs = {u.id for u in units.units} | {s.id for s in units.unit_sets}
     by_id = {u.id: u for u in units.units}
     set_by_id = {s.id: s for s in units.unit_sets}
+    for j, ref in enumerate(act.responsible):
+        loc: Loc = ("activities", i, "responsible", j)
+        if ref not in refs:
+            at(doc, loc, ref, "没有这个单位或单位集合", _ref_hint(ref, refs))
+            continue
+        members = (
+            [by_id[ref]]
+            if ref in by_id
+            else [
+                u
+                for u in units.units
+                if (u.kind in set_by_id[ref].kinds or u.id in set_by_id[ref].units)
+                and u.id not in set_by_id[ref].except_units  # as Campaign.members resolves it
+            ]
+        )
+        if not members:
+            at(doc, loc, ref, "这个单位集合里一个单位也没有", "在 units.yaml 里给它加成员")
+        for u in members:
+            if not any(g.kind is GroupKind.WORK for g in u.groups) and not u.contacts:
+                at(
+                    doc,
+                    loc,
+                    ref,
+                    f"{u.name} 没有工作群也没有联系人，收不到取证通知",
+                    f"在 units.yaml 给 {u.id} 加 kind: work 的群或 contacts",
+                )
+
+
+def _check_plan_year(doc: YamlDoc, i: int, act: Activity, year: int, at: Any) -> None:
+    """Every date of the activity lies in the plan's year."""
+    for j, ev in enumerate(act.events):
+        for field in ("start", "end"):
+            d = getattr(ev, field)
+            if d is not None and d.year != year:
+                at(doc, ("activities", i, "events", j, field), str(d), f"日期不在 {year} 年", "检查年份")
+    if act.proof.due is not None and act.proof.due.year != year:
+        at(doc, ("activities", i, "proof", "due"), str(act.proof.due), f"日期不在 {year} 年", "")
+
+
+def _check_plans(units: UnitsFile, plans: list[tuple[YamlDoc, PlanFile]]) -> list[Problem]:
+    out: list[Problem] = []
+    at = _at(out)
     activity_ids: list[tuple[str, tuple[YamlDoc, Loc]]] = []
     years: list[tuple[int, YamlDoc]] = []
     for doc, plan in plans:
@@ -493,39 +612,8 @@ def _check_plans(units: UnitsFile, plans: list[tuple[YamlDoc, PlanFile]]) -> lis
         for i, act in enumerate(plan.activities):
             activity_ids.append((act.id, (doc, ("activities", i, "id"))))
             out.extend(_check_activity_dates(doc, i, act))
-            for j, ref in enumerate(act.responsible):
-                loc: Loc = ("activities", i, "responsible", j)
-                if ref not in refs:
-                    at(doc, loc, ref, "没有这个单位或单位集合", _ref_hint(ref, refs))
-                    continue
-                members = (
-                    [by_id[ref]]
-                    if ref in by_id
-                    else [
-                        u
-                        for u in units.units
-                        if (u.kind in set_by_id[ref].kinds or u.id in set_by_id[ref].units)
-                        and u.id not in set_by_id[ref].except_units  # as Campaign.members resolves it
-                    ]
-                )
-                if not members:
-                    at(doc, loc, ref, "这个单位集合里一个单位也没有", "在 units.yaml 里给它加成员")
-                for u in members:
-                    if not any(g.kind is GroupKind.WORK for g in u.groups) and not u.contacts:
-                        at(
-                            doc,
-                            loc,
-                            ref,
-                            f"{u.name} 没有工作群也没有联系人，收不到取证通知",
-                            f"在 units.yaml 给 {u.id} 加 kind: work 的群或 contacts",
-                        )
-            for j, ev in enumerate(act.events):
-                for field in ("start", "end"):
-                    d = getattr(ev, field)
-                    if d is not None and d.year != plan.year:
-                        at(doc, ("activities", i, "events", j, field), str(d), f"日期不在 {plan.year} 年", "检查年份")
-            if act.proof.due is not None and act.proof.due.year != plan.year:
-                at(doc, ("activities", i, "proof", "due"), str(act.proof.due), f"日期不在 {plan.year} 年", "")
+            _check_responsible(units, doc, i, act, at)
+            _check_plan_year(doc, i, act, plan.year, at)
             for ident, loc in _dupes((e.id, ("activities", i, "events", j, "id")) for j, e in enumerate(act.events)):
                 at(doc, loc, ident, "同一活动里事件编号重复", "")
     counts = Counter(i for i, _ in activity_ids)

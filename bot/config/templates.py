@@ -12,7 +12,16 @@ def read_templates(folder: Path) -> dict[str, str]:
     """Every `*.j2` in the folder, keyed by file name. Raises ConfigError if the folder or a required one is missing."""
     if not folder.is_dir():
         raise ConfigError(
-            [Problem(folder, "", str(folder), "找不到消息模板目录", "用 --messages 指向含 announce.j2 等文件的目录")]
+            [
+                Problem(
+                    folder,
+                    "",
+                    str(folder),
+                    "找不到消息模板目录",
+                    "不写 --messages（也不设 BOT_MESSAGES_DIR）就用大喇叭自带的模板；"
+                    "自己改过的模板目录里要有 announce.j2 等文件",
+                )
+            ]
         )
     out: dict[str, str] = {}
     problems: list[Problem] = []

@@ -78,9 +78,12 @@ def _cn_date(value: object, info: ValidationInfo) -> object:
     try:
         return date(int(y), month, day)
     except ValueError:
-        if 1 <= month <= 12:
-            raise ValueError(f"{y}年{month}月没有{day}日") from None
-        raise ValueError(f"没有{month}月") from None
+        raise ValueError(no_such_day(int(y), month, day)) from None
+
+
+def no_such_day(year: int, month: int, day: int) -> str:
+    """Why a date that reads well doesn't exist, in the same words in the plan files and on the command line."""
+    return f"{year}年{month}月没有{day}日" if 1 <= month <= 12 else f"没有{month}月"
 
 
 def _mobile(value: str) -> str:
@@ -237,8 +240,9 @@ class QuizRule(Frozen):
     """The weekly sorting quiz in the villagers' groups (`bot.sorting.quiz`): a question on `weekday` (1 = Monday)
     at `time` when that day is a workday, replies until the answer goes out the next day at `answer_time`."""
 
-    # Off unless the town turns it on: a quiz needs groups whose replies reach the bot (Wechaty, no robot).
-    enabled: bool = False
+    # On by default, as issue 14 asks; it only goes to villagers' groups whose replies reach the bot (the planner is
+    # told which: `plan_campaign(replies=...)`), so with the outbox, robots or the relay there is no quiz at all.
+    enabled: bool = True
     weekday: int = Field(default=3, ge=1, le=7)
     answer_time: ClockTime = time(9, 0)
     names: bool = False  # true: the answer post names who got it right
@@ -271,11 +275,22 @@ class CalendarOverrides(Frozen):
     extra_workdays: tuple[PlanDate, ...] = ()
 
 
+# China keeps one time (UTC+8); these are the tz database's names for it. Every date and time in a plan is Beijing
+# time and laba sends by it, so another zone would be accepted and silently ignored: it is an error instead.
+CHINA_ZONES = ("Asia/Shanghai", "Asia/Chongqing", "Asia/Chungking", "Asia/Harbin", "PRC")
+
+
+def _china_zone(value: str) -> str:
+    if value not in CHINA_ZONES:
+        raise ValueError("laba 只按北京时间安排和发送，不能换时区：删掉 timezone 这一项，或写 Asia/Shanghai")
+    return value
+
+
 class TownInfo(Frozen):
     id: Slug
     name: str = Field(min_length=1)
     full_name: str = ""
-    timezone: str = "Asia/Shanghai"
+    timezone: Annotated[str, AfterValidator(_china_zone)] = "Asia/Shanghai"
 
 
 class TownFile(Frozen):

@@ -187,8 +187,11 @@ class _Timing:
         return self.at(settled, rule.time)
 
 
-def plan_campaign(campaign: Campaign) -> Plan:
-    """All jobs of every plan year, sorted by (time, key). Raises nothing for a loaded campaign."""
+def plan_campaign(campaign: Campaign, replies: frozenset[str] = frozenset()) -> Plan:
+    """All jobs of every plan year, sorted by (time, key). Raises nothing for a loaded campaign.
+
+    `replies`: the ids of the groups whose villagers' replies reach the bot (`bot.core.routes.reply_groups`); the
+    weekly quiz goes only to those. The default (none) is the outbox's: no quiz."""
     zone = ZoneInfo(campaign.town.timezone)
     timing = _Timing(campaign, zone)
     jobs: list[PlannedJob] = []
@@ -200,7 +203,7 @@ def plan_campaign(campaign: Campaign) -> Plan:
                 "请在 town.yaml 的 calendar.extra_holidays / extra_workdays 里写上当年的放假和调休日期，"
                 "或请技术人员升级节假日表（chinesecalendar）。"
             )
-        jobs.extend(_plan_year(campaign, plan, timing))
+        jobs.extend(_plan_year(campaign, plan, timing, replies))
     jobs.sort(key=lambda j: (j.at, j.key))
     jobs = _spread(jobs, campaign.rules.quiet_hours)
     jobs.sort(key=lambda j: (j.at, j.key))
@@ -233,7 +236,7 @@ def _spread(jobs: list[PlannedJob], quiet: QuietHours) -> list[PlannedJob]:
     return out
 
 
-def _plan_year(campaign: Campaign, plan: PlanFile, timing: _Timing) -> Iterable[PlannedJob]:
+def _plan_year(campaign: Campaign, plan: PlanFile, timing: _Timing, replies: frozenset[str]) -> Iterable[PlannedJob]:
     rules = timing.rules
     months: dict[int, list[Activity]] = {}
     villagers = villager_targets(campaign)
@@ -266,8 +269,8 @@ def _plan_year(campaign: Campaign, plan: PlanFile, timing: _Timing) -> Iterable[
                 yield PlannedJob(f"{act.id}/remind/{ev.id}/units", JobKind.REMIND, at, units, act, y, m, ev, due)
         if lead:
             yield merged.request
-        chase_at = timing.before(due.date(), rules.chase)
-        if chase_at > request_at:
+        chase_at = chase_time(request_at, due, timing)  # from this activity's own request time
+        if chase_at is not None:
             yield PlannedJob(f"{act.id}/chase", JobKind.CHASE, chase_at, asked, act, y, m, due=due)
         if operators:
             # The month's clip plays from the announcement's day (one clip naming all the month's activities, like
@@ -281,7 +284,7 @@ def _plan_year(campaign: Campaign, plan: PlanFile, timing: _Timing) -> Iterable[
                 first = ev.start - timedelta(days=rules.remind.days_before)
                 yield _broadcast(f"{act.id}/broadcast/{ev.id}", "remind", first, operators, act, ev, due, timing)
     yield from _summaries(campaign, plan, months, timing)
-    yield from _quizzes(campaign, plan, months, timing)
+    yield from _quizzes(campaign, plan, months, timing, replies)
 
 
 @dataclass(frozen=True)
@@ -351,14 +354,20 @@ def request_of(plan: Plan, activity_id: str) -> PlannedJob | None:
     )
 
 
-def quiz_targets(campaign: Campaign) -> tuple[Target, ...]:
-    """The villagers' groups a quiz can go to: those the bot itself is in (a group handed to the relay people
-    can't send replies back). Robot groups are left out at delivery, where the routes are known."""
-    return tuple(
-        t
-        for t in villager_targets(campaign)
-        if campaign.group(t.id)[0].via is None  # relay groups: replies never reach the bot
-    )
+def chase_time(request_at: datetime, due: datetime, timing: _Timing) -> datetime | None:
+    """The rule's days before the due date; when that falls on or before the request (a due date just after 国庆),
+    the first workday after the request instead, if that is still before the due date; else no chase."""
+    at = timing.before(due.date(), timing.rules.chase)
+    if at > request_at:
+        return at
+    day = timing.workdays.settle(request_at.date() + timedelta(days=1), "next")
+    return timing.at(day, timing.rules.chase.time) if day < due.date() else None
+
+
+def quiz_targets(campaign: Campaign, replies: frozenset[str]) -> tuple[Target, ...]:
+    """The villagers' groups a quiz goes to: those among `replies`, the groups whose replies reach the bot (not a
+    robot's, not the relay's, not the outbox's)."""
+    return tuple(t for t in villager_targets(campaign) if t.id in replies)
 
 
 def quiz_key(day: date) -> str:
@@ -368,12 +377,12 @@ def quiz_key(day: date) -> str:
 
 
 def _quizzes(
-    campaign: Campaign, plan: PlanFile, months: dict[int, list[Activity]], timing: _Timing
+    campaign: Campaign, plan: PlanFile, months: dict[int, list[Activity]], timing: _Timing, replies: frozenset[str]
 ) -> Iterable[PlannedJob]:
     """One question a week on the rule's weekday, in each month with an activity, when that day is a workday
     (no make-up day: a holiday week has no quiz); its answer the next day at `answer_time`."""
     rule = timing.rules.quiz
-    targets = quiz_targets(campaign)
+    targets = quiz_targets(campaign, replies)
     if not rule.enabled or not targets:
         return
     for month, acts in sorted(months.items()):
@@ -402,7 +411,7 @@ def _month_start(act: Activity, year: int, month: int, timing: _Timing) -> tuple
 
     Normally on the rules' days; but an announcement must come before the activity's first event (and its
     reminder): June's 六一 falls before June's first workday, so June's announcement moves to the last workday
-    before the 六一 reminder, and the units' arrangement with it (never before the announcement)."""
+    before the 六一 reminder, and the units' arrangement with it."""
     rules = timing.rules
     announce = timing.on_day(year, month, rules.announce)
     request = timing.on_day(year, month, rules.proof_request)
@@ -414,7 +423,9 @@ def _month_start(act: Activity, year: int, month: int, timing: _Timing) -> tuple
         return announce, request
     day = timing.workdays.settle(remind_day - timedelta(days=1), "previous")
     announce = timing.at(day, rules.announce.time)
-    return announce, max(announce, min(request, timing.at(day, rules.proof_request.time)))
+    # The work request keeps its own time of day (office hours), not the announcement's: a late announcement time
+    # must not send units their work at night (`check` warns when the rules' times put the request first).
+    return announce, min(request, timing.at(day, rules.proof_request.time))
 
 
 def _summaries(

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from bot.core.model import Campaign, Group, GroupKind, Unit
-from bot.core.planner import Target, group_target
+from bot.core.planner import Target, group_target, villager_targets
 
 
 class RouteKind(StrEnum):
@@ -66,3 +66,14 @@ def _home_groups(campaign: Campaign, person: Target) -> list[tuple[Group, Unit]]
         return [campaign.group(campaign.office_group)]
     except KeyError:
         return []
+
+
+def reply_groups(campaign: Campaign, robots: frozenset[str], default_takes_replies: bool) -> frozenset[str]:
+    """The villagers' groups whose replies reach the bot, so the weekly quiz can go there: those the default
+    channel sends to, when that channel hears the groups (a WeChat gateway; the outbox hears nothing). A robot
+    only posts and the relay people post by hand: their groups' answers never come back."""
+    if not default_takes_replies:
+        return frozenset()
+    return frozenset(
+        t.id for t in villager_targets(campaign) if _group_route(campaign, t, robots).kind is RouteKind.DEFAULT
+    )

@@ -18,7 +18,9 @@ from bot.commands import Command, CommandHandler
 from bot.config.campaign import LoadedCampaign
 from bot.core.command_texts import example_unit
 from bot.pipeline import Pipeline
-from bot.proof.intake import ProofIntake, exif_flags, find_unit
+from bot.proof.binding import find_unit
+from bot.proof.filing import exif_flags
+from bot.proof.intake import ProofIntake
 from bot.proof.windows import open_for, pick
 from bot.store.evidence import Binding, BindingStatus, Evidence, EvidenceStatus
 
@@ -43,28 +45,23 @@ class LedgerActions:
         if binding_id is None:
             pending = self.evidence.bindings(BindingStatus.PENDING)
             if len(pending) != 1:
-                listing = "；".join(f"{b.id}：{b.sender_name}→{self._unit_name(b.unit_id)}" for b in pending)
                 if not pending:
-                    return Result(False, "现在没有待确认的绑定申请。"), None
-                said = f"现在有 {len(pending)} 个待确认的绑定申请（{listing}），请写编号，例如 #批准 3"
-                return Result(False, said), None
+                    return Result(False, self._binding_text("none_pending")), None
+                listing = [{"id": b.id, "name": b.sender_name, "unit": self._unit_name(b.unit_id)} for b in pending]
+                return Result(False, self._binding_text("which", pending=listing)), None
             binding_id = pending[0].id
         try:
             binding, changed = self.evidence.decide_binding(binding_id, approve=approve, actor=actor, at=at)
         except KeyError:
-            return Result(False, f"没有编号 {binding_id} 的绑定申请。"), None
-        unit = self._unit_name(binding.unit_id)
+            return Result(False, self._binding_text("unknown", id=binding_id)), None
+        about = {"id": binding.id, "name": binding.sender_name, "unit": self._unit_name(binding.unit_id)}
         if not changed:
             done = {BindingStatus.APPROVED: "已批准", BindingStatus.REJECTED: "已拒绝"}.get(binding.status, "")
-            said = f"绑定申请 {binding.id}（{binding.sender_name}→{unit}）之前已经{done}，没有改动。"
-            return Result(False, said), binding
+            return Result(False, self._binding_text("decided_before", **about, done=done)), binding
         if not approve:
-            return Result(True, f"已拒绝 {binding.sender_name} 绑定到{unit}（申请 {binding.id}）。"), binding
+            return Result(True, self._binding_text("rejected", **about)), binding
         filed = self._file_pending(binding, actor, at)
-        text = f"已批准：{binding.sender_name} 以后发的照片记到{unit}（申请 {binding.id}）。"
-        if filed:
-            text += f"之前暂存的 {len(filed)} 张照片已记到{unit}。"
-        return Result(True, text), binding
+        return Result(True, self._binding_text("approved", **about, filed=len(filed))), binding
 
     def _file_pending(self, binding: Binding, actor: str, at: datetime) -> list[Evidence]:
         out = []
@@ -90,17 +87,16 @@ class LedgerActions:
     def reject(self, evidence_id: int, reason: str, actor: str, at: datetime) -> Result:
         item = self.evidence.get(evidence_id)
         if item is None:
-            return Result(False, f"没有编号 {evidence_id} 的材料。")
+            return Result(False, self.item_text("unknown", id=evidence_id))
         if item.status is EvidenceStatus.REJECTED:
-            return Result(False, f"编号 {evidence_id} 之前已经驳回了。")
+            return Result(False, self.item_text("rejected_before", id=evidence_id))
         self.evidence.reject(evidence_id, actor=actor, at=at, reason=reason or "管理员驳回")
-        why = f"，原因：{reason}" if reason else ""
-        return Result(True, f"已驳回编号 {evidence_id}（{self._where(item)}）{why}。")
+        return Result(True, self.item_text("rejected", id=evidence_id, where=self._where(item), reason=reason))
 
     def reassign(self, evidence_id: int, words: str, actor: str, at: datetime) -> Result:
         item = self.evidence.get(evidence_id)
         if item is None:
-            return Result(False, f"没有编号 {evidence_id} 的材料。")
+            return Result(False, self.item_text("unknown", id=evidence_id))
         campaign = self._current().campaign
         unit_id = None
         activity_id = None
@@ -114,21 +110,27 @@ class LedgerActions:
         if rest:
             chosen = pick(self.intake.windows(), " ".join(rest))
             if chosen is None:
-                said = (
-                    f"看不出“{' '.join(rest)}”是哪个单位或哪项活动。例如：#改派 {evidence_id} {example_unit(campaign)}"
-                )
-                return Result(False, said)
+                unclear = {"words": " ".join(rest), "unit": example_unit(campaign)}
+                return Result(False, self.item_text("unclear", id=evidence_id, **unclear))
             activity_id = chosen.activity.id
         if unit_id is None and activity_id is None:
             # Examples from this town's own files: a unit that exists here (not 金溪's 长春村).
-            return Result(False, f"要改到哪个单位或活动？例如：#改派 {evidence_id} {example_unit(campaign)}")
+            return Result(False, self.item_text("where_to", id=evidence_id, unit=example_unit(campaign)))
         before = self._where(item)
         window = next((w for w in self.intake.windows() if w.activity.id == (activity_id or item.activity_id)), None)
         flags = exif_flags(item.flags, item.exif_at, window)
         updated = self.evidence.reassign(
             evidence_id, unit_id=unit_id, activity_id=activity_id, actor=actor, at=at, flags=flags
         )
-        return Result(True, f"已把编号 {evidence_id} 从 {before} 改到 {self._where(updated)}。")
+        return Result(True, self.item_text("reassigned", id=evidence_id, where=before, after=self._where(updated)))
+
+    def _binding_text(self, outcome: str, **variables: object) -> str:
+        """An answer about a binding: `messages/ledger_binding.j2`."""
+        return self._current().renderer.render_named("ledger_binding", {"outcome": outcome, **variables})
+
+    def item_text(self, outcome: str, **variables: object) -> str:
+        """An answer about a submission: `messages/ledger_item.j2`."""
+        return self._current().renderer.render_named("ledger_item", {"outcome": outcome, **variables})
 
     def _unit_name(self, unit_id: str | None) -> str:
         if unit_id is None:
@@ -171,7 +173,7 @@ class ProofAdmin(CommandHandler):
             return self.actions.decide(binding_id, verb != "拒绝", actor, at)[0]
         if number is None:
             example = f"#{verb} 12 " + ("照片不清楚" if verb == "驳回" else example_unit(self._current().campaign))
-            return Result(False, f"请写材料编号（回执里的“编号”），例如：{example}")
+            return Result(False, self.actions.item_text("no_number", example=example))
         evidence_id, rest = int(number.group(1)), number.group(2).strip()
         if verb == "驳回":
             return self.actions.reject(evidence_id, rest, actor, at)

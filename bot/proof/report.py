@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import html
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -171,8 +171,11 @@ def _page(title: str, body: str, generated: datetime) -> str:
 # -- XLSX ----------------------------------------------------------------------------------------------------
 
 
-def month_xlsx(ledger: Ledger, town: str, thumbs: Thumbs, out: Path) -> None:
-    """One sheet per activity: a row per unit with its status and counts, its photos embedded to the right."""
+def month_xlsx(
+    ledger: Ledger, town: str, thumbs: Thumbs, out: Path, extra: Sequence[tuple[str, list[list[Any]]]] = ()
+) -> None:
+    """One sheet per activity: a row per unit with its status and counts, its photos embedded to the right. `extra`:
+    more sheets after them, each a name and its rows (the weekly quiz's 参与率 and 知晓率)."""
     from openpyxl import Workbook
     from openpyxl.drawing.image import Image as XLImage
     from openpyxl.styles import Alignment, Font
@@ -217,6 +220,12 @@ def month_xlsx(ledger: Ledger, town: str, thumbs: Thumbs, out: Path) -> None:
                 cell.alignment = Alignment(vertical="top", wrap_text=True)
     if not wb.sheetnames:
         wb.create_sheet("台账").append(["这个月没有要交材料的活动。"])
+    for name, rows in extra:
+        sheet = wb.create_sheet(_sheet_name(name))
+        for cells in rows:
+            sheet.append(cells)
+        sheet["A1"].font = Font(bold=True, size=14)
+        sheet.column_dimensions["A"].width = 22
     _as_text(wb)
     wb.save(out)
 

@@ -102,6 +102,11 @@ def months_in(text: str) -> set[int]:
     return out
 
 
+def without_months(text: str) -> str:
+    """`text` with its month expressions (4月, 四月) taken out."""
+    return _MONTH.sub("", text)
+
+
 def _bigrams(text: str) -> set[str]:
     chars = re.sub(r"[^\u4e00-\u9fffA-Za-z0-9]", " ", text)
     return {chunk[i : i + 2] for chunk in chars.split() for i in range(len(chunk) - 1)} - _COMMON
@@ -131,8 +136,10 @@ def pick(candidates: Sequence[ActivityWindow], text: str) -> ActivityWindow | No
 def example_reply(candidates: Sequence[ActivityWindow], wanted: ActivityWindow) -> str:
     """A short reply that `pick` resolves to `wanted` among `candidates`: the example the bot suggests must work.
 
-    Tries the month ("4月"), then the label ("4月敲门行动"), then the activity id; the id always works (+5)."""
-    for text in (f"{wanted.activity.month}月", wanted.label, wanted.activity.title):
+    Tries the month ("4月"), then each phrase of the title in turn ("第一轮" when two rounds of 敲门行动 are open: a
+    secretary types that, not the whole title), then the label, then the activity id; the id always works (+5)."""
+    phrases = [p for p in re.split(r"[^\u4e00-\u9fffA-Za-z0-9]+", wanted.activity.title) if len(p) > 1]
+    for text in (f"{wanted.activity.month}月", *phrases, wanted.label, wanted.activity.title):
         if pick(candidates, text) is wanted:
             return text
     return wanted.activity.id

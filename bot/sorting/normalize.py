@@ -11,14 +11,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Final
-
-import zhconv
-
-# zhconv reads its table lazily through a file it never closes (a ResourceWarning); given the path, it closes it.
-zhconv.loaddict(str(Path(zhconv.__file__).with_name("zhcdict.json")))
 
 # Words zhconv keeps as they are (they are simplified already) but the mainland says otherwise.
 _REGIONAL: Final = (
@@ -81,11 +77,25 @@ _STATES: Final = tuple(
 _ACCENT: Final = (("zh", "z"), ("ch", "c"), ("sh", "s"), ("ang", "an"), ("eng", "en"), ("ing", "in"))
 
 
+@lru_cache(maxsize=1)
+def _to_simplified() -> Callable[[str], str]:
+    # Imported with the first name or question, not with the daemon: zhconv brings pkg_resources and its table.
+    import zhconv
+
+    # zhconv reads its table lazily through a file it never closes (a ResourceWarning); given the path, it closes it.
+    zhconv.loaddict(str(Path(zhconv.__file__).with_name("zhcdict.json")))
+
+    def simplified(text: str) -> str:
+        return str(zhconv.convert(text, "zh-cn"))
+
+    return simplified
+
+
 @lru_cache(maxsize=4096)
 def light(text: str) -> str:
     """The form every name and query is compared in (see the module doc)."""
     text = unicodedata.normalize("NFKC", text).lower()
-    simplified = zhconv.convert(text, "zh-cn")
+    simplified = _to_simplified()(text)
     for regional, mainland in _REGIONAL:
         simplified = simplified.replace(regional, mainland)
     return _NOISE.sub("", simplified).translate(_DIGITS)

@@ -4,11 +4,13 @@
 job's time until its answer job's time): a reply that is a choice (`bot.sorting.quiz.choice_of`) is recorded in
 `QuizStore`, whose unique (quiz, person) key keeps each person's FIRST answer only, so a message delivered twice or
 replayed after a restart never counts twice. Nothing is said back (thirty "答对了" would flood the group); the
-answer post the next morning gives the result. Other text is left to the next handlers.
+answer post the next morning gives the result. Other text is left to the next handlers. At a quiz's first answer
+the size of each of its groups is asked of the channel (a WeChat gateway can say) and kept, for the 参与率.
 
 `quiz_facts` gives the pipeline (`Pipeline.quiz_facts`) the tally for a quiz answer job and each village's month
 for a summary job. `takes_replies` tells which groups can answer at all: the default channel must be Wechaty and
-the group not sent to by a robot.
+the group not sent to by a robot. The plan already leaves the others out (`bot.core.routes.reply_groups`); this is
+the check at delivery for a robot added since the plan was made.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from bot.inbound import InboundHandler
 from bot.pipeline import Pipeline
 from bot.settings import Settings
 from bot.sorting.quiz import choice_of
-from bot.store.quiz import QuizAnswer, QuizStore
+from bot.sorting.quiz_report import quiz_villages
+from bot.store.quiz import GroupSize, QuizAnswer, QuizStore
 from bot.store.sql import SqlStore
 
 log = logging.getLogger(__name__)
@@ -50,6 +53,7 @@ class QuizReplies:
         self._current = current
         self._pipeline = pipeline
         self.quiz = quiz
+        self._sized: set[str] = set()  # quizzes whose groups were counted by this process
 
     async def handle(self, message: InboundMessage) -> bool:
         if message.kind != "text" or message.group is None:
@@ -84,7 +88,29 @@ class QuizReplies:
         log.info(
             "每周一题 %s：%s 答 %s%s", job.key, message.sender_name, choice, "" if kept else "（不计，只算第一次）"
         )
+        if job.key not in self._sized:
+            self._sized.add(job.key)  # once per quiz and process: a failed count is not retried on every answer
+            await self._count_members(job, now)
         return True
+
+    async def _count_members(self, job: PlannedJob, now: Any) -> None:
+        """Keep the size of each group the quiz went to, for the 参与率, when the channel can say (a WeChat
+        gateway; duck-typed, as a robot or the outbox can't). Counted at the first answer heard, while the quiz
+        is open: the group as it was when asked."""
+        channel = getattr(self._pipeline.channel, "default", self._pipeline.channel)  # behind the routes
+        count = getattr(channel, "member_count", None)
+        if count is None:
+            return
+        known = await asyncio.to_thread(self.quiz.sized_groups, job.key)
+        for target in job.targets:
+            if target.id in known:
+                continue
+            members = await count(target.id)
+            if members is None:
+                log.info("每周一题 %s：不知道「%s」有多少人，本月参与率不计算", job.key, target.name)
+                continue
+            size = GroupSize(job.key, target.id, target.unit or "", job.year, job.month, members, now)
+            await asyncio.to_thread(self.quiz.record_size, size)
 
 
 def quiz_facts(current: Callable[[], LoadedCampaign], quiz: QuizStore) -> Callable[[PlannedJob], Mapping[str, Any]]:
@@ -97,19 +123,12 @@ def quiz_facts(current: Callable[[], LoadedCampaign], quiz: QuizStore) -> Callab
             names = list(tally.right_names) if loaded.campaign.rules.quiz.names else []
             return {"answered": tally.answered, "correct": tally.correct, "names": names}
         if job.kind is JobKind.SUMMARY:
-            units = {u.id: u.name for u in loaded.campaign.units}
             weeks = sum(
                 1 for j in loaded.plan.jobs if j.kind is JobKind.QUIZ and (j.year, j.month) == (job.year, job.month)
             )
-            villages = [
-                {
-                    "name": units.get(v.unit_id, v.unit_id),
-                    "answered": v.answered,
-                    "correct": v.correct,
-                    "accuracy": v.accuracy,
-                }
-                for v in quiz.month(job.year, job.month)
-            ]
+            if not weeks:
+                return {"villages": [], "weeks": 0}
+            villages = [v.view() for v in quiz_villages(loaded, quiz, job.year, job.month)]
             return {"villages": villages, "weeks": weeks}
         return {}
 

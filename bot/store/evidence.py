@@ -7,338 +7,74 @@ extension from a fixed list, never by anything a sender chose, so no user input 
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
-from datetime import datetime
-from enum import StrEnum
+from dataclasses import replace
+from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
-from sqlalchemy import (
-    Column,
-    Index,
-    Integer,
-    PrimaryKeyConstraint,
-    Row,
-    String,
-    Table,
-    Text,
-    UniqueConstraint,
-    bindparam,
-    func,
-    select,
-    update,
-)
+from sqlalchemy import Row, bindparam, func, select, update
 from sqlalchemy.engine import Connection
 
-from bot.store.sql import SqlStore, UtcDateTime, _aware_utc, metadata
-
-if TYPE_CHECKING:
-    import numpy as np
-
-
-class EvidenceStatus(StrEnum):
-    ACCEPTED = "accepted"  # filed under a unit and activity
-    PENDING = "pending"  # kept, waiting to know which activity (ask sent) or which unit (binding not yet approved)
-    REFUSED = "refused"  # not a photo, or over the limits: recorded with the reason, the bytes are not kept
-    REJECTED = "rejected"  # an admin said no (#驳回); kept, with who and why in the log
-
-
-class Flag(StrEnum):
-    DUPLICATE = "duplicate"  # the same file as an earlier submission
-    NEAR_DUPLICATE = "near_duplicate"  # looks the same as an earlier submission (perceptual hash)
-    EXIF_OUTSIDE = "exif_outside"  # taken (EXIF) outside the activity's window
-
-
-FLAG_CN: Final = {
-    Flag.DUPLICATE: "重复照片",
-    Flag.NEAR_DUPLICATE: "疑似重复",
-    Flag.EXIF_OUTSIDE: "拍摄时间不在活动期间",
-}
-
-# Duplicates show in the ledger but never count towards a unit's photos: one photo sent twice is one photo.
-NOT_COUNTED: Final = frozenset({Flag.DUPLICATE, Flag.NEAR_DUPLICATE})
-
-
-class BindingStatus(StrEnum):
-    PENDING = "pending"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-
-
-evidence = Table(
-    "evidence",
-    metadata,
-    Column("id", Integer, nullable=False, autoincrement=True),
-    Column("message_id", String(200), nullable=False),
-    Column("part", Integer, nullable=False),
-    Column("kind", String(16), nullable=False),
-    Column("activity_id", String(200)),
-    Column("unit_id", String(200)),
-    Column("sender", String(200), nullable=False),
-    Column("sender_name", Text, nullable=False),
-    Column("group_id", String(200)),
-    Column("received_at", UtcDateTime(), nullable=False),
-    Column("exif_at", UtcDateTime()),
-    Column("size", Integer, nullable=False),
-    Column("sha256", String(64)),
-    Column("phash", String(16)),
-    Column("ext", String(8)),
-    Column("width", Integer),
-    Column("height", Integer),
-    Column("status", String(16), nullable=False),
-    Column("flags", Text, nullable=False),
-    Column("duplicate_of", Integer),
-    Column("text", Text, nullable=False),
-    Column("reason", Text, nullable=False),
-    PrimaryKeyConstraint("id", name="pk_evidence"),
-    UniqueConstraint("message_id", "part", name="uq_evidence_message_part"),
-    Index("ix_evidence_activity_unit", "activity_id", "unit_id"),
-    Index("ix_evidence_sha256", "sha256"),
-    Index("ix_evidence_sender", "sender", "status"),
+from bot.store.bindings import BindingStore
+from bot.store.db import insert_ignore_returning
+from bot.store.evidence_records import (
+    FLAG_CN,
+    NOT_COUNTED,
+    Binding,
+    BindingStatus,
+    Evidence,
+    EvidenceStatus,
+    Flag,
+    LogEntry,
+    NewEvidence,
+    flags_text,
+    parse_flags,
 )
-
-bindings = Table(
-    "bindings",
-    metadata,
-    Column("id", Integer, nullable=False, autoincrement=True),
-    Column("sender", String(200), nullable=False),
-    Column("sender_wechat", String(200), nullable=False),
-    Column("sender_name", Text, nullable=False),
-    Column("unit_id", String(200), nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("message_id", String(200), nullable=False),
-    Column("requested_at", UtcDateTime(), nullable=False),
-    Column("decided_at", UtcDateTime()),
-    Column("decided_by", Text, nullable=False),
-    PrimaryKeyConstraint("id", name="pk_bindings"),
-    UniqueConstraint("message_id", name="uq_bindings_message_id"),
-    Index("ix_bindings_sender", "sender", "status"),
-)
-
-ledger_log = Table(
-    "ledger_log",
-    metadata,
-    Column("id", Integer, nullable=False, autoincrement=True),
-    Column("at", UtcDateTime(), nullable=False),
-    Column("actor", Text, nullable=False),
-    Column("action", String(32), nullable=False),
-    Column("subject", String(200), nullable=False),
-    Column("detail", Text, nullable=False),
-    PrimaryKeyConstraint("id", name="pk_ledger_log"),
-    Index("ix_ledger_log_subject", "subject"),
-)
-
-
-@dataclass(frozen=True)
-class NewEvidence:
-    """One item as intake saw it. `part` tells apart the attachments of one message (0 for its text)."""
-
-    message_id: str
-    part: int
-    kind: str  # "photo", "note" or "file"
-    sender: str
-    sender_name: str
-    received_at: datetime
-    status: EvidenceStatus
-    activity_id: str | None = None
-    unit_id: str | None = None
-    group_id: str | None = None
-    exif_at: datetime | None = None
-    size: int = 0
-    sha256: str | None = None
-    phash: str | None = None
-    ext: str | None = None
-    width: int | None = None
-    height: int | None = None
-    flags: tuple[Flag, ...] = ()
-    duplicate_of: int | None = None
-    text: str = ""
-    reason: str = ""
-
-
-@dataclass(frozen=True)
-class Evidence(NewEvidence):
-    id: int = 0
-
-    @property
-    def counts(self) -> bool:
-        """Whether this item counts towards the unit's photos for its activity."""
-        return (
-            self.kind == "photo"
-            and self.status is EvidenceStatus.ACCEPTED
-            and not any(f in NOT_COUNTED for f in self.flags)
-        )
-
-
-@dataclass(frozen=True)
-class Binding:
-    id: int
-    sender: str
-    sender_wechat: str
-    sender_name: str
-    unit_id: str
-    status: BindingStatus
-    message_id: str
-    requested_at: datetime
-    decided_at: datetime | None
-    decided_by: str
-
-
-@dataclass(frozen=True)
-class LogEntry:
-    id: int
-    at: datetime
-    actor: str
-    action: str
-    subject: str
-    detail: str
-
-
-def _flags_text(flags: Iterable[Flag]) -> str:
-    return ",".join(sorted({f.value for f in flags}))
-
-
-def _flags(text: str) -> tuple[Flag, ...]:
-    return tuple(Flag(f) for f in text.split(",") if f)
-
-
-def _counted_clause() -> Any:
-    clause = (evidence.c.kind == "photo") & (evidence.c.status == EvidenceStatus.ACCEPTED.value)
-    for flag in NOT_COUNTED:
-        clause = clause & ~evidence.c.flags.contains(flag.value)
-    return clause
-
-
-def counted_units(conn: Connection, activity_id: str, min_photos: int) -> set[str]:
-    """Units with at least max(min_photos, 1) counted photos for the activity, inside the caller's transaction.
-
-    The rule `Evidence.counts` states in Python, as SQL: accepted photos that are not duplicates."""
-    rows = conn.execute(
-        select(evidence.c.unit_id)
-        .where(evidence.c.activity_id == activity_id, evidence.c.unit_id.is_not(None), _counted_clause())
-        .group_by(evidence.c.unit_id)
-        .having(func.count() >= max(min_photos, 1))
-    ).scalars()
-    return {u for u in rows if u is not None}
-
+from bot.store.files import FileStore
+from bot.store.ledger_log import LedgerLog, write_log
+from bot.store.photo_hashes import PhotoHashes
+from bot.store.proof_counts import counted_clause, counted_units
+from bot.store.schema import evidence
+from bot.store.sql import SqlStore, _aware_utc
 
 # Intake's statements, built once: building SQLAlchemy statements costs more than running them on SQLite.
 _COUNT: Final = (
     select(func.count())
     .select_from(evidence)
-    .where(evidence.c.activity_id == bindparam("a"), evidence.c.unit_id == bindparam("u"), _counted_clause())
+    .where(evidence.c.activity_id == bindparam("a"), evidence.c.unit_id == bindparam("u"), counted_clause())
 )
 _BY_PART: Final = select(evidence).where(evidence.c.message_id == bindparam("m"), evidence.c.part == bindparam("p"))
-_HASHES_SINCE: Final = (
-    select(evidence.c.id, evidence.c.sha256, evidence.c.phash)
-    .where(evidence.c.phash.is_not(None), evidence.c.id > bindparam("upto"))
-    .order_by(evidence.c.id)
-)
-_LOG: Final = ledger_log.insert()
-_INSERT_IGNORE: dict[tuple[str, str], Any] = {}
 
 
-def _insert_ignore(conn: Connection, table: Table) -> Any:
-    """INSERT … ON CONFLICT DO NOTHING RETURNING the row, for the connection's database, built once per (database,
-    table): a row back means it went in, none means the key was there (see `SqlStore._insert_ignore`)."""
-    key = (conn.dialect.name, table.name)
-    stmt = _INSERT_IGNORE.get(key)
-    if stmt is None:
-        # The dialects' modules, only the one in use: PostgreSQL's costs a SQLite daemon 0.1 s at start-up.
-        from sqlalchemy.dialects import postgresql, sqlite
-
-        if conn.dialect.name == "postgresql":
-            stmt = postgresql.insert(table).on_conflict_do_nothing()
-        elif conn.dialect.name == "sqlite":
-            stmt = sqlite.insert(table).on_conflict_do_nothing()
-        else:
-            raise NotImplementedError(f"unsupported database: {conn.dialect.name}")
-        stmt = _INSERT_IGNORE[key] = stmt.returning(*table.c)
-    return stmt
-
-
-class FileStore:
-    """Photos and thumbnails on disk, content-addressed: `<root>/ab/<sha256>.<ext>` and `<root>/thumbs/ab/<sha>.jpg`
-    (thumbnails are made when a report first needs them).
-
-    Writes are atomic (temporary file, then rename), so a crash never leaves half a photo under its final name;
-    writing the same content twice is a no-op."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self._dirs: set[Path] = set()
-
-    @staticmethod
-    def _check(sha256: str, ext: str) -> None:
-        if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
-            raise ValueError(f"sha256 must be 64 lower-case hex digits, got: {sha256!r}")
-        if not ext.isalnum() or not ext.isascii() or len(ext) > 8:
-            raise ValueError(f"ext must be a short alphanumeric extension, got: {ext!r}")
-
-    def path(self, sha256: str, ext: str) -> Path:
-        self._check(sha256, ext)
-        return self.root / sha256[:2] / f"{sha256}.{ext}"
-
-    def thumb_path(self, sha256: str) -> Path:
-        self._check(sha256, "jpg")
-        return self.root / "thumbs" / sha256[:2] / f"{sha256}.jpg"
-
-    def put(self, sha256: str, ext: str, data: bytes) -> Path:
-        """Write the file unless a file of the same size is already there (same hash: same content)."""
-        return self._write(self.path(sha256, ext), data)
-
-    def put_thumb(self, sha256: str, data: bytes) -> Path:
-        return self._write(self.thumb_path(sha256), data)
-
-    def thumb(self, sha256: str) -> bytes | None:
-        p = self.thumb_path(sha256)
-        return p.read_bytes() if p.is_file() else None
-
-    def original(self, sha256: str, extensions: Iterable[str]) -> Path | None:
-        """The stored file with this hash, trying each known extension."""
-        for ext in extensions:
-            p = self.path(sha256, ext)
-            if p.is_file():
-                return p
-        return None
-
-    def _write(self, path: Path, data: bytes) -> Path:
-        try:
-            if path.stat().st_size == len(data):
-                return path
-        except FileNotFoundError:
-            pass
-        parent = path.parent
-        if parent not in self._dirs:
-            parent.mkdir(parents=True, exist_ok=True)
-            self._dirs.add(parent)
-        created = False
-        try:
-            # Exclusive create: a crash mid-write leaves a short file, which the size check above replaces.
-            with open(path, "xb") as f:
-                created = True
-                f.write(data)
-            return path
-        except FileExistsError:
-            pass  # a short file from a crash, or another process writing the same content right now
-        except BaseException:
-            if created:  # a write that failed (a full disk) leaves no short file behind
-                path.unlink(missing_ok=True)
-            raise
-        # Unique per process and thread, in the final folder so the rename is atomic.
-        tmp = parent / f".tmp-{path.name}-{os.getpid()}-{threading.get_ident()}"
-        try:
-            with open(tmp, "wb") as f:
-                f.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        return path
+def evidence_from_row(row: Row[Any], zone: tzinfo) -> Evidence:
+    m = row._mapping
+    exif_at = m["exif_at"]
+    return Evidence(
+        id=m["id"],
+        message_id=m["message_id"],
+        part=m["part"],
+        kind=m["kind"],
+        sender=m["sender"],
+        sender_name=m["sender_name"],
+        received_at=m["received_at"].astimezone(zone),
+        status=EvidenceStatus(m["status"]),
+        activity_id=m["activity_id"],
+        unit_id=m["unit_id"],
+        group_id=m["group_id"],
+        exif_at=None if exif_at is None else exif_at.astimezone(zone),
+        size=m["size"],
+        sha256=m["sha256"],
+        phash=m["phash"],
+        ext=m["ext"],
+        width=m["width"],
+        height=m["height"],
+        flags=parse_flags(m["flags"]),
+        duplicate_of=m["duplicate_of"],
+        text=m["text"],
+        reason=m["reason"],
+    )
 
 
 class EvidenceStore:
@@ -349,12 +85,9 @@ class EvidenceStore:
         self._store = store
         self._engine = store.engine
         self.files = FileStore(files_root)
-        # What `_similar` compares against: every kept photo's id and 64-bit hash, and the first id of each file.
-        # numpy arrays, made on the first comparison (numpy is loaded then, not when the daemon starts).
-        self._ids: np.ndarray[Any, np.dtype[np.int64]] | None = None
-        self._bits: np.ndarray[Any, np.dtype[np.uint64]] | None = None
-        self._first_of_sha: dict[str, int] = {}
-        self._hashes_upto = 0
+        self._hashes = PhotoHashes()
+        self.binds = BindingStore(store)
+        self.ledger_log = LedgerLog(store)
 
     @property
     def store(self) -> SqlStore:
@@ -370,42 +103,8 @@ class EvidenceStore:
         with self._engine.connect() as conn, conn.begin():
             yield conn
 
-    def _local(self, value: datetime | None) -> datetime | None:
-        return None if value is None else value.astimezone(self._store.zone)
-
     def _evidence(self, row: Row[Any]) -> Evidence:
-        m = row._mapping
-        received = self._local(m["received_at"])
-        assert received is not None
-        return Evidence(
-            id=m["id"],
-            message_id=m["message_id"],
-            part=m["part"],
-            kind=m["kind"],
-            sender=m["sender"],
-            sender_name=m["sender_name"],
-            received_at=received,
-            status=EvidenceStatus(m["status"]),
-            activity_id=m["activity_id"],
-            unit_id=m["unit_id"],
-            group_id=m["group_id"],
-            exif_at=self._local(m["exif_at"]),
-            size=m["size"],
-            sha256=m["sha256"],
-            phash=m["phash"],
-            ext=m["ext"],
-            width=m["width"],
-            height=m["height"],
-            flags=_flags(m["flags"]),
-            duplicate_of=m["duplicate_of"],
-            text=m["text"],
-            reason=m["reason"],
-        )
-
-    @staticmethod
-    def _log(conn: Connection, at: datetime, actor: str, action: str, subject: str, detail: str) -> None:
-        values = {"at": _aware_utc(at, "at"), "actor": actor, "action": action, "subject": subject, "detail": detail}
-        conn.execute(_LOG, values)
+        return evidence_from_row(row, self._store.zone)
 
     # -- evidence ------------------------------------------------------------------------------------------
 
@@ -425,7 +124,7 @@ class EvidenceStore:
         the original and the others are flagged."""
         with self._write() as conn:
             if near_distance is not None and item.sha256 and item.phash:
-                exact, near = self._similar(conn, item.sha256, item.phash, near_distance)
+                exact, near = self._hashes.similar(conn, item.sha256, item.phash, near_distance)
                 flags = [f for f in item.flags if f not in NOT_COUNTED]
                 if exact is not None:
                     flags.append(Flag.DUPLICATE)
@@ -457,12 +156,13 @@ class EvidenceStore:
             "width": item.width,
             "height": item.height,
             "status": item.status.value,
-            "flags": _flags_text(item.flags),
+            "flags": flags_text(item.flags),
             "duplicate_of": item.duplicate_of,
             "text": item.text,
             "reason": item.reason,
         }
-        row = conn.execute(_insert_ignore(conn, evidence), values).one_or_none()  # RETURNING: None on a conflict
+        # RETURNING: None on a conflict.
+        row = conn.execute(insert_ignore_returning(conn, evidence), values).one_or_none()
         inserted = row is not None
         record = self._evidence(
             row if row is not None else conn.execute(_BY_PART, {"m": item.message_id, "p": item.part}).one()
@@ -470,7 +170,7 @@ class EvidenceStore:
         if inserted:
             detail = f"{item.kind} {item.status.value}" + (f" {item.reason}" if item.reason else "")
             who = item.sender_name or item.sender
-            self._log(conn, item.received_at, who, "intake", f"evidence:{record.id}", detail)
+            write_log(conn, item.received_at, who, "intake", f"evidence:{record.id}", detail)
         return record, inserted
 
     def get(self, evidence_id: int) -> Evidence | None:
@@ -523,36 +223,13 @@ class EvidenceStore:
             ).one_or_none()
         return None if row is None else self._evidence(row)
 
-    def _similar(self, conn: Connection, sha256: str, phash: str, max_distance: int) -> tuple[int | None, int | None]:
-        """(id of the first earlier photo with these exact bytes, id of the first earlier photo within
-        `max_distance` bits of `phash`); either may be None.
-
-        Photos are only ever added with their hashes (refused items have none; hashes never change), so the
-        (id, sha256, hash) list is cached and each call fetches only the rows with a higher id, by any process.
-        (On PostgreSQL two runners filing at the same instant could commit ids out of order and miss each other's
-        photo; inbound messages come through one channel stream, so one process files them.)"""
-        import numpy as np
-
-        if self._ids is None or self._bits is None:
-            self._ids, self._bits = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64)
-        rows = conn.execute(_HASHES_SINCE, {"upto": self._hashes_upto}).all()
-        if rows:
-            for r in rows:
-                self._first_of_sha.setdefault(r[1], r[0])
-            self._ids = np.concatenate([self._ids, np.array([r[0] for r in rows], dtype=np.int64)])
-            self._bits = np.concatenate([self._bits, np.array([int(r[2], 16) for r in rows], dtype=np.uint64)])
-            self._hashes_upto = rows[-1][0]
-        exact = self._first_of_sha.get(sha256)
-        close = np.flatnonzero(np.bitwise_count(self._bits ^ np.uint64(int(phash, 16))) <= max_distance)
-        return exact, (int(self._ids[close[0]]) if len(close) else None)
-
     def count(self, activity_id: str, unit_id: str) -> int:
         """Photos that count for (activity, unit): accepted and not duplicates."""
         with self._read() as conn:
             n = conn.execute(
                 select(func.count())
                 .select_from(evidence)
-                .where(evidence.c.activity_id == activity_id, evidence.c.unit_id == unit_id, _counted_clause())
+                .where(evidence.c.activity_id == activity_id, evidence.c.unit_id == unit_id, counted_clause())
             ).scalar_one()
         return int(n)
 
@@ -572,7 +249,7 @@ class EvidenceStore:
         status = EvidenceStatus.ACCEPTED if activity_id and unit_id else EvidenceStatus.PENDING
         values: dict[str, Any] = {"activity_id": activity_id, "unit_id": unit_id, "status": status.value}
         if flags is not None:
-            values["flags"] = _flags_text(flags)
+            values["flags"] = flags_text(flags)
         return self._change(
             evidence_id,
             values,
@@ -617,7 +294,7 @@ class EvidenceStore:
         if current.status is not EvidenceStatus.REFUSED and unit and activity:
             values["status"] = EvidenceStatus.ACCEPTED.value
         if flags is not None:
-            values["flags"] = _flags_text(flags)
+            values["flags"] = flags_text(flags)
         detail = f"{current.unit_id}/{current.activity_id} → {unit}/{activity}"
         return self._change(evidence_id, values, actor, at, "reassign", detail)
 
@@ -640,113 +317,30 @@ class EvidenceStore:
             if row is None:
                 raise KeyError(evidence_id)
             if changed == 1:
-                self._log(conn, at, actor, action, f"evidence:{evidence_id}", detail)
+                write_log(conn, at, actor, action, f"evidence:{evidence_id}", detail)
         return self._evidence(row)
 
-    # -- bindings ------------------------------------------------------------------------------------------
-
-    def _binding(self, row: Row[Any]) -> Binding:
-        m = row._mapping
-        requested = self._local(m["requested_at"])
-        assert requested is not None
-        return Binding(
-            id=m["id"],
-            sender=m["sender"],
-            sender_wechat=m["sender_wechat"],
-            sender_name=m["sender_name"],
-            unit_id=m["unit_id"],
-            status=BindingStatus(m["status"]),
-            message_id=m["message_id"],
-            requested_at=requested,
-            decided_at=self._local(m["decided_at"]),
-            decided_by=m["decided_by"],
-        )
-
-    def request_binding(
-        self, *, sender: str, sender_wechat: str, sender_name: str, unit_id: str, message_id: str, at: datetime
-    ) -> tuple[Binding, bool]:
-        """Record `#绑定` as PENDING. Idempotent on the message id: returns (binding, False) when already recorded."""
-        values = {
-            "sender": sender,
-            "sender_wechat": sender_wechat,
-            "sender_name": sender_name,
-            "unit_id": unit_id,
-            "status": BindingStatus.PENDING.value,
-            "message_id": message_id,
-            "requested_at": _aware_utc(at, "at"),
-            "decided_at": None,
-            "decided_by": "",
-        }
-        with self._write() as conn:
-            inserted = self._store._insert_ignore(conn, bindings, values)
-            row = conn.execute(select(bindings).where(bindings.c.message_id == message_id)).one()
-            binding = self._binding(row)
-            if inserted:
-                self._log(conn, at, sender_name or sender, "bind_request", f"binding:{binding.id}", unit_id)
-        return binding, inserted
+    # -- bindings (`bot.store.bindings`, recorded by `binds.request`) and the log (`bot.store.ledger_log`) ---
 
     def binding(self, binding_id: int) -> Binding | None:
-        with self._read() as conn:
-            row = conn.execute(select(bindings).where(bindings.c.id == binding_id)).one_or_none()
-        return None if row is None else self._binding(row)
+        return self.binds.get(binding_id)
 
     def bindings(self, status: BindingStatus | None = None) -> list[Binding]:
-        stmt = select(bindings).order_by(bindings.c.id)
-        if status is not None:
-            stmt = stmt.where(bindings.c.status == status.value)
-        with self._read() as conn:
-            return [self._binding(r) for r in conn.execute(stmt).all()]
+        return self.binds.all(status)
 
     def approved_unit(self, sender: str, sender_wechat: str = "") -> str | None:
         """The unit an approved binding gives this sender (the latest decision wins), or None."""
-        who = bindings.c.sender == sender
-        if sender_wechat:
-            who = who | (bindings.c.sender_wechat == sender_wechat)
-        with self._read() as conn:
-            row = conn.execute(
-                select(bindings.c.unit_id)
-                .where(who, bindings.c.status == BindingStatus.APPROVED.value)
-                .order_by(bindings.c.decided_at.desc(), bindings.c.id.desc())
-                .limit(1)
-            ).one_or_none()
-        return None if row is None else str(row[0])
+        return self.binds.approved_unit(sender, sender_wechat)
 
     def decide_binding(self, binding_id: int, *, approve: bool, actor: str, at: datetime) -> tuple[Binding, bool]:
-        """Approve or reject a PENDING binding; (binding, True) if this call decided it, False if it already was
-        decided (then nothing changes). KeyError if unknown."""
-        status = BindingStatus.APPROVED if approve else BindingStatus.REJECTED
-        with self._write() as conn:
-            changed = conn.execute(
-                update(bindings)
-                .where(bindings.c.id == binding_id, bindings.c.status == BindingStatus.PENDING.value)
-                .values(status=status.value, decided_at=_aware_utc(at, "at"), decided_by=actor)
-            ).rowcount
-            row = conn.execute(select(bindings).where(bindings.c.id == binding_id)).one_or_none()
-            if row is None:
-                raise KeyError(binding_id)
-            if changed == 1:
-                self._log(conn, at, actor, f"bind_{status.value}", f"binding:{binding_id}", row._mapping["unit_id"])
-        return self._binding(row), changed == 1
-
-    # -- log -----------------------------------------------------------------------------------------------
+        """Approve or reject a PENDING binding; see `BindingStore.decide`."""
+        return self.binds.decide(binding_id, approve=approve, actor=actor, at=at)
 
     def log(self, *, actor: str, action: str, subject: str, detail: str, at: datetime) -> None:
-        with self._write() as conn:
-            self._log(conn, at, actor, action, subject, detail)
+        self.ledger_log.log(actor=actor, action=action, subject=subject, detail=detail, at=at)
 
     def history(self, subject: str | None = None) -> list[LogEntry]:
-        stmt = select(ledger_log).order_by(ledger_log.c.id)
-        if subject is not None:
-            stmt = stmt.where(ledger_log.c.subject == subject)
-        with self._read() as conn:
-            rows = conn.execute(stmt).all()
-        out = []
-        for r in rows:
-            m = r._mapping
-            at = self._local(m["at"])
-            assert at is not None
-            out.append(LogEntry(m["id"], at, m["actor"], m["action"], m["subject"], m["detail"]))
-        return out
+        return self.ledger_log.history(subject)
 
 
 __all__ = [

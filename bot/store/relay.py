@@ -11,7 +11,8 @@ from datetime import datetime, tzinfo
 
 from sqlalchemy import Column, Connection, Index, Integer, PrimaryKeyConstraint, String, Table, Text, select, update
 
-from bot.store.sql import SqlStore, UtcDateTime, metadata
+from bot.store.schema import UtcDateTime, metadata
+from bot.store.sql import SqlStore
 
 relay_queue = Table(
     "relay_queue",

@@ -25,7 +25,8 @@ from sqlalchemy import (
     update,
 )
 
-from bot.store.sql import SqlStore, UtcDateTime, metadata
+from bot.store.schema import UtcDateTime, metadata
+from bot.store.sql import SqlStore
 
 rooms = Table(
     "rooms",

@@ -30,7 +30,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
-from bot.store.sql import SqlStore, UtcDateTime, _aware_utc, metadata
+from bot.store.schema import UtcDateTime, metadata
+from bot.store.sql import SqlStore, _aware_utc
 
 
 class QuestionStatus(StrEnum):

@@ -3,167 +3,38 @@
 Exactly-once rests on the primary key (job_key, target) of `deliveries`: a claim is an INSERT that only one
 transaction can win, and every later change of a row is a conditional UPDATE whose row count says whether it
 happened. No lock is held between calls, so a runner that dies leaves a SENDING row and nothing else.
+
+The tables are in `bot.store.schema`, the engine and transactions in `bot.store.db`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import sqlite3
-import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from datetime import UTC, datetime, tzinfo
-from pathlib import Path
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
+from datetime import datetime, tzinfo
 from types import TracebackType
 from typing import Any, Final
 
-from sqlalchemy import (
-    Column,
-    DateTime,
-    Dialect,
-    Engine,
-    Index,
-    Integer,
-    MetaData,
-    PrimaryKeyConstraint,
-    Row,
-    String,
-    Table,
-    Text,
-    create_engine,
-    event,
-    select,
-    text,
-    update,
-)
-from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.sql.dml import Insert
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy import Engine, Row, select, update
+from sqlalchemy.engine import URL, Connection
 
 from bot.store.base import Claim, DeliveryRecord, DeliveryStatus, InFlight, Snapshot
+from bot.store.db import MIGRATIONS_DIR, Database, insert_ignore, normalize_url
 from bot.store.outcomes import CLAIMABLE, ClaimOutcomes, aware_utc, check_release, check_settle, taken_over
+from bot.store.proof_counts import units_with_proof
+from bot.store.schema import UtcDateTime, deliveries, metadata, plan_snapshots, proofs, runners, service_state
 from bot.store.transient import RetryPolicy, retry_connections
 from bot.store.unavailable import explain
 
-MIGRATIONS_DIR: Final = Path(__file__).resolve().parent / "migrations"
-
-# Long enough to ride out another process's burst of claims or a migration; a lock held longer is a bug.
-SQLITE_BUSY_TIMEOUT_MS: Final = 30_000
-
-# Any constant works as long as every laba process uses the same one; derived from a name to avoid colliding
-# with advisory locks that other applications on a shared server pick by hand.
-_MIGRATION_LOCK_KEY: Final = int.from_bytes(hashlib.sha256(b"laba.migrations").digest()[:8], "big", signed=True)
-
-# Execution option read by the SQLite "begin" hook: transactions that will write start with BEGIN IMMEDIATE.
-_WRITE_OPTION: Final = "laba_write"
+# Re-exported: callers know the schema and the URL handling by these names too.
+__all__ = ["MIGRATIONS_DIR", "SqlStore", "UtcDateTime", "metadata", "normalize_url", "open_store"]
 
 # Kept under its old name: evidence, sorting and web import it from here.
 _aware_utc = aware_utc
 _CLAIMABLE: Final = tuple(sorted(s.value for s in CLAIMABLE))
 
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """Aware datetimes in, aware UTC datetimes out.
-
-    PostgreSQL keeps the instant in `timestamptz`. SQLite has no such type: the value is stored as naive UTC
-    text (fixed-width, so it also sorts by instant) and UTC is re-attached on read.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError(f"naive datetime given to the store: {value!r}")
-        utc = value.astimezone(UTC)
-        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
-
-    def process_result_value(self, value: Any | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if not isinstance(value, datetime):
-            raise TypeError(f"expected a datetime from the database, got {value!r}")
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-# The live schema; `migrations/versions` must produce exactly this (the migrations are the source of truth for
-# existing databases, this is what the code queries).
-metadata = MetaData()
-
-deliveries = Table(
-    "deliveries",
-    metadata,
-    Column("job_key", String(200), nullable=False),
-    Column("target", String(200), nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("scheduled_at", UtcDateTime(), nullable=False),
-    Column("updated_at", UtcDateTime(), nullable=False),
-    Column("attempts", Integer, nullable=False),
-    Column("runner", String(200), nullable=False),
-    Column("detail", Text, nullable=False),
-    Column("handed_at", UtcDateTime(), nullable=True),
-    PrimaryKeyConstraint("job_key", "target", name="pk_deliveries"),
-    Index("ix_deliveries_status_updated_at", "status", "updated_at"),
-)
-
-runners = Table(
-    "runners",
-    metadata,
-    Column("runner", String(200), nullable=False),
-    Column("seen_at", UtcDateTime(), nullable=False),
-    PrimaryKeyConstraint("runner", name="pk_runners"),
-)
-
-plan_snapshots = Table(
-    "plan_snapshots",
-    metadata,
-    Column("town_key", String(200), nullable=False),
-    Column("files", Text, nullable=False),  # JSON: relative path -> text
-    Column("saved_at", UtcDateTime(), nullable=False),
-    PrimaryKeyConstraint("town_key", name="pk_plan_snapshots"),
-)
-
-service_state = Table(
-    "service_state",
-    metadata,
-    Column("town_id", String(200), nullable=False),
-    Column("started_at", UtcDateTime(), nullable=False),
-    PrimaryKeyConstraint("town_id", name="pk_service_state"),
-)
-
-proofs = Table(
-    "proofs",
-    metadata,
-    Column("id", Integer, nullable=False, autoincrement=True),
-    Column("activity_id", String(200), nullable=False),
-    Column("unit_id", String(200), nullable=False),
-    Column("received_at", UtcDateTime(), nullable=False),
-    Column("note", Text, nullable=False),
-    PrimaryKeyConstraint("id", name="pk_proofs"),
-    Index("ix_proofs_activity_id", "activity_id"),
-)
-
-
 _DELIVERY_ORDER: Final = (deliveries.c.scheduled_at, deliveries.c.job_key, deliveries.c.target)
-
-
-def normalize_url(url: str | URL) -> URL:
-    """The URL as SQLAlchemy should see it: plain PostgreSQL URLs (`postgresql://`, `postgres://`) go through
-    psycopg 3, the driver this package depends on. Explicit drivers and other databases are left as given."""
-    parsed = make_url(url)
-    if parsed.drivername in ("postgresql", "postgres"):
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    return parsed
-
-
-def _sqlite_file(url: URL) -> Path | None:
-    database = url.database
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return None
-    return Path(database)
 
 
 class SqlStore(ClaimOutcomes):
@@ -174,82 +45,28 @@ class SqlStore(ClaimOutcomes):
     """
 
     def __init__(self, url: str | URL, zone: tzinfo) -> None:
-        self._url = normalize_url(url)
-        self._zone = zone
-        if self._url.get_backend_name() == "sqlite":
-            path = _sqlite_file(self._url)
-            if path is not None:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            self._engine = create_engine(self._url)
-            _configure_sqlite(self._engine)
-        else:
-            # A daemon outlives server restarts and idle-connection reapers.
-            self._engine = create_engine(self._url, pool_pre_ping=True)
+        self.db = Database(url, zone)
 
     @property
     def engine(self) -> Engine:
-        return self._engine
+        return self.db.engine
 
     @property
     def zone(self) -> tzinfo:
-        return self._zone
+        return self.db.zone
 
-    # -- transactions ----------------------------------------------------------------------------------------
+    # The transactions of `bot.store.db`, for the repositories built on this store.
+    def _write(self) -> AbstractContextManager[Connection]:
+        return self.db.write()
 
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        """A transaction that will write. On SQLite it takes the write lock at BEGIN, so it waits
-        (busy_timeout) instead of failing when a read would have to be upgraded to a write while another
-        process writes."""
-        with self._engine.connect() as conn:
-            conn.execution_options(**{_WRITE_OPTION: True})
-            with conn.begin():
-                yield conn
-
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        with self._engine.connect() as conn, conn.begin():
-            yield conn
+    def _read(self) -> AbstractContextManager[Connection]:
+        return self.db.read()
 
     def migrate(self) -> None:
-        """Bring the schema to the newest revision. Safe to run from several processes at once: on PostgreSQL
-        they queue on an advisory lock, on SQLite on the write lock; the later ones find nothing to do."""
-        from alembic import command
-        from alembic.config import Config
-
-        config = Config()
-        # Config options go through configparser interpolation.
-        config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
-        config.set_main_option("path_separator", "os")
-        with self._write() as conn:
-            if conn.dialect.name == "postgresql":
-                # Transaction-scoped: released by the commit (or rollback) that ends the upgrade, and the
-                # whole upgrade is one transaction since PostgreSQL DDL is transactional.
-                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
-            config.attributes["connection"] = conn
-            command.upgrade(config, "head")
+        """Bring the schema to the newest revision (see `Database.migrate`)."""
+        self.db.migrate()
 
     # -- deliveries ------------------------------------------------------------------------------------------
-
-    def _insert_ignore(self, conn: Connection, table: Table, values: Mapping[str, Any]) -> bool:
-        """INSERT unless the key exists; True if the row was inserted.
-
-        ON CONFLICT DO NOTHING rather than catching the unique violation: the same atomicity, but no aborted
-        statement, no rollback, and no error in the server's log for every lost race."""
-        stmt: Insert
-        from sqlalchemy.dialects import postgresql, sqlite  # only when used: PostgreSQL's costs 0.1 s at start-up
-
-        if conn.dialect.name == "postgresql":
-            stmt = postgresql.insert(table).values(**values).on_conflict_do_nothing()
-        elif conn.dialect.name == "sqlite":
-            stmt = sqlite.insert(table).values(**values).on_conflict_do_nothing()
-        else:
-            raise NotImplementedError(f"unsupported database: {conn.dialect.name}")
-        # SQLAlchemy reports an INSERT's row count only when asked to keep it.
-        count = conn.execute(stmt.execution_options(preserve_rowcount=True)).rowcount
-        if count < 0:
-            raise RuntimeError(f"{conn.dialect.name}: the driver did not report whether the INSERT took effect")
-        return count == 1
 
     def claim(self, job_key: str, target: str, scheduled_at: datetime, now: datetime, runner: str) -> Claim | None:
         scheduled_utc = _aware_utc(scheduled_at, "scheduled_at")
@@ -257,7 +74,7 @@ class SqlStore(ClaimOutcomes):
         if not runner:
             raise ValueError("runner must name the claiming runner")
         with self._write() as conn:
-            inserted = self._insert_ignore(
+            inserted = insert_ignore(
                 conn,
                 deliveries,
                 {
@@ -350,7 +167,7 @@ class SqlStore(ClaimOutcomes):
             "detail": detail,
         }
         with self._write() as conn:
-            if self._insert_ignore(conn, deliveries, values):
+            if insert_ignore(conn, deliveries, values):
                 return True
             # A RELEASED record never left: it may still be settled (e.g. MISSED when its time is past the grace).
             return (
@@ -367,7 +184,7 @@ class SqlStore(ClaimOutcomes):
             )
 
     def _local(self, value: datetime) -> datetime:
-        return value.astimezone(self._zone)
+        return value.astimezone(self.db.zone)
 
     def _record(self, row: Row[Any]) -> DeliveryRecord:
         m = row._mapping
@@ -430,7 +247,7 @@ class SqlStore(ClaimOutcomes):
     def heartbeat(self, runner: str, now: datetime) -> None:
         now_utc = _aware_utc(now, "now")
         with self._write() as conn:
-            if not self._insert_ignore(conn, runners, {"runner": runner, "seen_at": now_utc}):
+            if not insert_ignore(conn, runners, {"runner": runner, "seen_at": now_utc}):
                 conn.execute(update(runners).where(runners.c.runner == runner).values(seen_at=now_utc))
 
     def in_flight(self) -> list[InFlight]:
@@ -469,7 +286,7 @@ class SqlStore(ClaimOutcomes):
             "saved_at": _aware_utc(now, "now"),
         }
         with self._write() as conn:
-            if not self._insert_ignore(conn, plan_snapshots, {"town_key": town_key, **values}):
+            if not insert_ignore(conn, plan_snapshots, {"town_key": town_key, **values}):
                 conn.execute(update(plan_snapshots).where(plan_snapshots.c.town_key == town_key).values(**values))
 
     def snapshot(self, town_key: str) -> Snapshot | None:
@@ -484,7 +301,7 @@ class SqlStore(ClaimOutcomes):
     def service_started_at(self, town_id: str, now: datetime) -> datetime:
         now_utc = _aware_utc(now, "now")
         with self._write() as conn:
-            self._insert_ignore(conn, service_state, {"town_id": town_id, "started_at": now_utc})
+            insert_ignore(conn, service_state, {"town_id": town_id, "started_at": now_utc})
             started: datetime = conn.execute(
                 select(service_state.c.started_at).where(service_state.c.town_id == town_id)
             ).scalar_one()
@@ -501,21 +318,14 @@ class SqlStore(ClaimOutcomes):
             conn.execute(proofs.insert().values(**values))
 
     def units_with_proof(self, activity_id: str, min_photos: int = 1) -> frozenset[str]:
-        # Evidence builds on this module (its tables share `metadata`), hence the late import.
-        from bot.store.evidence import counted_units
-
         with self._read() as conn:
-            units = set(
-                conn.execute(select(proofs.c.unit_id).where(proofs.c.activity_id == activity_id).distinct()).scalars()
-            )
-            units |= counted_units(conn, activity_id, min_photos)
-            return frozenset(units)
+            return units_with_proof(conn, activity_id, min_photos)
 
     # -- lifecycle -------------------------------------------------------------------------------------------
 
     def close(self) -> None:
         """Close every pooled connection. The store must not be used afterwards."""
-        self._engine.dispose()
+        self.db.close()
 
     def __enter__(self) -> SqlStore:
         return self
@@ -524,44 +334,6 @@ class SqlStore(ClaimOutcomes):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
-
-
-def _enable_wal(cursor: Any) -> None:
-    """Switch the file to WAL (it stays so: the mode is stored in the file). The switch needs an exclusive lock,
-    and SQLite answers "database is locked" at once, without the busy handler, while another process holds one
-    (two daemons opening a new file together): retry for as long as the busy timeout would have waited."""
-    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
-    while True:
-        try:
-            if cursor.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
-                return
-            cursor.execute("PRAGMA journal_mode = WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.02)
-
-
-def _configure_sqlite(engine: Engine) -> None:
-    """WAL so readers never block the writer (and vice versa) across processes; a busy timeout so writers
-    queue for the lock instead of failing; transactions begun by us rather than by the sqlite3 module, whose
-    implicit BEGIN comes only before the first write and could not be made IMMEDIATE."""
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-            _enable_wal(cursor)
-        finally:
-            cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        mode = "IMMEDIATE" if conn.get_execution_options().get(_WRITE_OPTION) else "DEFERRED"
-        conn.exec_driver_sql(f"BEGIN {mode}")
 
 
 def open_store(url: str | URL, zone: tzinfo) -> SqlStore:

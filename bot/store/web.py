@@ -19,8 +19,9 @@ from typing import Any
 from sqlalchemy import Column, Index, Integer, PrimaryKeyConstraint, Row, String, Table, Text, delete, select, update
 from sqlalchemy.engine import Connection
 
-from bot.store.evidence import evidence
-from bot.store.sql import SqlStore, UtcDateTime, _aware_utc, metadata
+from bot.store.db import insert_ignore
+from bot.store.schema import UtcDateTime, evidence, metadata
+from bot.store.sql import SqlStore, _aware_utc
 
 web_users = Table(
     "web_users",
@@ -330,7 +331,7 @@ class WebStore:
         """Record that `by` forwarded (job_key, target) by hand; False if it was recorded already."""
         values = {"job_key": job_key, "target": target, "forwarded_by": by, "forwarded_at": _aware_utc(at, "at")}
         with self._write() as conn:
-            return self._store._insert_ignore(conn, relay_forwards, values)
+            return insert_ignore(conn, relay_forwards, values)
 
     def forwarded(self) -> dict[tuple[str, str], Forwarded]:
         with self._read() as conn:

@@ -18,8 +18,10 @@ from sqlalchemy import case, func, select
 from bot.config.campaign import LoadedCampaign
 from bot.proof.ledger import STATUS_CN, Status
 from bot.proof.windows import ActivityWindow, windows
-from bot.store.evidence import EvidenceStatus, _counted_clause, evidence
-from bot.store.sql import SqlStore, proofs
+from bot.store.evidence_records import EvidenceStatus
+from bot.store.proof_counts import counted_clause
+from bot.store.schema import evidence, proofs
+from bot.store.sql import SqlStore
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ def grid_cells(
     """(unit id, activity id) -> status and count for every responsible unit of the `chosen` activities, from one
     aggregate query (and one over the manual records)."""
     ids = [w.activity.id for w in chosen]
-    counted = func.sum(case((_counted_clause(), 1), else_=0))
+    counted = func.sum(case((counted_clause(), 1), else_=0))
     kept_with_flags = (evidence.c.status == EvidenceStatus.ACCEPTED.value) & (evidence.c.flags != "")
     flagged = func.max(case((kept_with_flags, 1), else_=0))
     stmt = (

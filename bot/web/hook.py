@@ -8,24 +8,45 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Protocol
 
 from bot.app import App
+from bot.clock import Clock
 from bot.config.campaign import Sources
+from bot.pipeline import Pipeline
 from bot.settings import Settings
-from bot.store.web import PAUSED
-from bot.web.console import Console, console_for
-from bot.web.server import ConsoleServer, parse_listen
+from bot.store.sql import SqlStore
+from bot.store.web import PAUSED, WebStore
 
 log = logging.getLogger(__name__)
 
 SYNC_SECONDS = 2.0
 
 
+class PauseParts(Protocol):
+    """What syncing the pause switch works with: a `Console`, or just these three when the console is off."""
+
+    @property
+    def web(self) -> WebStore: ...
+    @property
+    def pipeline(self) -> Pipeline: ...
+    @property
+    def clock(self) -> Clock: ...
+
+
+@dataclass(frozen=True)
+class _Switch:
+    web: WebStore
+    pipeline: Pipeline
+    clock: Clock
+
+
 class PauseSync:
     """One step at a time (`step`): a change in the database since the last step wins and is applied to the
     pipeline; otherwise a change in the pipeline (a chat #暂停 / #恢复) is written to the database."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: PauseParts) -> None:
         self._console = console
         self._seen_db: str | None = None
         self._seen_held: bool | None = None
@@ -55,12 +76,33 @@ async def _sync(sync: PauseSync) -> None:
         await asyncio.sleep(SYNC_SECONDS)
 
 
+def parse_listen(value: str) -> tuple[str, int] | None:
+    """'127.0.0.1:8080' → ('127.0.0.1', 8080); 'off' → None. ValueError with a Chinese hint otherwise."""
+    if value.strip().lower() == "off":
+        return None
+    host, sep, port = value.strip().rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"BOT_WEB_LISTEN={value!r} 不对：写 主机:端口，例如 127.0.0.1:8080，或 off 关掉网页控制台")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
 @asynccontextmanager
 async def console_running(app: App, settings: Settings, sources: Sources | None = None) -> AsyncIterator[str]:
     """Serve the console (unless BOT_WEB_LISTEN=off) and sync the pause switch while inside; yields its URL or ""."""
-    console = console_for(app, settings, sources, in_daemon=True)
     listen = parse_listen(settings.web_listen)
-    server = ConsoleServer(console, *listen) if listen else None
+    server = None
+    parts: PauseParts
+    if listen is None:
+        # No console: only the pause switch, so aiohttp, argon2 and the pages stay unimported (a leaner daemon).
+        if not isinstance(app.store, SqlStore):
+            raise TypeError("the pause switch needs the SQL store")
+        parts = _Switch(WebStore(app.store), app.pipeline, app.clock)
+    else:
+        from bot.web.console import console_for
+        from bot.web.server import ConsoleServer
+
+        parts = console = console_for(app, settings, sources, in_daemon=True)
+        server = ConsoleServer(console, *listen)
     url = ""
     if server is not None:
         try:
@@ -68,7 +110,7 @@ async def console_running(app: App, settings: Settings, sources: Sources | None 
         except OSError as exc:  # the daemon's job is sending: it runs on without its console
             log.error("网页控制台无法在 %s 监听（%s）；改 BOT_WEB_LISTEN 或设为 off", settings.web_listen, exc)
             server = None
-    task = asyncio.create_task(_sync(PauseSync(console)))
+    task = asyncio.create_task(_sync(PauseSync(parts)))
     try:
         yield url
     finally:

@@ -16,7 +16,8 @@ from aiohttp import web
 from bot.proof.images import EXTENSIONS
 from bot.proof.ledger import month_ledger
 from bot.proof.report import Thumbnails, month_html, month_xlsx
-from bot.sorting.quiz_report import quiz_html, quiz_month
+from bot.sorting.quiz_report import HEADERS as QUIZ_HEADERS
+from bot.sorting.quiz_report import quiz_html, quiz_month, quiz_sheet
 from bot.store.evidence import FLAG_CN, BindingStatus
 from bot.web.console import Console
 from bot.web.grid import year_grid
@@ -61,6 +62,7 @@ def month_view(console: Console, year: int, month: int) -> dict[str, object]:
         "flag_cn": FLAG_CN,
         "public_url": console.settings.public_url,
         "quiz": quiz_month(loaded, console.store, year, month),
+        "quiz_headers": QUIZ_HEADERS,
     }
 
 
@@ -93,7 +95,8 @@ async def download(request: web.Request) -> web.StreamResponse:
             return month_html(led, town, thumbs, console.clock.now(), quiz).encode()
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "ledger.xlsx"
-            month_xlsx(led, town, thumbs, out)
+            sheet = quiz_sheet(quiz_month(loaded, console.store, year, month))
+            month_xlsx(led, town, thumbs, out, (sheet,) if sheet else ())
             return out.read_bytes()
 
     body = await asyncio.to_thread(build)

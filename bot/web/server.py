@@ -69,16 +69,6 @@ def console_app(console: Console) -> web.Application:
     return app
 
 
-def parse_listen(value: str) -> tuple[str, int] | None:
-    """'127.0.0.1:8080' → ('127.0.0.1', 8080); 'off' → None. ValueError with a Chinese hint otherwise."""
-    if value.strip().lower() == "off":
-        return None
-    host, sep, port = value.strip().rpartition(":")
-    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ValueError(f"BOT_WEB_LISTEN={value!r} 不对：写 主机:端口，例如 127.0.0.1:8080，或 off 关掉网页控制台")
-    return host.strip("[]") or "127.0.0.1", int(port)
-
-
 class ConsoleServer:
     """The console listening on (host, port); `url` is where it answers once started (port 0 picks a free one)."""
 

@@ -29,7 +29,10 @@ def laba(env: dict[str, str], *args: str) -> Result:
 
 
 def commands(group: click.Group, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], click.Command]]:
-    for name, command in group.commands.items():
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        assert command is not None, name
         yield (*path, name), command
         if isinstance(command, click.Group):
             yield from commands(command, (*path, name))
@@ -68,7 +71,10 @@ def test_help_shows_the_folders_in_effect(env: dict[str, str], tmp_path: Path) -
         (("plan", "--from"), "选项 '--from' 后面要写一个值"),
         (("preview",), "缺少参数 '任务编号'"),
         (("simulate", "--from", "2024-05-01"), "缺少选项 '--to'"),
-        (("plan", "--from", "5月32日"), "日期“5月32日”看不懂"),
+        # The same words as `check` says of a plan file's date (L8: 2月30日 was "看不懂" here).
+        (("plan", "--from", "5月32日"), "日期“5月32日”不对：2024年5月没有32日"),
+        (("plan", "--from", "2月30日"), "日期“2月30日”不对：2024年2月没有30日"),
+        (("plan", "--from", "5月3x"), "日期“5月3x”看不懂"),
         (("plan", "--from", "6月3日", "--to", "6月1日"), "--from（6月3日）在 --to（6月1日）之后"),
         (("simulate", "--from", "2024-05-01", "--to", "2024-05-02", "--channel", "qq"), "只能写其中之一"),
         (("send", "--to", "nobody", "你好"), "没有叫“nobody”的群或联系人"),
@@ -111,3 +117,18 @@ def test_months_as_people_write_them() -> None:
     for bad in ("13月", "2024-13", "五月份", "5"):
         with pytest.raises(click.UsageError):
             parse_month(bad, 2024)
+
+
+def test_a_town_in_its_own_folder_needs_no_copy_of_the_templates(
+    env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The outsider's first `check` failed on a relative `messages` default when run outside the checkout.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    without = {k: v for k, v in env.items() if k != "BOT_MESSAGES_DIR"}
+    result = CliRunner().invoke(main, ["check"], env={**without, "BOT_MESSAGES_DIR": None}, prog_name="laba")
+    assert result.exit_code == 0, result.output
+    assert "模板全部渲染通过" in result.output
+    missing = laba(env, "check", "--messages", str(elsewhere / "nothing"))
+    assert missing.exit_code == 2 and "不写 --messages" in missing.output

@@ -55,11 +55,11 @@ def test_a_chase_that_would_be_dropped_or_come_hours_after_the_request_is_a_warn
     edit(
         plan,
         "    proof:\n      items: [学习活动照片, 会议记录]\n",
-        "    proof:\n      items: [学习活动照片, 会议记录]\n      due: 1月4日\n",
+        "    proof:\n      items: [学习活动照片, 会议记录]\n      due: 1月3日\n",
     )
     warned = [w for w in load(jinxi).warnings if w.place == "activities[0].proof"]
-    assert len(warned) == 1 and "不会催交" in warned[0].message
-    assert warned[0].line in (line(plan, "due: 1月4日") - 2, line(plan, "due: 1月4日") - 1)
+    assert len(warned) == 1 and "之后、截止日之前没有工作日，这项活动不会催交" in warned[0].message
+    assert warned[0].line in (line(plan, "due: 1月3日") - 2, line(plan, "due: 1月3日") - 1)
 
 
 def test_a_due_date_before_the_activitys_event_is_an_error(jinxi: Sources) -> None:

@@ -485,3 +485,12 @@ def test_a_month_with_two_activities_has_one_announcement_and_one_arrangement_pe
     for job in jobs:
         if job.kind is JobKind.REMIND and job.key.endswith("/units"):
             assert not (job.at.date() == request.at.date() and job.at.hour < 12), job.key
+
+
+def test_a_chase_that_would_fall_before_the_request_moves_to_the_first_workday_after_it() -> None:
+    # 双河镇, October: 国庆 event pulls the request forward to 9/30; due 10/11 (a 调休 Saturday). 3 days before
+    # is 10/8 (holiday) -> previous workday 9/30, the request's own day: the clerk's chase is 10/9, after the holiday.
+    by_key = plan_campaign(load_campaign(ROOT / "tests" / "towns" / "shuanghe")).by_key()
+    assert by_key["2025-10/proof_request"].at == at("2025-09-30 10:00")
+    assert by_key["2025-10/chase"].at == at("2025-10-09 10:00")
+    assert by_key["2025-10/chase"].due == at("2025-10-11 18:00")

@@ -219,3 +219,24 @@ def test_a_makeup_working_day_says_so() -> None:
     assert cn_date(date(2025, 1, 26), calendar) == "1月26日（周日，调休上班）"
     assert cn_date(date(2025, 1, 25), calendar) == "1月25日（周六）"  # an ordinary weekend
     assert cn_date(date(2025, 1, 27), calendar) == "1月27日（周一）"
+
+
+def test_renderers_share_compiled_templates_but_each_renders_its_own_source(loaded: LoadedCampaign) -> None:
+    """A template compiled for one plan load is reused by the next only while its source is the same: an edited
+    template (same name) renders the edit, and the first renderer keeps rendering what it was given."""
+    first = Renderer({"shared_probe.j2": "旧：{{ town.name }}"}, loaded.campaign)
+    assert first.render_named("shared_probe", {}) == f"旧：{loaded.campaign.town.name}"
+    same = Renderer({"shared_probe.j2": "旧：{{ town.name }}"}, loaded.campaign)
+    assert same.render_named("shared_probe", {}) == f"旧：{loaded.campaign.town.name}"
+    edited = Renderer({"shared_probe.j2": "新：{{ town.name }}{{ nope }}"}, loaded.campaign)
+    with pytest.raises(TemplateError) as info:  # the edit's own error, with its line: not the old template's code
+        edited.render_named("shared_probe", {})
+    assert info.value.line == 1
+    again = Renderer({"shared_probe.j2": "新：{{ town.name }}\n{{ nope }}"}, loaded.campaign)
+    for renderer in (again, Renderer({"shared_probe.j2": "新：{{ town.name }}\n{{ nope }}"}, loaded.campaign)):
+        with pytest.raises(TemplateError) as info:  # compiled, then reused: the line is still found
+            renderer.render_named("shared_probe", {})
+        assert info.value.line == 2
+    fixed = Renderer({"shared_probe.j2": "新：{{ town.name }}"}, loaded.campaign)
+    assert fixed.render_named("shared_probe", {}) == f"新：{loaded.campaign.town.name}"
+    assert first.render_named("shared_probe", {}) == f"旧：{loaded.campaign.town.name}"

@@ -13,7 +13,15 @@ from bot.channels.wechaty import LoopbackPuppet
 from bot.clock import TOWN_ZONE
 from bot.config.campaign import Sources, load
 from bot.store.sql import open_store
-from tests.faults.daemon import WAIT, assert_each_target_once, daemon_env, print_log, start_daemon, stop_daemon
+from tests.faults.daemon import (
+    WAIT,
+    assert_each_target_once,
+    daemon_env,
+    print_log,
+    start_daemon,
+    stop_daemon,
+    stop_mid_job,
+)
 
 JOB = "2024-05/remind/xuanchuanzhou/units"  # the units' 16 work groups
 MARK = "宣传周"
@@ -46,7 +54,7 @@ def test_a_restart_with_a_broken_plan_runs_the_last_good_one_and_tells_the_admin
             try:
                 await puppet.wait_until(lambda: len(delivered()) >= 3, WAIT)
             finally:
-                first.send_signal(signal.SIGKILL)
+                stop_mid_job(first, signal.SIGKILL, store_url)
                 await asyncio.wait_for(first.wait(), WAIT)
             assert len(delivered()) < len(job.targets), "the kill came after the job: nothing was tested"
             assert not told()

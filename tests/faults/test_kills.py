@@ -15,7 +15,14 @@ from bot.channels.wechaty import LoopbackPuppet
 from bot.clock import TOWN_ZONE
 from bot.config.campaign import Sources, load
 from bot.store.sql import open_store
-from tests.faults.daemon import WAIT, assert_each_target_once, daemon_env, print_log, start_daemon
+from tests.faults.daemon import (
+    WAIT,
+    assert_each_target_once,
+    daemon_env,
+    print_log,
+    start_daemon,
+    stop_mid_job,
+)
 
 JOB = "2024-05/remind/xuanchuanzhou/units"  # the units' 16 work groups
 MARK = "宣传周"
@@ -47,7 +54,7 @@ def test_a_daemon_stopped_mid_job_delivers_each_group_exactly_once_after_a_resta
             try:
                 await puppet.wait_until(lambda: len(delivered()) >= after, WAIT)
             finally:
-                first.send_signal(sig)
+                stop_mid_job(first, sig, store_url)
                 await asyncio.wait_for(first.wait(), WAIT)
             at_stop = len(delivered())
             assert at_stop < len(job.targets), "the stop came after the job: nothing was tested"

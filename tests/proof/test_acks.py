@@ -17,7 +17,8 @@ from bot.channels.memory import MemoryChannel
 from bot.clock import ShiftedClock
 from bot.config.campaign import Sources
 from bot.core.planner import Target
-from bot.proof.intake import IntakeSettings, ProofIntake, numbers
+from bot.proof.acks import numbers
+from bot.proof.intake import IntakeSettings, ProofIntake
 from bot.settings import Settings
 from bot.store.base import DeliveryStatus
 from tests.proof.conftest import Town, at, make_town, message, photo, png_bomb

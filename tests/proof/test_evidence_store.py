@@ -93,11 +93,11 @@ def test_pending_items_are_filed_and_reassigned_with_a_log(evidence: EvidenceSto
 
 
 def test_bindings(evidence: EvidenceStore) -> None:
-    b, fresh = evidence.request_binding(
+    b, fresh = evidence.binds.request(
         sender="wxid_w", sender_wechat="wangxm", sender_name="王小明", unit_id="changchun", message_id="m1", at=T0
     )
     assert fresh and b.status is BindingStatus.PENDING
-    assert evidence.request_binding(
+    assert evidence.binds.request(
         sender="wxid_w", sender_wechat="wangxm", sender_name="王小明", unit_id="changchun", message_id="m1", at=T0
     ) == (b, False)
     assert evidence.approved_unit("wxid_w") is None

@@ -166,7 +166,8 @@ def test_every_ledger_command_has_help() -> None:
     ):
         result = runner.invoke(main, [*args, "--help"])
         assert result.exit_code == 0 and len(result.output.splitlines()) > 3, args
-        command = main.commands[args[0]]
+        command = main.get_command(click.Context(main), args[0])
+        assert command is not None
         if len(args) > 1:
             assert isinstance(command, click.Group)
             command = command.commands[args[1]]

@@ -13,7 +13,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, func, select, text
 
 from bot.store import DeliveryStatus
-from bot.store.sql import MIGRATIONS_DIR, deliveries, normalize_url, open_store
+from bot.store.db import MIGRATIONS_DIR, normalize_url
+from bot.store.schema import deliveries
+from bot.store.sql import open_store
 
 ZONE = ZoneInfo("Asia/Shanghai")
 PAIRS = [(f"job-{i % 30:02d}", f"unit-{i // 30:02d}") for i in range(300)]

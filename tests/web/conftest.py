@@ -137,12 +137,16 @@ class Site:
         return self.console.intake
 
 
-def start_site(jinxi: Sources, tmp_path: Path, public_url: str = "https://laba.example.cn") -> Iterator[Site]:
+def start_site(
+    jinxi: Sources, tmp_path: Path, public_url: str = "https://laba.example.cn", *, channel_setting: str = "outbox"
+) -> Iterator[Site]:
+    """`channel_setting` "wechaty": the daemon on a WeChat gateway (the memory channel stands in for it), whose plan
+    has the weekly quiz."""
     data = tmp_path / "data"
     settings = Settings(
         data,
         f"sqlite:///{data / 'laba.db'}",
-        "outbox",
+        channel_setting,
         tmp_path / "audio_out",
         tts_engine="none",
         web_listen="127.0.0.1:0",

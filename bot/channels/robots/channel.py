@@ -194,3 +194,9 @@ class RobotChannel:
             else:
                 lines.append(HealthLine(f"{kind} {group}", True, robot.config.masked_webhook))
         return lines
+
+
+def posting_robots(robots: object) -> RobotChannel | None:
+    """`robots` when they really post to groups (a reload can replace them), else None (rehearsal robots, or no
+    routes at all): callers outside the channel package ask this instead of checking the class."""
+    return robots if isinstance(robots, RobotChannel) else None

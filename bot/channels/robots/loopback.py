@@ -8,6 +8,7 @@ month in a moment and still be held to the per-minute limit.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -81,6 +82,11 @@ class LoopbackRobots:
         self.refusals: list[tuple[str, int]] = []
         # Groups whose next request is read and recorded, then the connection dropped without an answer.
         self.drop_after_post: set[str] = set()
+        # Groups whose next request is read and recorded, then held open without an answer until `release_held`
+        # (or `close`): a POST in flight, for stopping the sender while it waits. `held` lists them as they come.
+        self.hold_after_post: set[str] = set()
+        self.held: list[str] = []
+        self._release = asyncio.Event()
         self._media_seq = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -126,7 +132,12 @@ class LoopbackRobots:
         # Port 0 asks the OS for a free one; the runner knows which it got.
         self.port = self._runner.addresses[0][1]
 
+    def release_held(self) -> None:
+        """Answer the held requests (their sender may be gone by then: the answer then goes nowhere)."""
+        self._release.set()
+
     async def close(self) -> None:
+        self.release_held()  # a held request would keep the server's shutdown waiting
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -166,6 +177,10 @@ class LoopbackRobots:
             self.drop_after_post.discard(robot.group)
             assert request.transport is not None
             request.transport.close()  # posted, but the answer never comes
+        elif robot.group in self.hold_after_post:
+            self.hold_after_post.discard(robot.group)
+            self.held.append(robot.group)
+            await self._release.wait()  # posted; the answer waits
         return self._answer(robot.group, 0)
 
     @staticmethod

@@ -150,6 +150,12 @@ class WechatyChannel:
         """Wait until `predicate()` holds, checked after each change of state. Raises TimeoutError."""
         await self._changes.wait_until(predicate, seconds)
 
+    async def member_count(self, group_id: str) -> int | None:
+        """How many people are in a configured group besides the bot; None while its room is unknown or the gateway
+        can't say (the quiz then reports its answers without a 参与率)."""
+        room = self.group_rooms.get(group_id)
+        return None if room is None else await self.directory.member_count(room, self.self_id)
+
     def room_report(self) -> dict[str, tuple[str | None, str]]:
         """For each configured group: (room id, "") when resolved, else (None, why not)."""
         out: dict[str, tuple[str | None, str]] = {}

@@ -203,6 +203,24 @@ class WechatyDirectory:
         self.members[room_id] = names
         return names
 
+    async def member_count(self, room_id: str, self_id: str) -> int | None:
+        """How many people are in the room besides the bot (the weekly quiz's 参与率); None when the gateway can't
+        say. One member-list call (not a payload per member) unless the members are cached already."""
+        cached = self.members.get(room_id)
+        if cached is not None:
+            ids: list[str] = list(cached)
+        else:
+            stub = self._stub()
+            if stub is None:
+                return None
+            try:
+                with gateway_errors():
+                    ids = list((await stub.room_member_list(id=room_id)).member_ids)
+            except GatewayError as exc:
+                log.warning("查不到群 %s 的人数：%s", room_id, exc)
+                return None
+        return len([m for m in ids if m != self_id]) or None  # an empty list says nothing: unknown, not zero
+
     async def find_contact(self, wechat: str, among: list[str] | None = None) -> str | None:
         """The contact id of the person whose WeChat id or alias is `wechat` (among `among`, else all friends)."""
         stub = self._stub()

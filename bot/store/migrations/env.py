@@ -14,7 +14,7 @@ from bot.store import relay as _relay
 from bot.store import rooms as _rooms
 from bot.store import sorting as _sorting
 from bot.store import web as _web
-from bot.store.sql import metadata
+from bot.store.schema import metadata
 
 _ = (_evidence, _quiz, _relay, _rooms, _sorting, _web)
 

@@ -404,3 +404,18 @@ def test_bare_stub_against_the_loopback_sees_the_wire_enum() -> None:
             grpc.close()
 
     asyncio.run(main())
+
+
+def test_a_groups_member_count_leaves_out_the_bot_and_is_unknown_for_a_missing_group(world: World) -> None:
+    """The weekly quiz's 参与率 divides by this; a group the gateway can't find has no count (None), never 0."""
+
+    async def scenario(puppet: LoopbackPuppet, channel: WechatyChannel, rooms: dict[str, str], _: Alerts) -> None:
+        puppet.rooms[rooms["pingxi-villagers"]].topic = "别的群"
+        await channel.start()
+        members = puppet.rooms[rooms["changchun-villagers"]].member_ids
+        assert puppet.self_id in members
+        assert await channel.member_count("changchun-villagers") == len(members) - 1
+        assert await channel.member_count("pingxi-villagers") is None  # not found: nothing to count
+        assert await channel.member_count("nowhere") is None
+
+    world(scenario)
