@@ -166,7 +166,7 @@ class Pipeline:
         self.heartbeat()
         claim = self.store.claim(job.key, target.id, job.at, self.clock.now(), self.runner)
         if claim is None:
-            return self._existing(job, target)
+            return self._recorded(job.key, target, job.at)
         attempt = Attempt(self.store, self.clock, self._wire, claim)
         try:
             return await self._send_claimed(job, target, facts, text, attempt)
@@ -238,7 +238,7 @@ class Pipeline:
     async def _fail_unclaimed(self, job: PlannedJob, target: Target, error: str) -> Outcome:
         claim = self.store.claim(job.key, target.id, job.at, self.clock.now(), self.runner)
         if claim is None:
-            return self._existing(job, target)
+            return self._recorded(job.key, target, job.at)
         self.store.mark_failed(claim, self.clock.now(), error)
         await self.alerts.failed(job, target, claim.attempt, 0, error)
         return Outcome(job.key, target.id, target.name, job.at, DeliveryStatus.FAILED, error)
@@ -246,9 +246,6 @@ class Pipeline:
     def _settle(self, job: PlannedJob, target: Target, status: DeliveryStatus, detail: str) -> Outcome:
         if self.store.settle(job.key, target.id, status, job.at, self.clock.now(), detail):
             return Outcome(job.key, target.id, target.name, job.at, status, detail)
-        return self._existing(job, target)
-
-    def _existing(self, job: PlannedJob, target: Target) -> Outcome:
         return self._recorded(job.key, target, job.at)
 
     def _recorded(self, key: str, target: Target, at: datetime) -> Outcome:

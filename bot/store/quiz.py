@@ -24,11 +24,10 @@ from sqlalchemy import (
     UniqueConstraint,
     case,
     func,
-    insert,
     select,
 )
-from sqlalchemy.exc import IntegrityError
 
+from bot.store.db import insert_ignore
 from bot.store.schema import UtcDateTime, metadata
 from bot.store.sql import SqlStore, _aware_utc
 
@@ -133,18 +132,9 @@ class QuizStore:
     def record(self, answer: QuizAnswer) -> bool:
         """Keep `answer` if it is this person's first for this quiz; False (nothing written) otherwise."""
         values = {**answer.__dict__, "answered_at": _aware_utc(answer.answered_at, "answered_at")}
-        a = quiz_answers.c
-        try:
-            with self._engine.connect() as conn, conn.execution_options(laba_write=True).begin():
-                found = conn.execute(
-                    select(a.id).where(a.quiz_key == answer.quiz_key, a.sender == answer.sender)
-                ).first()
-                if found is not None:
-                    return False
-                conn.execute(insert(quiz_answers).values(**values))
-        except IntegrityError:
-            return False  # another runner kept the same person's answer a moment earlier
-        return True
+        # The unique (quiz_key, sender): a second answer, or another runner's copy of this one, inserts nothing.
+        with self._store.db.write() as conn:
+            return insert_ignore(conn, quiz_answers, values)
 
     def tally(self, quiz_key: str) -> Tally:
         a = quiz_answers.c
@@ -157,19 +147,9 @@ class QuizStore:
 
     def record_size(self, size: GroupSize) -> bool:
         """Keep a group's size for a quiz if none is kept yet (the first count wins); False otherwise."""
-        m = quiz_members.c
         values = {**size.__dict__, "counted_at": _aware_utc(size.counted_at, "counted_at")}
-        try:
-            with self._engine.connect() as conn, conn.execution_options(laba_write=True).begin():
-                found = conn.execute(
-                    select(m.members).where(m.quiz_key == size.quiz_key, m.group_id == size.group_id)
-                ).first()
-                if found is not None:
-                    return False
-                conn.execute(insert(quiz_members).values(**values))
-        except IntegrityError:
-            return False  # another runner counted the same group a moment earlier
-        return True
+        with self._store.db.write() as conn:  # another runner may have counted the same group a moment earlier
+            return insert_ignore(conn, quiz_members, values)
 
     def sized_groups(self, quiz_key: str) -> frozenset[str]:
         """The groups whose size is kept for `quiz_key`."""
