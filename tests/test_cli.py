@@ -147,16 +147,22 @@ def test_preview_prints_every_targets_text(env: dict[str, str]) -> None:
     units = laba(env, "preview", "2024-05/remind/xuanchuanzhou/units").stdout
     assert "共 16 个收件方" in units and units.count("【提醒】") == 16
     assert "──── 金溪镇顺达物流站垃圾分类联络群（ent-shunda-work）────" in units
+    # The @mentions the group sees, as the outbox writes them (the outsider's preview had none).
+    request = laba(env, "preview", "2024-05/proof_request").stdout
+    assert "──── 长春村两委工作群（changchun-work）────\n@" in request and "\u2005" in request
 
 
 def test_preview_unknown_key_exits_with_a_hint(env: dict[str, str]) -> None:
     result = laba(env, "preview", "nonsense")
     assert result.exit_code == 2
-    assert "没有任务 'nonsense'" in result.stderr and "laba plan" in result.stderr
+    assert "没有任务“nonsense”" in result.stderr and "laba plan" in result.stderr
 
     near = laba(env, "preview", "2024-05/nonsense")
     assert near.exit_code == 2
-    assert "2024-05/announce" in near.stderr and "2024-05/summary" in near.stderr
+    assert "2024年5月的任务有" in near.stderr
+    # Every job of the month, the reminders and the chase too (the outsider saw 8 of them).
+    may = [k for k in ("2024-05/announce", "2024-05/chase", "2024-05/summary", "2024-05/remind/xuanchuanzhou/units")]
+    assert all(k in near.stderr for k in may), near.stderr
 
 
 # --- simulate and send -----------------------------------------------------------------------------------------

@@ -7,13 +7,14 @@ import json
 import logging
 import signal
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import click
 
 from bot.app import App, run_daemon, simulate
-from bot.channels.base import OutgoingFile
+from bot.channels.base import OutgoingFile, mention_prefix
 from bot.cli.audio import tts_health
 from bot.cli.base import (
     STATUS_CN,
@@ -189,13 +190,20 @@ def preview(schedules: Path, messages: Path, key: str) -> None:
     loaded = load(sources_from_env(schedules, messages))
     job = loaded.plan.by_key().get(key)
     if job is None:
-        near = [k for k in loaded.plan.by_key() if k.startswith(key.split("/")[0])][:8]
-        hint = f"这个月的任务有：{'、'.join(near)}" if near else "用 laba plan 查看任务编号"
-        raise click.UsageError(f"没有任务 {key!r}。{hint}")
+        raise click.UsageError(f"没有任务“{key}”。{_month_hint(loaded.plan.jobs, key)}")
     click.echo(f"{job_label(job)}　{job.at.year}年{cn_date(job.at)} {job.at:%H:%M}　共 {len(job.targets)} 个收件方")
     for target in job.targets:
         click.echo(f"\n──── {target.name}（{target.id}）────")
-        click.echo(loaded.renderer.render(job, target, ProofFacts()))
+        # As the group sees it: the @mentions first, as the outbox writes them (WeChat shows them the same way).
+        click.echo(mention_prefix(target) + loaded.renderer.render(job, target, ProofFacts()))
+
+
+def _month_hint(jobs: Sequence[PlannedJob], key: str) -> str:
+    """Every job of the month the mistyped key names (by when it goes out: activity keys don't start with the
+    month), or where to look them up."""
+    month = key[:7]
+    near = [j.key for j in jobs if f"{j.at:%Y-%m}" == month]
+    return f"{month[:4]}年{int(month[5:])}月的任务有：{'、'.join(near)}" if near else "用 laba plan 查看任务编号"
 
 
 @main.command(help="正式运行：每项任务到点就发，改了计划文件会自动重新读取，按 Ctrl-C 停止。")
