@@ -82,7 +82,8 @@ class ProofIntake:
         self.acks = Acknowledgements(current, pipeline, evidence, self.windows, settings.ack_window)
         self.filing = PhotoFiling(evidence, settings, pipeline.clock.zone, self.windows)
         self.binding = BindRequests(current, pipeline, evidence, settings.bind_caps, self.unit_of)
-        self.recall = SenderRecall()
+        # What senders said matters as long as a naming applies or a burst follows the last choice.
+        self.recall = SenderRecall(lambda: max(self._settings.timing.named_for, self._settings.carry_over))
         self.text = TextFiling(evidence, self.windows, self.acks, self.recall, lambda: self._settings)
 
     @property
@@ -218,7 +219,7 @@ class ProofIntake:
         if filed:
             kept = [r for r, _ in filed if unit and r.status in (EvidenceStatus.ACCEPTED, EvidenceStatus.PENDING)]
             photos = (Photo(r.id, at, r.activity_id, decision.basis, decision.named_at) for r in kept)
-            self.text.remember(message.sender, at, None, *photos)
+            self.recall.remember(message.sender, at, None, *photos)
             bkey: BurstKey = (
                 message.sender,
                 target.id,

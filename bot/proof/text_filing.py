@@ -5,7 +5,6 @@ than the activity's name. The reply's facts go to `messages/proof_ack.j2` like e
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Final
 
 from bot.channels.base import InboundMessage
@@ -36,11 +35,6 @@ class TextFiling:
         self._recall = recall
         self._settings = settings
 
-    def remember(self, sender: str, message_at: datetime, naming: Naming | None, *photos: Photo) -> None:
-        settings = self._settings()
-        keep_for = max(settings.timing.named_for, settings.carry_over)
-        self._recall.remember(sender, message_at, keep_for, naming, *photos)
-
     def handle(self, message: InboundMessage, unit: Unit) -> list[str] | None:
         """The reply's lines, or None when the text is not about proof (left to later handlers)."""
         at = message.received_at
@@ -54,7 +48,7 @@ class TextFiling:
             return None
         naming = Naming(at, chosen.activity.id, points_forward(message.text))
         if named is not None:
-            self.remember(message.sender, at, naming)
+            self._recall.remember(message.sender, at, naming)
         if naming.forward and len(candidates) > 1:
             pending = []  # 下面是第一轮的: about the photos to come, not those waiting for an answer
         waiting = {r.id for r in pending}
@@ -122,7 +116,7 @@ class TextFiling:
             for r in moved
         ]
         photos = (Photo(r.id, r.received_at, r.activity_id, Basis.AFTER) for r in updated)
-        self.remember(message.sender, at, None, *photos)
+        self._recall.remember(message.sender, at, None, *photos)
         return updated
 
     def _note(self, message: InboundMessage, unit: Unit, chosen: ActivityWindow) -> Evidence:
