@@ -12,6 +12,7 @@ Every call to the gateway runs inside `gateway_errors()`. What comes out is a `G
 
 from __future__ import annotations
 
+import logging
 import socket
 import ssl
 from collections.abc import Iterator
@@ -21,6 +22,8 @@ from grpclib.const import Status
 from grpclib.exceptions import GRPCError, StreamTerminatedError
 
 from bot.errors import DeliveryError
+
+log = logging.getLogger(__name__)
 
 _PERMANENT = {Status.INVALID_ARGUMENT, Status.NOT_FOUND, Status.PERMISSION_DENIED, Status.UNAUTHENTICATED}
 
@@ -68,7 +71,9 @@ class GatewayRejected(GatewayError):
         self.status = status
         self.detail = _STATUS_CN.get(status, "网关出错（详见运行记录）")
         self.technical = f"{status.name}: {message}"
-        super().__init__(f"微信网关拒绝了消息：{self.detail}（{self.technical}）", permanent=status in _PERMANENT)
+        # The message is what the ledger and the admins read: Chinese only; the gateway's own words go to the log.
+        log.warning("微信网关拒绝了请求：%s（%s）", self.detail, self.technical)
+        super().__init__(f"微信网关拒绝了消息：{self.detail}", permanent=status in _PERMANENT)
 
 
 class GatewayUnreachable(GatewayError):
