@@ -21,12 +21,14 @@ from bot.channels.outbox import OutboxChannel
 from bot.clock import Clock, RealTimeClock, VirtualClock
 from bot.config import last_good
 from bot.config.campaign import LoadedCampaign, Sources, load
-from bot.core.planner import admin_targets
+from bot.core.planner import PlannedJob, admin_targets
 from bot.core.render import format_instant
+from bot.delivery import Sleep
 from bot.errors import ConfigError, Problem
 from bot.inbound import ConversationQueues, InboundRouter
-from bot.pipeline import Outcome, Pipeline
+from bot.pipeline import Outcome, Pipeline, job_label
 from bot.proof.intake import room_takes_proof
+from bot.resumption import resume_at
 from bot.routing import make_rehearsal, make_reloader, make_routed, wire_relay
 from bot.scheduler import CampaignHolder, CampaignScheduler
 from bot.settings import CHANNELS, TTS_ENGINES, Settings
@@ -164,6 +166,7 @@ def build(
     wechaty: WechatySettings | None = None,
     daemon: bool = False,
     rehearsal: bool = False,
+    sleep: Sleep = asyncio.sleep,
 ) -> App:
     """Load and check the town's files, open the store (migrating it) and the channel (`channel`, else the one
     `settings` names, with `wechaty` for a WeChat gateway if given). Raises ConfigError.
@@ -171,12 +174,13 @@ def build(
     For the daemon (`daemon=True`) a good load is kept as the last good plan, and broken files fall back to it
     (`App.broken` then holds what is wrong); without a kept plan the ConfigError is raised as for every command.
 
-    `rehearsal=True` (simulate without --live): nothing leaves the machine; see `bot.routing.make_rehearsal`."""
+    `rehearsal=True` (simulate without --live): nothing leaves the machine; see `bot.routing.make_rehearsal`.
+    `sleep`: how the pipeline waits between tries (a simulation passes its virtual clock's)."""
     # The plan follows the channel it is sent by: the weekly quiz only where replies reach the bot (issue 14).
     sources = replace(sources, channel=settings.channel, robots=settings.robots_path)
     store = open_store(settings.database_url, clock.zone)
     try:
-        return _assemble(sources, settings, clock, store, channel, echo, wechaty, daemon, rehearsal)
+        return _assemble(sources, settings, clock, store, channel, echo, wechaty, daemon, rehearsal, sleep)
     except ConfigError:
         store.close()
         raise
@@ -192,6 +196,7 @@ def _assemble(
     wechaty: WechatySettings | None,
     daemon: bool,
     rehearsal: bool,
+    sleep: Sleep,
 ) -> App:
     """`build` once the store is open: the campaign, the channel, the pipeline and the inbound handlers."""
     # The channel's alerts go through the pipeline, which needs the channel: the sink finds both when it runs.
@@ -222,7 +227,7 @@ def _assemble(
         # Groups with a robot go by it, groups marked `via: relay` to the relay, the rest by the default.
         channel = make_routed(settings, clock, default, lambda: holder.get().campaign, store)
     producer = make_producer(settings)
-    pipeline = Pipeline(holder.get, store, channel, clock, runner_id(), producer=producer)
+    pipeline = Pipeline(holder.get, store, channel, clock, runner_id(), producer=producer, sleep=sleep)
     parts.update(pipeline=pipeline, channel=default)
     wire_relay(channel, pipeline)
     router = _router(holder, pipeline, store, settings, sources)
@@ -293,7 +298,9 @@ def channel_alert_sink(
 async def simulate(app: App, clock: VirtualClock, start: datetime, end: datetime) -> list[Outcome]:
     """Run the real pipeline over [start, end) on a virtual clock: each job at its own instant, in plan order.
 
-    Records in the store exactly as the daemon does, so a second run over the same range sends nothing."""
+    Records in the store exactly as the daemon does, so a second run over the same range sends nothing. A job cut
+    off part-way (the database away) is tried again as the daemon's scheduler would (`bot.resumption`), the clock
+    moving on to each retry; beyond the grace its targets left are recorded missed and the admins told."""
     await app.channel.start()
     outcomes: list[Outcome] = []
     # Claims a killed earlier run left behind: those that never left are sent again below, as their jobs come up.
@@ -301,12 +308,57 @@ async def simulate(app: App, clock: VirtualClock, start: datetime, end: datetime
     await app.pipeline.report_unconfirmed([app.pipeline.describe(r.job_key, r.target) for r in found.unconfirmed])
     try:
         for job in app.loaded.plan.between(start, end):
-            clock.set(job.at)
-            outcomes.extend(await app.pipeline.run_job(job))
+            clock.set(max(clock.now(), job.at))  # a retry may have carried the clock past the next job's time
+            outcomes.extend(await _settle_job(app, clock, job))
         await app.pipeline.flush_alerts()
     finally:
         await app.channel.close()
     return outcomes
+
+
+async def _settle_job(app: App, clock: VirtualClock, job: PlannedJob) -> list[Outcome]:
+    """Run `job` until each target has an outcome: tried again after each cut-off, or, once its grace period is
+    over, recorded missed (never sent late). One outcome per target: the run that settled it."""
+    settled: dict[str, Outcome] = {}
+    resumes = 0
+    while True:
+        rules = app.loaded.campaign.rules
+        if clock.now() - job.at > rules.misfire_grace:
+            return await _give_up(app, job, settled)
+        try:
+            for outcome in await app.pipeline.run_job(job):
+                if outcome.fresh or outcome.target not in settled:
+                    settled[outcome.target] = outcome
+        except Exception:  # as the scheduler: the store knows what was claimed; the rest is resumed below
+            log.exception("任务 %s 出错了", job.key)
+        try:
+            left = app.pipeline.unsettled(job)
+        except Exception:
+            log.exception("读不到任务 %s 的发送记录（数据库？）", job.key)
+            left = list(job.targets)
+        if not left:
+            return [settled[t.id] for t in job.targets if t.id in settled]
+        run_at = resume_at(job.at, clock.now(), resumes, rules.misfire_grace, rules.quiet_hours)
+        if run_at is None:
+            return await _give_up(app, job, settled)
+        log.warning("%s 还有 %d 个群/人没发完，%s 接着发", job_label(job), len(left), format_instant(run_at))
+        clock.set(run_at)
+        resumes += 1
+
+
+async def _give_up(app: App, job: PlannedJob, settled: dict[str, Outcome]) -> list[Outcome]:
+    """Past the grace: the targets left are recorded missed and the admins told; if the database still can't be
+    written, they stay unsettled and the next run records them."""
+    grace = app.loaded.campaign.rules.misfire_grace
+    try:
+        await app.pipeline.recover_interrupted()  # a claim cut off by the outage is released first, then missed
+        missed = app.pipeline.record_missed(job, "多次重试仍未发出（超过补发时限）")
+    except Exception:
+        log.exception("现在记不下任务 %s 的漏发，下次启动时再记", job.key)
+    else:
+        await app.pipeline.report_missed([(job, missed)], grace)
+        settled.update((o.target, o) for o in missed if o.fresh)
+    return [settled[t.id] for t in job.targets if t.id in settled]
 
 
 async def run_daemon(app: App, clock: RealTimeClock, stop: asyncio.Event, reload_seconds: float = 5.0) -> None:

@@ -92,4 +92,8 @@ class VirtualClock:
         self._now = instant.astimezone(self._zone)
 
     def advance(self, delta: timedelta) -> None:
-        self._now = self._now + delta
+        self.set(self._now + delta)
+
+    async def sleep(self, seconds: float) -> None:
+        """A wait in the simulation (a retry's backoff) passes on this clock, not the wall clock's."""
+        self.advance(timedelta(seconds=max(seconds, 0.0)))

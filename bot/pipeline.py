@@ -117,7 +117,7 @@ class Pipeline:
         Each target is settled on its own: an error on one (a database outage, a channel's transport error) is
         logged and leaves that target unsettled, and the others go on; `unsettled` tells the caller what is left.
         Stops early (without claiming more) once `stop` has begun."""
-        await self._recover_orphans()
+        await self.recover_interrupted()
         facts = self.facts_for(job)
         outcomes = []
         for target in job.targets:
@@ -214,7 +214,7 @@ class Pipeline:
     def _broadcasts(self) -> Broadcasts:
         return Broadcasts(self.current(), self.producer, self.channel, self.clock, self.alert, self._episodes)
 
-    async def _recover_orphans(self) -> None:
+    async def recover_interrupted(self) -> None:
         """Record interrupted deliveries that could not be recorded when they happened (the database was down)."""
         unconfirmed = self._interrupted.recover()
         if unconfirmed:

@@ -25,12 +25,12 @@ from apscheduler.triggers.date import DateTrigger
 
 from bot.clock import TOWN_ZONE, RealTimeClock
 from bot.config.campaign import LoadedCampaign, Sources
-from bot.core.model import QuietHours
 from bot.core.planner import Plan, PlannedJob
 from bot.core.render import format_instant
 from bot.errors import ConfigError
 from bot.pipeline import Outcome, Pipeline, job_label
 from bot.recovery import HEARTBEAT_SECONDS, recover
+from bot.resumption import RESUME_BACKOFF, after_quiet, resume_at
 from bot.store.base import DeliveryStatus, Store
 
 log = logging.getLogger(__name__)
@@ -40,9 +40,6 @@ PREPARE = "prepare:"  # id prefix of the step that produces a broadcast job's cl
 ALERTS_JOB = "laba:alerts"
 SWEEP_JOB = "laba:sweep"
 HOUSEKEEPING = (RELOAD_JOB, ALERTS_JOB, SWEEP_JOB)
-# A job cut off by an outage is resumed for its unsettled targets after these waits (the last repeats), while it is
-# inside the grace period.
-RESUME_BACKOFF = (timedelta(seconds=15), timedelta(seconds=30), timedelta(minutes=1), timedelta(minutes=2))
 
 
 class CampaignHolder:
@@ -61,14 +58,6 @@ class CampaignHolder:
     def swap(self, loaded: LoadedCampaign) -> None:
         self._loaded = loaded
         self._by_key = loaded.plan.by_key()
-
-
-def after_quiet(at: datetime, quiet: QuietHours) -> datetime:
-    """`at`, or the end of the quiet hours it falls in."""
-    if not quiet.contains(at.time()):
-        return at
-    end = datetime.combine(at.date(), quiet.end, tzinfo=at.tzinfo)
-    return end if end > at else end + timedelta(days=1)
 
 
 class CampaignScheduler:
@@ -291,11 +280,12 @@ class CampaignScheduler:
             self._resumes.pop(job.key, None)
             return
         count = self._resumes.get(job.key, 0)
-        run_at = now + self._resume_backoff[min(count, len(self._resume_backoff) - 1)]
-        if run_at - job.at <= self.grace:
+        quiet = self.holder.get().campaign.rules.quiet_hours
+        run_at = resume_at(job.at, now, count, self.grace, quiet, self._resume_backoff)
+        if run_at is not None:
             self._resumes[job.key] = count + 1
             log.warning("%s 还有 %d 个群/人没发完，%s 接着发", job_label(job), len(left), format_instant(run_at))
-            self._add(job.key, after_quiet(run_at, self.holder.get().campaign.rules.quiet_hours))
+            self._add(job.key, run_at)
             return
         self._resumes.pop(job.key, None)
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import importlib
 import os
@@ -23,6 +24,7 @@ from bot.cli.logs import setup_logging
 from bot.clock import TOWN_ZONE
 from bot.config.campaign import Sources
 from bot.core.model import no_such_day
+from bot.delivery import Sleep
 from bot.errors import ConfigError
 from bot.settings import CHANNELS, Settings
 from bot.store.base import DeliveryStatus
@@ -223,11 +225,12 @@ def build_app(
     *,
     daemon: bool = False,
     rehearsal: bool = False,
+    sleep: Sleep = asyncio.sleep,
 ) -> App:
     settings = Settings.from_env(channel=channel)
     sources = Sources.from_settings(schedules, messages, settings)
     with collector_paused():
-        return build(sources, settings, clock, echo=echo, daemon=daemon, rehearsal=rehearsal)
+        return build(sources, settings, clock, echo=echo, daemon=daemon, rehearsal=rehearsal, sleep=sleep)
 
 
 def sources_from_env(schedules: Path, messages: Path, channel: str | None = None) -> Sources:

@@ -281,7 +281,9 @@ def simulate_command(
     assert start is not None and end is not None  # both options are required
     clock = VirtualClock(start)
     echo = sys.stderr if as_json else sys.stdout
-    app = build_app(schedules, messages, channel, clock, echo=echo, rehearsal=not live)
+    # A rehearsal's retry waits pass on its virtual clock; live, a failing robot is given real time to recover.
+    sleep = asyncio.sleep if live else clock.sleep
+    app = build_app(schedules, messages, channel, clock, echo=echo, rehearsal=not live, sleep=sleep)
     try:
         outcomes = asyncio.run(simulate(app, clock, start, end))
     finally:

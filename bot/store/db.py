@@ -20,9 +20,13 @@ from sqlalchemy import Engine, Table, create_engine, event, text
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.sql.dml import Insert
 
+from bot.store.unavailable import BadDatabaseOption
+
 MIGRATIONS_DIR: Final = Path(__file__).resolve().parent / "migrations"
 
-# Long enough to ride out another process's burst of claims or a migration; a lock held longer is a bug.
+# Long enough to ride out another process's burst of claims or a migration; a lock held longer is an outage (the
+# write fails and the pipeline resumes the job later). A URL's `?timeout=SECONDS` (the sqlite3 driver's own
+# parameter, which SQLAlchemy passes through) sets another.
 SQLITE_BUSY_TIMEOUT_MS: Final = 30_000
 
 # Any constant works as long as every laba process uses the same one; derived from a name to avoid colliding
@@ -98,11 +102,12 @@ class Database:
         self.url = normalize_url(url)
         self.zone = zone
         if self.url.get_backend_name() == "sqlite":
+            timeout_ms = busy_timeout_ms(self.url)  # before SQLAlchemy reads it, which would fail in English
             path = _sqlite_file(self.url)
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
             self.engine = create_engine(self.url)
-            _configure_sqlite(self.engine)
+            _configure_sqlite(self.engine, timeout_ms)
         else:
             # A daemon outlives server restarts and idle-connection reapers.
             self.engine = create_engine(self.url, pool_pre_ping=True)
@@ -139,11 +144,25 @@ class Database:
         self.engine.dispose()
 
 
-def _enable_wal(cursor: Any) -> None:
+def busy_timeout_ms(url: URL) -> int:
+    """How long a SQLite writer waits for another's lock: the URL's `timeout` (seconds), else the default."""
+    given = url.query.get("timeout")
+    if given is None:
+        return SQLITE_BUSY_TIMEOUT_MS
+    try:
+        seconds = float(given if isinstance(given, str) else given[-1])
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:  # also NaN
+        raise BadDatabaseOption(f"timeout 应是等锁的秒数，例如 ?timeout=30，现在是“{given}”")
+    return round(seconds * 1000)
+
+
+def _enable_wal(cursor: Any, timeout_ms: int) -> None:
     """Switch the file to WAL (it stays so: the mode is stored in the file). The switch needs an exclusive lock,
     and SQLite answers "database is locked" at once, without the busy handler, while another process holds one
     (two daemons opening a new file together): retry for as long as the busy timeout would have waited."""
-    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    deadline = time.monotonic() + timeout_ms / 1000
     while True:
         try:
             if cursor.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
@@ -156,7 +175,7 @@ def _enable_wal(cursor: Any) -> None:
             time.sleep(0.02)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, timeout_ms: int) -> None:
     """WAL so readers never block the writer (and vice versa) across processes; a busy timeout so writers
     queue for the lock instead of failing; transactions begun by us rather than by the sqlite3 module, whose
     implicit BEGIN comes only before the first write and could not be made IMMEDIATE."""
@@ -166,8 +185,8 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-            _enable_wal(cursor)
+            cursor.execute(f"PRAGMA busy_timeout = {timeout_ms}")
+            _enable_wal(cursor, timeout_ms)
         finally:
             cursor.close()
 

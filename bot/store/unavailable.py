@@ -25,6 +25,10 @@ class StoreUnavailable(Exception):
     was written."""
 
 
+class BadDatabaseOption(ArgumentError):
+    """A parameter in the URL's query has a value laba can't use; `str(exc)` says which and what it should be."""
+
+
 def mask_secret(secret: str) -> str:
     """All but the last 4 characters hidden; a secret of 8 characters or fewer is hidden whole."""
     return "*" * len(secret) if len(secret) <= 8 else "*" * (len(secret) - 4) + secret[-4:]
@@ -52,6 +56,8 @@ def explain(url: str | URL, exc: BaseException) -> StoreUnavailable | None:
     if isinstance(exc, NoSuchModuleError | ImportError):  # a scheme SQLAlchemy or its drivers don't know
         scheme = str(url).split("://", 1)[0]
         return StoreUnavailable(f"{SETTING} 的数据库类型“{scheme}”不支持（{shown}）。请写成 {EXAMPLE}")
+    if isinstance(exc, BadDatabaseOption):
+        return StoreUnavailable(f"{SETTING}（{shown}）：{exc}")
     if isinstance(exc, ArgumentError):
         return StoreUnavailable(f"{SETTING} 不是数据库地址（{shown}）。请写成 {EXAMPLE}")
     parsed = make_url(url)
