@@ -36,6 +36,10 @@ class Interrupted:
             log.exception("could not record the interrupted delivery %s → %s now", claim.job_key, claim.target)
             self.orphans.append(attempt)
 
+    def held(self, job_key: str) -> set[str]:
+        """Targets of `job_key` cut off and not yet recorded: unsettled until `recover` records them."""
+        return {a.claim.target for a in self.orphans if a.claim.job_key == job_key}
+
     def recover(self) -> list[tuple[str, str]]:
         """Record interrupted deliveries that could not be recorded when they happened (the database was down).
         Returns the (job key, target) pairs recorded UNCONFIRMED since the last call, for the admins."""

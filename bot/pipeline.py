@@ -142,11 +142,16 @@ class Pipeline:
             self._last_beat = tick
 
     def unsettled(self, job: PlannedJob) -> list[Target]:
-        """Targets of `job` with no outcome yet (no record, or one released by a runner that stopped before the
-        message left). Raises the store's error when the database can't be read."""
-        open_statuses = (DeliveryStatus.RELEASED,)
+        """Targets of `job` with no outcome yet: no record, one released before the message left, or one cut off
+        here whose record the database could not take (`Interrupted`). Raises the store's error when the database
+        can't be read."""
         records = {r.target: r for r in self.store.deliveries(frozenset({job.key}))}
-        return [t for t in job.targets if t.id not in records or records[t.id].status in open_statuses]
+        held = self._interrupted.held(job.key)
+        return [
+            t
+            for t in job.targets
+            if t.id not in records or records[t.id].status is DeliveryStatus.RELEASED or t.id in held
+        ]
 
     async def _deliver(self, job: PlannedJob, target: Target, facts: ProofFacts) -> Outcome:
         if job.kind is JobKind.CHASE and job.activity and target.unit in facts.of(job.activity.id):

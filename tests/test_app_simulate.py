@@ -67,9 +67,11 @@ def _app(jinxi: Sources, tmp_path: Path, outage: Outage, clock: VirtualClock, ch
     return build(jinxi, settings, clock, channel=channel, echo=None, sleep=clock.sleep)
 
 
-def _outage(jinxi: Sources, tmp_path: Path, lasting: timedelta) -> tuple[Outage, OutageClock, PlannedJob]:
+def _outage(
+    jinxi: Sources, tmp_path: Path, lasting: timedelta, at_send: int = 3
+) -> tuple[Outage, OutageClock, PlannedJob]:
     job = load(jinxi).plan.by_key()[JOB]
-    outage = Outage(tmp_path / "laba.db", at_send=3)
+    outage = Outage(tmp_path / "laba.db", at_send)
     outage.until = job.at + lasting
     return outage, OutageClock(job.at, outage), job
 
@@ -98,6 +100,27 @@ def test_an_outage_mid_job_is_ridden_out_and_each_target_is_sent_once(jinxi: Sou
     late = sorted(r.updated_at for r in records.values())[2:]
     assert min(late) >= job.at + timedelta(minutes=5)
     assert max(late) <= job.at + timedelta(minutes=8)
+
+
+def test_a_delivery_cut_off_last_in_its_job_is_tried_again_with_it(jinxi: Sources, tmp_path: Path) -> None:
+    """The outage begins at the job's last delivery: no other target is left open, and that one's record could not
+    be written (it stays with the pipeline, not the store). The job is still tried again, and it ends sent."""
+    plan = load(jinxi).plan
+    job = plan.by_key()[JOB]
+    span = (job.at, job.at + timedelta(seconds=1))
+    planned = [(j.key, t.id) for j in plan.between(*span) for t in j.targets]
+    outage, clock, job = _outage(jinxi, tmp_path, timedelta(minutes=1), at_send=len(planned))
+    channel = MemoryChannel(before_wire=outage.before_wire)
+    app = _app(jinxi, tmp_path, outage, clock, channel)
+    try:
+        asyncio.run(simulate(app, clock, *span))
+        records = {(r.job_key, r.target): r for r in app.store.deliveries(frozenset(k for k, _ in planned))}
+    finally:
+        app.close()
+    assert outage.holder is None
+    assert {key: r.status for key, r in records.items()} == dict.fromkeys(planned, DeliveryStatus.SENT)
+    assert Counter(m.target.id for m in channel.sent) == Counter(target for _, target in planned)
+    assert records[planned[-1]].updated_at >= job.at + timedelta(minutes=1)
 
 
 def test_an_outage_beyond_the_grace_sends_nothing_late_and_the_rest_are_recorded_missed(

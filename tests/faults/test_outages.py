@@ -125,3 +125,37 @@ def test_a_message_that_left_before_the_database_went_away_is_recorded_sent_not_
     assert sorted(sent) == sorted(t.id for t in job.targets)  # exactly once each
     assert records == {t.id: DeliveryStatus.SENT for t in job.targets}  # the third known sent, not "maybe"
     assert not [m for m in channel.sent if "可能已发出" in m.text]
+
+
+def test_a_delivery_cut_off_last_in_its_job_stays_unsettled_for_the_follow_up(jinxi: Sources, tmp_path: Path) -> None:
+    """The database goes away as the job's last message is about to leave: its record can't be written, so the
+    pipeline keeps it, and `unsettled` (what the scheduler's follow-up asks) names it until it is recorded; the
+    follow-up's run then sends it, once."""
+    loaded = load(jinxi)
+    job = loaded.plan.by_key()[JOB]
+    database = tmp_path / "laba.db"
+    store = open_store(f"sqlite:///{database}?timeout=0", TOWN_ZONE)
+    holder = sqlite3.connect(database, isolation_level=None)
+    cuts: list[str] = []
+    try:
+
+        async def database_goes_away(target: Target) -> None:
+            if target.id == job.targets[-1].id and not cuts:
+                cuts.append(target.id)
+                holder.execute("BEGIN IMMEDIATE")
+
+        channel = MemoryChannel(before_wire=database_goes_away)
+        pipeline = Pipeline(
+            lambda: loaded, store, channel, VirtualClock(job.at), "runner-1", RetryPolicy(3, 1.0), no_sleep
+        )
+        asyncio.run(pipeline.run_job(job))
+        assert [t.id for t in pipeline.unsettled(job)] == [job.targets[-1].id]
+        holder.execute("COMMIT")
+        asyncio.run(pipeline.run_job(job))  # the scheduler's follow-up
+        assert pipeline.unsettled(job) == []
+        statuses = {r.target: r.status for r in store.deliveries(frozenset({job.key}))}
+    finally:
+        holder.close()
+        store.close()
+    assert statuses == dict.fromkeys((t.id for t in job.targets), DeliveryStatus.SENT)
+    assert sorted(m.target.id for m in channel.sent) == sorted(t.id for t in job.targets)
