@@ -33,12 +33,19 @@ from bot.delivery import Attempt, Outcome, RelayFailed, RetryPolicy, Send, Sende
 from bot.interrupted import Interrupted
 from bot.recovery import HEARTBEAT_SECONDS
 from bot.reply_limits import ReplyLimits
-from bot.store.base import DeliveryStatus, Store
+from bot.store.base import DeliveryRecord, DeliveryStatus, Store
 
 # Re-exported: callers know these as part of the pipeline's API.
 __all__ = ["Outcome", "Pipeline", "RetryPolicy", "Stopping", "job_label"]
 
 log = logging.getLogger(__name__)
+
+
+def open_targets(job: PlannedJob, records: Iterable[DeliveryRecord], held: set[str]) -> list[Target]:
+    """The targets of `job` whose `records` (and cut-off deliveries `held` unrecorded) give them no outcome yet."""
+    status = {r.target: r.status for r in records}
+    released = DeliveryStatus.RELEASED
+    return [t for t in job.targets if status.get(t.id, released) is released or t.id in held]
 
 
 @dataclass
@@ -145,13 +152,7 @@ class Pipeline:
         """Targets of `job` with no outcome yet: no record, one released before the message left, or one cut off
         here whose record the database could not take (`Interrupted`). Raises the store's error when the database
         can't be read."""
-        records = {r.target: r for r in self.store.deliveries(frozenset({job.key}))}
-        held = self._interrupted.held(job.key)
-        return [
-            t
-            for t in job.targets
-            if t.id not in records or records[t.id].status is DeliveryStatus.RELEASED or t.id in held
-        ]
+        return open_targets(job, self.store.deliveries(frozenset({job.key})), self._interrupted.held(job.key))
 
     async def _deliver(self, job: PlannedJob, target: Target, facts: ProofFacts) -> Outcome:
         if job.kind is JobKind.CHASE and job.activity and target.unit in facts.of(job.activity.id):
