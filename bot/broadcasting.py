@@ -81,7 +81,7 @@ class Broadcasts:
                     target, OutgoingFile(clip.path, clip.path.name), handoff=attempt.handoff
                 )
                 attempt.partly_sent = True
-                log.info("clip %s → %s (%s)", clip.path.name, target.name, file_id)
+                log.info("广播音频 %s 已发给 %s（%s）", clip.path.name, target.name, file_id)
             return await send_text()
 
         return send_clip

@@ -29,11 +29,11 @@ class Interrupted:
         """Record a cut-off delivery; if the store can't be written now, the claim is kept for `recover`."""
         claim = attempt.claim
         attempt.done()
-        log.warning("delivery %s → %s interrupted (%s)", claim.job_key, claim.target, type(exc).__name__)
+        log.warning("发送 %s → %s 中途被打断（%s）", claim.job_key, claim.target, type(exc).__name__)
         try:
             self._settle(attempt)
         except Exception:
-            log.exception("could not record the interrupted delivery %s → %s now", claim.job_key, claim.target)
+            log.warning("现在记不下被打断的 %s → %s（数据库？），稍后再记", claim.job_key, claim.target)
             self.orphans.append(attempt)
 
     def held(self, job_key: str) -> set[str]:
@@ -48,7 +48,7 @@ class Interrupted:
             try:
                 self._settle(attempt)
             except Exception:
-                log.exception("still cannot record %s → %s", attempt.claim.job_key, attempt.claim.target)
+                log.warning("仍然记不下 %s → %s（数据库？），稍后再记", attempt.claim.job_key, attempt.claim.target)
                 self.orphans.append(attempt)
         keys, self.unconfirmed_later = self.unconfirmed_later, []
         return keys
@@ -68,4 +68,4 @@ class Interrupted:
         elif not self.store.release(
             claim.job_key, claim.target, claim.runner, now, DeliveryStatus.RELEASED, "发出前程序中断，尚未发出"
         ):
-            log.error("interrupted delivery %s → %s was no longer ours to release", claim.job_key, claim.target)
+            log.error("被打断的 %s → %s 已由另一个程序接手，不再改它的记录", claim.job_key, claim.target)

@@ -34,6 +34,7 @@ from bot.interrupted import Interrupted
 from bot.recovery import HEARTBEAT_SECONDS
 from bot.reply_limits import ReplyLimits
 from bot.store.base import DeliveryRecord, DeliveryStatus, Store
+from bot.store.transient import first_line, is_outage
 
 # Re-exported: callers know these as part of the pipeline's API.
 __all__ = ["Outcome", "Pipeline", "RetryPolicy", "Stopping", "job_label"]
@@ -121,8 +122,8 @@ class Pipeline:
     async def run_job(self, job: PlannedJob) -> list[Outcome]:
         """Deliver `job` to each of its targets, in order. Safe to call again: settled pairs are left alone.
 
-        Each target is settled on its own: an error on one (a database outage, a channel's transport error) is
-        logged and leaves that target unsettled, and the others go on; `unsettled` tells the caller what is left.
+        Each target is settled on its own: a channel's error on one leaves it unsettled and the others go on; a
+        database outage leaves the rest untried (they would meet it too). `unsettled` tells what is left.
         Stops early (without claiming more) once `stop` has begun."""
         await self.recover_interrupted()
         facts = self.facts_for(job)
@@ -134,8 +135,11 @@ class Pipeline:
                 outcomes.append(await self._deliver(job, target, facts))
             except Stopping:
                 break
-            except Exception:
-                log.exception("delivery %s → %s interrupted; it will be resumed", job.key, target.id)
+            except Exception as exc:
+                if is_outage(exc):  # the next targets would meet it too: the follow-up resumes them all
+                    log.warning("数据库暂时用不了（%s）：%s 从 %s 起稍后接着发", first_line(exc), job.key, target.id)
+                    break
+                log.exception("发送 %s → %s 出错，稍后接着发", job.key, target.id)
         if self.batch_done is not None:
             await self.batch_done()
         return outcomes
@@ -184,7 +188,7 @@ class Pipeline:
         if self._stopping:
             raise Stopping
         if self.held:
-            log.info("sending is held: %s → %s waits", job.key, target.id)
+            log.info("发送已暂停：%s → %s 等恢复后再发", job.key, target.id)
             await self._open.wait()
         if self._stopping:
             raise Stopping

@@ -154,7 +154,7 @@ class SortingAnswers:
         dictionary = await asyncio.to_thread(self._dictionary)
         text = loaded.renderer.render_named(TEMPLATE, answer_variables(dictionary, asker, questions))
         outcome = await self._pipeline.send_now(target, text, reply_key(message_id), priority=SendPriority.REPLY)
-        log.info("sorting answer %s → %s: %s", message_id, target.name, outcome.status.value)
+        log.info("分类问答回复 %s → %s：%s", message_id, target.name, outcome.status.value)
         return outcome.status
 
     async def answer_waiting(self) -> int:

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,19 @@ def retry_connections(engine: Engine, policy: RetryPolicy, *, sleep: Callable[[f
     @event.listens_for(engine, "do_connect")
     def _connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
         return connect_with_retry(lambda: dialect.connect(*cargs, **cparams), policy, sleep=sleep)
+
+
+def is_outage(exc: BaseException) -> bool:
+    """True when `exc` is the database being away (unreachable, cut off, locked by another program): every other
+    statement would fail alike until it is back. Not a refused statement (a constraint, a bug)."""
+    return isinstance(exc, OperationalError | InterfaceError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    )
+
+
+def first_line(exc: BaseException) -> str:
+    """The error's first line, for a log line a person reads (SQLAlchemy appends its SQL and a link)."""
+    return _first_line(exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -5,15 +5,17 @@ comes back by itself."""
 from __future__ import annotations
 
 import logging
+import sqlite3
 from datetime import datetime
 from itertools import count
 
 import pytest
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from bot.clock import TOWN_ZONE
 from bot.store.sql import SqlStore
-from bot.store.transient import RetryPolicy, connect_with_retry, is_passing, retry_connections
+from bot.store.transient import RetryPolicy, connect_with_retry, first_line, is_outage, is_passing, retry_connections
 from tests.faults.proxy import ThreadedProxy
 
 REFUSED = 'connection to server at "127.0.0.1", port 5432 failed: Connection refused'
@@ -83,3 +85,12 @@ def test_a_postgres_store_rides_out_the_server_being_cut_off(postgres_schema_url
         finally:
             store.close()
     assert waited == [0.2]  # one refused attempt, then the server was back
+
+
+def test_an_outage_is_the_database_being_away_not_a_refused_statement() -> None:
+    away = OperationalError("BEGIN IMMEDIATE", {}, sqlite3.OperationalError("database is locked"))
+    refused = IntegrityError("INSERT", {}, sqlite3.IntegrityError("UNIQUE constraint failed: deliveries.job_key"))
+    assert is_outage(away)
+    assert not is_outage(refused)
+    assert not is_outage(ValueError("a bug"))
+    assert first_line(away) == "database is locked"  # no SQL, no link: what a person reads in the log
