@@ -26,9 +26,9 @@ from bot.core.render import format_instant
 from bot.delivery import Sleep
 from bot.errors import ConfigError, Problem
 from bot.inbound import ConversationQueues, InboundRouter
-from bot.pipeline import Outcome, Pipeline, job_label
+from bot.pipeline import Outcome, Pipeline
 from bot.proof.intake import room_takes_proof
-from bot.resumption import resume_at
+from bot.resumption import give_up, resume_at, say_resuming, still_open
 from bot.routing import make_rehearsal, make_reloader, make_routed, wire_relay
 from bot.scheduler import CampaignHolder, CampaignScheduler
 from bot.settings import CHANNELS, TTS_ENGINES, Settings
@@ -320,44 +320,25 @@ async def _settle_job(app: App, clock: VirtualClock, job: PlannedJob) -> list[Ou
     """Run `job` until each target has an outcome: tried again after each cut-off, or, once its grace period is
     over, recorded missed (never sent late). One outcome per target: the run that settled it."""
     settled: dict[str, Outcome] = {}
+    grace = app.loaded.campaign.rules.misfire_grace
     resumes = 0
-    while True:
-        rules = app.loaded.campaign.rules
-        if clock.now() - job.at > rules.misfire_grace:
-            return await _give_up(app, job, settled)
+    while clock.now() - job.at <= grace:
         try:
             for outcome in await app.pipeline.run_job(job):
                 if outcome.fresh or outcome.target not in settled:
                     settled[outcome.target] = outcome
         except Exception:  # as the scheduler: the store knows what was claimed; the rest is resumed below
             log.exception("任务 %s 出错了", job.key)
-        try:
-            left = app.pipeline.unsettled(job)
-        except Exception:
-            log.exception("读不到任务 %s 的发送记录（数据库？）", job.key)
-            left = list(job.targets)
+        left = still_open(app.pipeline, job)
         if not left:
             return [settled[t.id] for t in job.targets if t.id in settled]
-        run_at = resume_at(job.at, clock.now(), resumes, rules.misfire_grace, rules.quiet_hours)
+        run_at = resume_at(job.at, clock.now(), resumes, grace, app.loaded.campaign.rules.quiet_hours)
         if run_at is None:
-            return await _give_up(app, job, settled)
-        log.warning("%s 还有 %d 个群/人没发完，%s 接着发", job_label(job), len(left), format_instant(run_at))
+            break
+        say_resuming(job, left, run_at)
         clock.set(run_at)
         resumes += 1
-
-
-async def _give_up(app: App, job: PlannedJob, settled: dict[str, Outcome]) -> list[Outcome]:
-    """Past the grace: the targets left are recorded missed and the admins told; if the database still can't be
-    written, they stay unsettled and the next run records them."""
-    grace = app.loaded.campaign.rules.misfire_grace
-    try:
-        await app.pipeline.recover_interrupted()  # a claim cut off by the outage is released first, then missed
-        missed = app.pipeline.record_missed(job, "多次重试仍未发出（超过补发时限）")
-    except Exception:
-        log.exception("现在记不下任务 %s 的漏发，下次启动时再记", job.key)
-    else:
-        await app.pipeline.report_missed([(job, missed)], grace)
-        settled.update((o.target, o) for o in missed if o.fresh)
+    settled.update((o.target, o) for o in await give_up(app.pipeline, job, grace) if o.fresh)
     return [settled[t.id] for t in job.targets if t.id in settled]
 
 

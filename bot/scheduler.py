@@ -30,7 +30,7 @@ from bot.core.render import format_instant
 from bot.errors import ConfigError
 from bot.pipeline import Outcome, Pipeline, job_label
 from bot.recovery import HEARTBEAT_SECONDS, recover
-from bot.resumption import RESUME_BACKOFF, after_quiet, resume_at
+from bot.resumption import RESUME_BACKOFF, after_quiet, give_up, resume_at, say_resuming, still_open
 from bot.store.base import DeliveryStatus, Store
 
 log = logging.getLogger(__name__)
@@ -270,30 +270,20 @@ class CampaignScheduler:
         and recorded missed and reported after it. Nothing is left unsettled silently."""
         if self.pipeline.stopping:
             return
-        now = self.clock.now()
-        try:
-            left = self.pipeline.unsettled(job)
-        except Exception:
-            log.exception("读不到任务 %s 的发送记录（数据库？）", job.key)
-            left = list(job.targets)
+        left = still_open(self.pipeline, job)
         if not left:
             self._resumes.pop(job.key, None)
             return
         count = self._resumes.get(job.key, 0)
         quiet = self.holder.get().campaign.rules.quiet_hours
-        run_at = resume_at(job.at, now, count, self.grace, quiet, self._resume_backoff)
+        run_at = resume_at(job.at, self.clock.now(), count, self.grace, quiet, self._resume_backoff)
         if run_at is not None:
             self._resumes[job.key] = count + 1
-            log.warning("%s 还有 %d 个群/人没发完，%s 接着发", job_label(job), len(left), format_instant(run_at))
+            say_resuming(job, left, run_at)
             self._add(job.key, run_at)
             return
         self._resumes.pop(job.key, None)
-        try:
-            outcomes = self.pipeline.record_missed(job, "多次重试仍未发出（超过补发时限）")
-        except Exception:
-            log.exception("现在记不下任务 %s 的漏发，下次启动时再记", job.key)
-            return
-        await self.pipeline.report_missed([(job, outcomes)], self.grace)
+        await give_up(self.pipeline, job, self.grace)
 
     async def _prepare(self, key: str) -> None:
         job = self.holder.job(key)
