@@ -26,6 +26,7 @@ from bot.channels.base import Channel, OutgoingFile
 from bot.channels.pacing import SendPriority, send_priority
 from bot.clock import Clock
 from bot.config.campaign import LoadedCampaign
+from bot.core.alert_kinds import Alert
 from bot.core.model import JobKind
 from bot.core.planner import PlannedJob, Target
 from bot.core.render import ProofFacts, TemplateError, required_photos
@@ -82,7 +83,7 @@ class Pipeline:
     def __post_init__(self) -> None:
         self._open.set()
         self.limits = ReplyLimits(self.clock.now)
-        self.alerts = Alerter(self.current, self.clock, self._send_alert)
+        self.alerts = Alerter(self.current, self.clock, self._send_alert, self.store.deferred_alerts)
         self._interrupted = Interrupted(self.store, self.clock)
 
     @property
@@ -261,15 +262,12 @@ class Pipeline:
 
     # --- alerts to the admins (`bot.alerts`) ------------------------------------------------------------------
 
-    @property
-    def deferred_alerts(self) -> list[tuple[str, str, Mapping[str, Any]]]:
-        return self.alerts.deferred
-
-    async def alert(self, template: str, key: str, variables: Mapping[str, Any]) -> None:
+    async def alert(self, alert: Alert) -> None:
         """Tell every admin, once per key; see `Alerter.alert`."""
-        await self.alerts.alert(template, key, variables)
+        await self.alerts.alert(alert)
 
     async def flush_alerts(self) -> None:
+        """Outside quiet hours, send the alerts kept over them (see `Alerter.flush`)."""
         await self.alerts.flush()
 
     async def report_missed(self, missed: Iterable[tuple[PlannedJob, list[Outcome]]], grace: timedelta) -> None:
