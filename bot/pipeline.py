@@ -192,21 +192,17 @@ class Pipeline:
 
         send: Send = send_message
         if job.broadcast is not None:
-            produced, note = await self._broadcasts().sender(job, target, facts, attempt)
-
-            async def send_noted() -> str:
-                # The record says how the operator was served when it was not the clip.
-                return note + await produced()
-
-            send = send_noted
+            # The note says how the operator was served when it was not the clip.
+            send, attempt.note = await self._broadcasts().sender(job, target, facts, attempt)
         status, detail = await self._sender().attempts(attempt, send, f"{job.key} → {target.id}", relay=(target, text))
+        note = attempt.note if attempt.left_as is not None else ""  # handed to the relay instead: no note
         if status in (DeliveryStatus.SENT, DeliveryStatus.RELAYED):
-            log.info("%s %s → %s (%s)", status.value, job.key, target.name, detail)
+            log.info("%s %s → %s (%s)", status.value, job.key, target.name, note + detail)
         elif status is DeliveryStatus.UNCONFIRMED:
             await self.report_unconfirmed([(job_label(job), target.name)])
         else:
             await self.alerts.failed(job, target, attempt.claim.attempt, self.retry.attempts, detail, attempt.episode)
-        return Outcome(job.key, target.id, target.name, job.at, status, detail)
+        return Outcome(job.key, target.id, target.name, job.at, status, detail, note)
 
     def _sender(self) -> Sender:
         # Built per send: `sleep` and `relay_failed` may be set after construction (the sandbox, the routing).
