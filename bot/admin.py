@@ -39,9 +39,9 @@ def is_admin_command(campaign: Campaign, message: InboundMessage) -> bool:
 
 
 class AdminCommands(CommandHandler):
-    """An `InboundHandler`. `pending`, when set (the daemon sets the scheduler's), lists upcoming jobs as
-    (key, time); otherwise the plan's jobs after the pipeline's clock are used. Answers come from
-    `messages/admin_*.j2`."""
+    """An `InboundHandler`. `pending` lists upcoming jobs as (key, time) once it can (the daemon's scheduler,
+    started after the handlers, queues them); while it gives None, the plan's jobs after the pipeline's clock are
+    used. Answers come from `messages/admin_*.j2`."""
 
     pattern = COMMAND
     key_prefix = "admin"
@@ -50,10 +50,10 @@ class AdminCommands(CommandHandler):
         self,
         current: Callable[[], LoadedCampaign],
         pipeline: Pipeline,
-        pending: Callable[[], list[tuple[str, datetime]]] | None = None,
+        pending: Callable[[], list[tuple[str, datetime]] | None] = lambda: None,
     ) -> None:
         super().__init__(current, pipeline)
-        self.pending = pending
+        self._pending = pending
 
     async def answer(self, command: Command) -> str:
         assert command.admin is not None  # admin_only
@@ -81,8 +81,9 @@ class AdminCommands(CommandHandler):
     def _upcoming(self) -> list[tuple[PlannedJob, datetime]]:
         loaded = self._current()
         by_key = loaded.plan.by_key()
-        if self.pending is not None:
-            rows = [(by_key[k], at) for k, at in self.pending() if k in by_key]
+        pending = self._pending()
+        if pending is not None:
+            rows = [(by_key[k], at) for k, at in pending if k in by_key]
         else:
             now = self._pipeline.clock.now()
             rows = [(j, j.at) for j in loaded.plan.jobs if j.at > now]

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from bot import proof, recovery
 from bot.admin import AdminCommands, is_admin_command
@@ -21,19 +21,23 @@ from bot.channels.outbox import OutboxChannel
 from bot.clock import Clock, RealTimeClock, VirtualClock
 from bot.config import last_good
 from bot.config.campaign import LoadedCampaign, Sources, load
+from bot.core.alert_kinds import WECHAT_THROTTLED, Alert
 from bot.core.planner import PlannedJob, admin_targets
 from bot.core.render import format_instant
 from bot.delivery import Sleep
 from bot.errors import ConfigError, Problem
 from bot.inbound import ConversationQueues, InboundRouter
+from bot.late import LateBound
 from bot.pipeline import Outcome, Pipeline
-from bot.proof.intake import room_takes_proof
+from bot.proof.admin import ProofAdmin
+from bot.proof.intake import ProofIntake, room_takes_proof
 from bot.resumption import give_up, resume_at, say_resuming, still_open
 from bot.routing import make_rehearsal, make_reloader, make_routed, wire_relay
 from bot.scheduler import CampaignHolder, CampaignScheduler
 from bot.settings import CHANNELS, TTS_ENGINES, Settings
 from bot.sorting import answers as sorting
 from bot.sorting import quiz_replies
+from bot.sorting.answers import SortingAnswers
 from bot.store.base import Store
 from bot.store.sql import SqlStore, open_store
 
@@ -43,7 +47,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-AlertSink = Callable[[str, str, Mapping[str, Any]], Awaitable[None]]
+# Where a channel tells the admins about itself: the alert, and whether the channel can deliver it now.
+AlertSink = Callable[[Alert, bool], Awaitable[None]]
+# The jobs the daemon's scheduler has queued, as (key, time).
+Pending = Callable[[], list[tuple[str, datetime]]]
 
 
 def runner_id() -> str:
@@ -128,6 +135,16 @@ def _studio(settings: Settings) -> Studio:
     return studio
 
 
+@dataclass(frozen=True)
+class Handlers:
+    """The inbound handlers the daemon and the console also ask for something besides messages (the router holds
+    them with the others, in order)."""
+
+    proof_admin: ProofAdmin
+    intake: ProofIntake
+    sorting: SortingAnswers
+
+
 @dataclass
 class App:
     holder: CampaignHolder
@@ -136,6 +153,9 @@ class App:
     pipeline: Pipeline
     clock: Clock
     router: InboundRouter
+    handlers: Handlers
+    # What the scheduler has queued, for the admins' `#计划`: bound by `run_daemon` once its scheduler exists.
+    upcoming: LateBound[Pending]
     # The town's own files (watched for edits), and what is wrong with them when the last good plan runs instead.
     sources: Sources | None = None
     broken: ConfigError | None = None
@@ -151,9 +171,7 @@ class App:
     async def drain(self) -> None:
         """Before the channel closes: send what inbound handlers hold back (proof acknowledgements waiting for their
         quiet window) and stop holding anything back."""
-        for handler in self.router.handlers:
-            if isinstance(handler, proof.ProofIntake):
-                await handler.close()
+        await self.handlers.intake.close()
 
 
 def build(
@@ -199,15 +217,13 @@ def _assemble(
     sleep: Sleep,
 ) -> App:
     """`build` once the store is open: the campaign, the channel, the pipeline and the inbound handlers."""
-    # The channel's alerts go through the pipeline, which needs the channel: the sink finds both when it runs.
-    parts: dict[str, Any] = {}
-    alerts = channel_alert_sink(
-        lambda: parts["pipeline"],
-        lambda: getattr(parts["channel"], "online", True),
-        OutboxChannel(settings.outbox_dir, clock.now, sys.stderr),
-    )
     loaded, broken = _load(sources, store, settings, clock, daemon)
     holder = CampaignHolder(loaded)
+    # The channel's alerts go through the pipeline, which needs the channel: bound once the pipeline exists.
+    late_pipeline: LateBound[Pipeline] = LateBound("the pipeline")
+    alerts = channel_alert_sink(
+        holder.get, late_pipeline.get, OutboxChannel(settings.outbox_dir, clock.now, sys.stderr)
+    )
     if channel is not None:
         default = channel
     elif rehearsal:
@@ -228,31 +244,39 @@ def _assemble(
         channel = make_routed(settings, clock, default, lambda: holder.get().campaign, store)
     producer = make_producer(settings)
     pipeline = Pipeline(holder.get, store, channel, clock, runner_id(), producer=producer, sleep=sleep)
-    parts.update(pipeline=pipeline, channel=default)
+    late_pipeline.bind(pipeline)
     wire_relay(channel, pipeline)
-    router = _router(holder, pipeline, store, settings, sources)
+    upcoming: LateBound[Pending] = LateBound("the scheduler's queue")
+    router, handlers = _router(holder, pipeline, store, settings, sources, upcoming)
     if settings.public_url:
         pipeline.lookup_url = f"{settings.public_url}/q"
         from bot.web.links import upload_links_for
 
-        pipeline.links = upload_links_for(store, router, settings, clock)
-    return App(holder, store, channel, pipeline, clock, router, sources=sources, broken=broken, settings=settings)
+        pipeline.links = upload_links_for(store, handlers.intake, settings, clock)
+    parts = (holder, store, channel, pipeline, clock, router, handlers, upcoming)
+    return App(*parts, sources=sources, broken=broken, settings=settings)
 
 
 def _router(
-    holder: CampaignHolder, pipeline: Pipeline, store: SqlStore, settings: Settings, sources: Sources
-) -> InboundRouter:
+    holder: CampaignHolder,
+    pipeline: Pipeline,
+    store: SqlStore,
+    settings: Settings,
+    sources: Sources,
+    upcoming: LateBound[Pending],
+) -> tuple[InboundRouter, Handlers]:
     """Who hears inbound messages, in order: admins' commands, proof, quiz answers, sorting questions."""
-    answers = sorting.handlers(holder.get, pipeline, store, sources.schedules)
+    answers = sorting.answerer(holder.get, pipeline, store, sources.schedules)
     quiz = quiz_replies.handlers(holder.get, pipeline, store, settings)
-    return InboundRouter(
-        [
-            AdminCommands(holder.get, pipeline),
-            *proof.handlers(holder.get, pipeline, store, settings.data_dir),
-            *quiz,
-            *answers,
-        ]
-    )
+    proof_admin, intake = proof.parts(holder.get, pipeline, store, settings.data_dir)
+    admin = AdminCommands(holder.get, pipeline, pending=lambda: _queued(upcoming))
+    router = InboundRouter([admin, proof_admin, intake, *quiz, answers])
+    return router, Handlers(proof_admin, intake, answers)
+
+
+def _queued(upcoming: LateBound[Pending]) -> list[tuple[str, datetime]] | None:
+    pending = upcoming.peek()
+    return None if pending is None else pending()
 
 
 def _load(
@@ -277,20 +301,20 @@ def configured_groups(loaded: LoadedCampaign) -> dict[str, str]:
 
 
 def channel_alert_sink(
-    pipeline: Callable[[], Pipeline], can_deliver: Callable[[], bool], fallback: Channel
+    current: Callable[[], LoadedCampaign], pipeline: Callable[[], Pipeline], fallback: Channel
 ) -> AlertSink:
     """Where a channel tells the admins about itself (logout, long outage, throttling): the pipeline's alerts.
     While the channel can't deliver (or is told to slow down), the alert is also written to `fallback` (the
     outbox) and the log: whatever still works."""
 
-    async def sink(template: str, key: str, variables: Mapping[str, Any]) -> None:
-        if not can_deliver() or template == "alert_wechat_throttled":
-            loaded = pipeline().current()
-            text = loaded.renderer.render_named(template, variables)
+    async def sink(alert: Alert, can_deliver: bool) -> None:
+        if not can_deliver or alert.kind is WECHAT_THROTTLED:
+            loaded = current()
+            text = loaded.renderer.render_named(alert.kind.template, alert.variables)
             log.error("%s", text)
             for admin in admin_targets(loaded.campaign):
                 await fallback.send_text(admin, text)
-        await pipeline().alert(template, key, variables)
+        await pipeline().alert(alert)
 
     return sink
 
@@ -351,9 +375,7 @@ async def run_daemon(app: App, clock: RealTimeClock, stop: asyncio.Event, reload
     await scheduler.start()
     if app.broken is not None:
         await scheduler.report_broken(app.broken)
-    for handler in app.router.handlers:
-        if isinstance(handler, AdminCommands):
-            handler.pending = scheduler.pending
+    app.upcoming.bind(scheduler.pending)
     pending = scheduler.pending()
     if pending:
         key, at = pending[0]
@@ -386,17 +408,14 @@ async def _after_quiet_hours(app: App, stop: asyncio.Event, every_seconds: float
     """Once a minute until `stop` (and once more when it is set): answer the villagers' questions held over quiet
     hours (a no-op while they last), and expire strangers' photos nobody approved in time."""
     while True:
-        for handler in app.router.handlers:
-            if isinstance(handler, sorting.SortingAnswers):
-                try:
-                    await handler.answer_waiting()
-                except Exception:
-                    log.exception("回答免打扰时段留下的问题时出错")
-            if isinstance(handler, proof.ProofIntake):
-                try:
-                    await handler.expire_strangers(app.clock.now())
-                except Exception:
-                    log.exception("清理过期的待确认照片时出错")
+        try:
+            await app.handlers.sorting.answer_waiting()
+        except Exception:
+            log.exception("回答免打扰时段留下的问题时出错")
+        try:
+            await app.handlers.intake.expire_strangers(app.clock.now())
+        except Exception:
+            log.exception("清理过期的待确认照片时出错")
         if stop.is_set():
             return
         with contextlib.suppress(TimeoutError):

@@ -7,23 +7,23 @@ Production happens after the claim (only the claimant works) or ahead of time in
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from bot.audio.base import AudioError, Clip, ClipProducer
 from bot.audio.studio import clip_request
 from bot.channels.base import Channel, OutgoingFile
 from bot.clock import Clock
 from bot.config.campaign import LoadedCampaign
+from bot.core.alert_kinds import AUDIO_FAILED, TTS_FALLBACK, Alert
 from bot.core.planner import PlannedJob, Target
 from bot.core.render import ProofFacts, job_context
 from bot.delivery import Attempt, Send, job_label
 
 log = logging.getLogger(__name__)
 
-Alert = Callable[[str, str, Mapping[str, Any]], Awaitable[None]]
+TellAdmins = Callable[[Alert], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class Broadcasts:
     producer: ClipProducer | None
     channel: Channel
     clock: Clock
-    alert: Alert
+    alert: TellAdmins
     # Troubles the admins have been told about, by name, and since when (see `_episode`): the pipeline's, kept
     # across jobs.
     episodes: dict[str, datetime] = field(default_factory=dict)
@@ -60,11 +60,8 @@ class Broadcasts:
             return send_text, f"{error}，改发广播稿："
         if clip is None:
             log.error("广播音频没做成，改发广播稿：%s → %s：%s", job_label(job), target.name, error)
-            await self.alert(
-                "alert_audio_failed",
-                self._episode("audio_failed"),
-                {"label": job_label(job), "target": target.name, "error": error, "script": script},
-            )
+            key = self._episode("audio_failed")
+            await self.alert(AUDIO_FAILED(key, label=job_label(job), target=target.name, error=error, script=script))
             return send_text, f"音频制作失败，改发广播稿（{error}）："
         self._clip_made(clip)
         if clip.fallback:
@@ -100,11 +97,8 @@ class Broadcasts:
 
     async def _tell_fallback(self, job: PlannedJob, clip: Clip) -> None:
         # While edge-tts is down every clip falls back: once per episode is enough.
-        await self.alert(
-            "alert_tts_fallback",
-            self._episode("tts_fallback"),
-            {"engine": clip.engine, "error": clip.fallback, "label": job_label(job)},
-        )
+        key = self._episode("tts_fallback")
+        await self.alert(TTS_FALLBACK(key, engine=clip.engine, error=clip.fallback, label=job_label(job)))
 
     async def prepare(self, job: PlannedJob, facts: ProofFacts) -> list[Clip]:
         """Produce a broadcast job's clips ahead of delivery (into the producer's cache); sends nothing, claims

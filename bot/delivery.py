@@ -44,7 +44,12 @@ class Outcome:
     target_name: str
     scheduled_at: datetime
     status: DeliveryStatus
+    # The message id once it left (or was queued for the relay people), the error or reason otherwise. For an
+    # outcome found recorded (`fresh` False): the record's detail as kept, the note (if any) in front.
     detail: str = ""
+    # How the target was served when not as planned (a broadcast's script instead of its clip), "" otherwise. The
+    # record keeps it in front of the message id, as it always has (`confirm`).
+    note: str = ""
     fresh: bool = True  # False when this run found an earlier record and did nothing
 
 
@@ -101,6 +106,7 @@ class Attempt:
         self.handed = False
         self.partly_sent = False  # a part (the clip before its play sheet) certainly left
         self.left_as: str | None = None  # the message id once the channel confirmed it left
+        self.note = ""  # how the target is served when not as planned: see `Outcome.note`
         self.episode = ""  # the last refusal's episode (a full disk): see `Alerter.failed`
 
     async def handoff(self, handed: bool) -> None:
@@ -115,12 +121,14 @@ class Attempt:
         self.wire.mark(self, False)
 
 
-def confirm(store: Store, clock: Clock, claim: Claim, message_id: str) -> DeliveryStatus:
-    """Record a handed-over message: SENT, or RELAYED when the channel queued it for the relay people."""
-    if is_relayed(message_id.rsplit("：", 1)[-1]):
-        store.mark_relayed(claim, clock.now(), message_id)
+def confirm(store: Store, clock: Clock, claim: Claim, message_id: str, note: str = "") -> DeliveryStatus:
+    """Record a handed-over message: SENT, or RELAYED when the channel queued it for the relay people. The record's
+    detail is `note` (see `Outcome.note`) followed by the message id: the stored text is what it always was."""
+    detail = note + message_id
+    if is_relayed(message_id):
+        store.mark_relayed(claim, clock.now(), detail)
         return DeliveryStatus.RELAYED
-    store.mark_sent(claim, clock.now(), message_id)
+    store.mark_sent(claim, clock.now(), detail)
     return DeliveryStatus.SENT
 
 
@@ -144,7 +152,8 @@ class Sender:
         relay: tuple[Target, str] | None = None,
     ) -> tuple[DeliveryStatus, str]:
         """The one claim → send → record path: up to `tries` attempts with backoff; records the outcome (SENT,
-        RELAYED, FAILED or UNCONFIRMED) and returns it with the message id or the error. When every attempt failed
+        RELAYED, FAILED or UNCONFIRMED) and returns it with the message id (without `attempt.note`, which the record
+        keeps in front of it) or the error. When every attempt failed
         (certainly not posted) and `relay` gives the message, it goes to the relay people instead of failing."""
         try:
             status, detail = await self._try_sends(attempt, send, what, tries or self.retry.attempts)
@@ -182,7 +191,7 @@ class Sender:
                     return DeliveryStatus.UNCONFIRMED, detail
             else:
                 attempt.left_as = message_id  # known to have left, even if recording it fails now
-                return confirm(self.store, self.clock, attempt.claim, message_id), message_id
+                return confirm(self.store, self.clock, attempt.claim, message_id, attempt.note), message_id
             if attempt.handed and not attempt.partly_sent:
                 await attempt.handoff(False)  # the refusal is certain: nothing left in this attempt
             if permanent or number == tries:

@@ -61,7 +61,7 @@ class Interrupted:
             # The failed write may have committed before the connection broke: then it is recorded already.
             record = self.store.get(claim.job_key, claim.target)
             if record is None or record.status is DeliveryStatus.SENDING:
-                confirm(self.store, self.clock, claim, attempt.left_as)
+                confirm(self.store, self.clock, claim, attempt.left_as, attempt.note)
         elif attempt.handed:
             self.store.mark_unconfirmed(claim, now, "发送途中程序中断，无法确认是否送达")
             self.unconfirmed_later.append((claim.job_key, claim.target))

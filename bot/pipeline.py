@@ -26,6 +26,7 @@ from bot.channels.base import Channel, OutgoingFile
 from bot.channels.pacing import SendPriority, send_priority
 from bot.clock import Clock
 from bot.config.campaign import LoadedCampaign
+from bot.core.alert_kinds import Alert
 from bot.core.model import JobKind
 from bot.core.planner import PlannedJob, Target
 from bot.core.render import ProofFacts, TemplateError, required_photos
@@ -90,7 +91,7 @@ class Pipeline:
     def __post_init__(self) -> None:
         self._open.set()
         self.limits = ReplyLimits(self.clock.now)
-        self.alerts = Alerter(self.current, self.clock, self._send_alert)
+        self.alerts = Alerter(self.current, self.clock, self._send_alert, self.store.deferred_alerts)
         self._interrupted = Interrupted(self.store, self.clock)
 
     @property
@@ -201,21 +202,17 @@ class Pipeline:
 
         send: Send = send_message
         if job.broadcast is not None:
-            produced, note = await self._broadcasts().sender(job, target, facts, attempt)
-
-            async def send_noted() -> str:
-                # The record says how the operator was served when it was not the clip.
-                return note + await produced()
-
-            send = send_noted
+            # The note says how the operator was served when it was not the clip.
+            send, attempt.note = await self._broadcasts().sender(job, target, facts, attempt)
         status, detail = await self._sender().attempts(attempt, send, f"{job.key} → {target.id}", relay=(target, text))
+        note = attempt.note if attempt.left_as is not None else ""  # handed to the relay instead: no note
         if status in (DeliveryStatus.SENT, DeliveryStatus.RELAYED):
-            log.info("%s %s → %s (%s)", status.value, job.key, target.name, detail)
+            log.info("%s %s → %s (%s)", status.value, job.key, target.name, note + detail)
         elif status is DeliveryStatus.UNCONFIRMED:
             await self.report_unconfirmed([(job_label(job), target.name)])
         else:
             await self.alerts.failed(job, target, attempt.claim.attempt, self.retry.attempts, detail, attempt.episode)
-        return Outcome(job.key, target.id, target.name, job.at, status, detail)
+        return Outcome(job.key, target.id, target.name, job.at, status, detail, note)
 
     def _sender(self) -> Sender:
         # Built per send: `sleep` and `relay_failed` may be set after construction (the sandbox, the routing).
@@ -271,15 +268,12 @@ class Pipeline:
 
     # --- alerts to the admins (`bot.alerts`) ------------------------------------------------------------------
 
-    @property
-    def deferred_alerts(self) -> list[tuple[str, str, Mapping[str, Any]]]:
-        return self.alerts.deferred
-
-    async def alert(self, template: str, key: str, variables: Mapping[str, Any]) -> None:
+    async def alert(self, alert: Alert) -> None:
         """Tell every admin, once per key; see `Alerter.alert`."""
-        await self.alerts.alert(template, key, variables)
+        await self.alerts.alert(alert)
 
     async def flush_alerts(self) -> None:
+        """Outside quiet hours, send the alerts kept over them (see `Alerter.flush`)."""
         await self.alerts.flush()
 
     async def report_missed(self, missed: Iterable[tuple[PlannedJob, list[Outcome]]], grace: timedelta) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from bot.channels.robots import RobotChannel, RobotConfig, posting_robots
 from bot.channels.robots.file import load_robots
 from bot.channels.routed import RoutedChannel
+from bot.core.alert_kinds import PLAN_ERROR
 from bot.core.model import Campaign
 from bot.errors import ConfigError
 from bot.pipeline import Pipeline
@@ -92,7 +93,7 @@ class RobotsReloader:
         self._last_error = text
         now = self._pipeline.clock.now()
         key = f"alert/robots_error/{now:%Y%m%d}/{hashlib.sha256(text.encode()).hexdigest()[:12]}"
-        await self._pipeline.alert("alert_plan_error", key, {"problems": problems})
+        await self._pipeline.alert(PLAN_ERROR(key, problems=problems))
 
     async def watch(self, stop: asyncio.Event, every_seconds: float) -> None:
         """`check` every `every_seconds` until `stop` is set."""

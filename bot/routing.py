@@ -16,6 +16,7 @@ from bot.channels.robots.file import load_robots
 from bot.channels.robots.wire import KIND_CN
 from bot.channels.routed import RoutedChannel, routes_of
 from bot.clock import Clock
+from bot.core.alert_kinds import ROBOT_FAILED
 from bot.core.model import Campaign
 from bot.core.planner import Target, person_target
 from bot.pipeline import Pipeline
@@ -117,9 +118,9 @@ def wire_relay(channel: Channel, pipeline: Pipeline) -> None:
         return
 
     async def robot_problem(problem: RobotProblem) -> None:
-        variables: dict[str, object] = {"group": _group_name(pipeline, problem.group), "robot": KIND_CN[problem.kind]}
-        variables |= {"code": problem.code, "fix": problem.fix}
-        await pipeline.alert("alert_robot_failed", f"alert/robot/{problem.group}/{problem.code}", variables)
+        group, robot = _group_name(pipeline, problem.group), KIND_CN[problem.kind]
+        key = f"alert/robot/{problem.group}/{problem.code}"
+        await pipeline.alert(ROBOT_FAILED(key, group=group, robot=robot, code=problem.code, fix=problem.fix))
 
     async def digest() -> None:
         loaded = pipeline.current()

@@ -49,6 +49,7 @@ from bot.pipeline import job_label
 from bot.sandbox_feed import PRIVATE, Feed, private_chat, robot_chat
 from bot.settings import Settings
 from bot.store.base import DeliveryStatus
+from bot.web.listening import serve
 
 log = logging.getLogger(__name__)
 
@@ -162,10 +163,7 @@ class Sandbox:
         )
         self._runner = web.AppRunner(web_app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        listening: Any = site._server
-        port = int(listening.sockets[0].getsockname()[1])
+        port = await serve(self._runner, self.host, self.port)
         self.url = f"http://{self.host}:{port}/"
         self.hosts = {f"{name}:{port}" for name in (self.host, "127.0.0.1", "localhost")}
         return self.url

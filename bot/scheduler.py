@@ -25,6 +25,7 @@ from apscheduler.triggers.date import DateTrigger
 
 from bot.clock import TOWN_ZONE, RealTimeClock
 from bot.config.campaign import LoadedCampaign, Sources
+from bot.core.alert_kinds import PLAN_ERROR
 from bot.core.planner import Plan, PlannedJob
 from bot.core.render import format_instant
 from bot.errors import ConfigError
@@ -310,9 +311,7 @@ class CampaignScheduler:
         task.add_done_callback(self._tasks.discard)
 
     async def _flush_alerts(self) -> None:
-        quiet = self.holder.get().campaign.rules.quiet_hours
-        if self.pipeline.deferred_alerts and not quiet.contains(self.clock.now().time()):
-            await self.pipeline.flush_alerts()
+        await self.pipeline.flush_alerts()  # a no-op in quiet hours, and when nothing was kept over them
 
     async def check_for_edits(self) -> bool:
         """Reload if any file changed. True if a new plan went live."""
@@ -344,8 +343,5 @@ class CampaignScheduler:
         if text == self._last_error:
             return
         self._last_error = text
-        await self.pipeline.alert(
-            "alert_plan_error",
-            f"alert/plan_error/{self.clock.now():%Y%m%d}/{hashlib.sha256(text.encode()).hexdigest()[:12]}",
-            {"problems": [str(p) for p in exc.problems]},
-        )
+        key = f"alert/plan_error/{self.clock.now():%Y%m%d}/{hashlib.sha256(text.encode()).hexdigest()[:12]}"
+        await self.pipeline.alert(PLAN_ERROR(key, problems=[str(p) for p in exc.problems]))

@@ -98,8 +98,11 @@ def test_plan_lists_upcoming_jobs(admin: AdminCommands, channel: MemoryChannel) 
     assert "5月19日（周日）上午10点 5月活动提醒" in text
 
 
-def test_plan_uses_the_scheduler_when_it_is_there(admin: AdminCommands, channel: MemoryChannel) -> None:
-    admin.pending = lambda: [("2024-05/chase", datetime(2024, 5, 24, 10, tzinfo=TOWN_ZONE))]
+def test_plan_uses_the_scheduler_when_it_is_there(
+    loaded: LoadedCampaign, pipeline: Pipeline, channel: MemoryChannel
+) -> None:
+    queued = [("2024-05/chase", datetime(2024, 5, 24, 10, tzinfo=TOWN_ZONE))]
+    admin = AdminCommands(lambda: loaded, pipeline, pending=lambda: queued)
     assert handle(admin, said("#计划"))
     assert (
         channel.sent[0].text

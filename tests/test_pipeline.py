@@ -12,6 +12,7 @@ import pytest
 from bot.channels.memory import MemoryChannel
 from bot.clock import TOWN_ZONE, VirtualClock
 from bot.config.campaign import LoadedCampaign
+from bot.core.alert_kinds import FAILED
 from bot.pipeline import Pipeline, RetryPolicy
 from bot.store.base import DeliveryStatus
 from bot.store.memory import MemoryStore
@@ -116,9 +117,7 @@ def test_alerts_wait_for_the_end_of_quiet_hours(loaded: LoadedCampaign, store: M
     channel = MemoryChannel()
     clock = VirtualClock(datetime(2024, 5, 6, 23, 0, tzinfo=TOWN_ZONE))
     pipeline = Pipeline(lambda: loaded, store, channel, clock, "r", sleep=no_sleep)
-    variables = {"attempts": 1, "label": "x", "target": "y", "error": "z"}
-
-    asyncio.run(pipeline.alert("alert_failed", "alert/test", variables))
+    asyncio.run(pipeline.alert(FAILED("alert/test", attempts=1, label="x", target="y", error="z")))
     assert channel.sent == []
 
     clock.set(datetime(2024, 5, 7, 8, 0, tzinfo=TOWN_ZONE))

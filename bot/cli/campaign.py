@@ -252,7 +252,7 @@ def _outcome_json(o: Outcome) -> dict[str, Any]:
         "target": o.target,
         "at": o.scheduled_at.isoformat(),
         "status": o.status.value if o.fresh else DeliveryStatus.SKIPPED.value,
-        "detail": o.detail if o.fresh else f"已有记录（{STATUS_CN[o.status]}），本次不再发送",
+        "detail": o.note + o.detail if o.fresh else f"已有记录（{STATUS_CN[o.status]}），本次不再发送",
     }
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from bot.config.loader import Checked, check_campaign
 from bot.config.plan_checks import plan_problems
 from bot.config.templates import read_templates
+from bot.core.alert_kinds import ALERT_KINDS
 from bot.core.command_texts import SAMPLES as COMMAND_SAMPLES
 from bot.core.model import Campaign, JobKind
 from bot.core.planner import Plan, plan_campaign
@@ -179,19 +180,7 @@ def _samples() -> dict[str, dict[str, Any]]:
     """Sample variables for the templates no job renders (alerts, digests, answers), as their senders pass them."""
     sample_at = datetime(2024, 5, 20, 9, tzinfo=UTC)
     return {
-        "alert_missed": {
-            "jobs": [{"at": sample_at, "label": "示例", "targets": 1, "names": ["示例群"]}],
-            "grace_minutes": 60,
-        },
-        "alert_plan_error": {"problems": ["示例"]},
-        "alert_unconfirmed": {"deliveries": [{"label": "示例", "target": "示例群"}]},
-        "alert_failed": {"attempts": 3, "label": "示例", "target": "示例群", "error": "示例"},
-        "alert_audio_failed": {"label": "示例", "target": "示例广播员", "error": "示例", "script": "示例广播稿。"},
-        "alert_tts_fallback": {"engine": "espeak-ng", "error": "示例", "label": "示例"},
-        "alert_wechat_logout": {"account": "大喇叭", "reason": "已在其他设备登录"},
-        "alert_wechat_down": {"minutes": 10, "endpoint": "127.0.0.1:8788", "error": "Connection refused"},
-        "alert_wechat_throttled": {"notice": "发送消息过于频繁", "pause_minutes": 10},
-        "alert_robot_failed": {"group": "示例群", "robot": "企业微信群机器人", "code": 93000, "fix": "示例"},
+        **{kind.template: dict(kind.sample) for kind in ALERT_KINDS},
         "relay_digest": {"count": 1, "items": [{"id": 1, "target": "示例群", "text": "示例", "since": sample_at}]},
         "sorting_answer": {
             "asker": "村民",

@@ -29,9 +29,20 @@ def handlers(
     data_dir: Path,
     settings: IntakeSettings | None = None,
 ) -> list[InboundHandler]:
+    return list(parts(current, pipeline, store, data_dir, settings))
+
+
+def parts(
+    current: Callable[[], LoadedCampaign],
+    pipeline: Pipeline,
+    store: SqlStore,
+    data_dir: Path,
+    settings: IntakeSettings | None = None,
+) -> tuple[ProofAdmin, ProofIntake]:
+    """The two proof handlers, in the order the router asks them (the admins' ledger commands first)."""
     evidence = EvidenceStore(store, evidence_dir(data_dir))
     intake = ProofIntake(current, pipeline, evidence, settings or IntakeSettings())
-    return [ProofAdmin(current, pipeline, LedgerActions(current, intake)), intake]
+    return ProofAdmin(current, pipeline, LedgerActions(current, intake)), intake
 
 
-__all__ = ["IntakeSettings", "LedgerActions", "ProofAdmin", "ProofIntake", "evidence_dir", "handlers"]
+__all__ = ["IntakeSettings", "LedgerActions", "ProofAdmin", "ProofIntake", "evidence_dir", "handlers", "parts"]

@@ -187,5 +187,12 @@ def handlers(
 ) -> list[InboundHandler]:
     """The handler `bot.app.build` registers. Raises ConfigError if the town's sorting.yaml is broken; the dictionary
     itself is built on the first question (in a worker thread: it takes a second)."""
+    return [answerer(current, pipeline, store, schedules)]
+
+
+def answerer(
+    current: Callable[[], LoadedCampaign], pipeline: Pipeline, store: SqlStore, schedules: Path
+) -> SortingAnswers:
+    """`handlers`' one handler, as itself (the daemon also asks it to answer what waited over quiet hours)."""
     read_town(schedules)
-    return [SortingAnswers(current, pipeline, QuestionStore(store), DictionarySource(schedules).get)]
+    return SortingAnswers(current, pipeline, QuestionStore(store), DictionarySource(schedules).get)

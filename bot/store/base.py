@@ -62,12 +62,44 @@ class Snapshot:
     saved_at: datetime
 
 
+@dataclass(frozen=True)
+class DeferredAlert:
+    """An alert to the admins held over quiet hours: its key, its template and its variables (JSON)."""
+
+    key: str
+    template: str
+    variables: str
+    deferred_at: datetime
+
+
+class DeferredAlerts(Protocol):
+    """Alerts held over quiet hours, kept until they are sent (a restart meanwhile keeps them)."""
+
+    def defer(self, key: str, template: str, variables: str, now: datetime) -> bool:
+        """Keep an alert unless one with this key is kept already (the first one stays). True if this call kept it.
+        ValueError for a naive `now`."""
+        ...
+
+    def deferred(self) -> list[DeferredAlert]:
+        """Every kept alert, oldest first (then by key)."""
+        ...
+
+    def forget(self, key: str) -> None:
+        """The alert was told: stop keeping it (nothing happens if it isn't kept)."""
+        ...
+
+
 class Store(Protocol):
     """All times passed in and returned are timezone-aware; backends store UTC and return the town's zone.
 
     Exactly-once: `claim` is the only way to get permission to send, and it is atomic across processes sharing
     the database. A (job_key, target) pair has at most one record, ever.
     """
+
+    @property
+    def deferred_alerts(self) -> DeferredAlerts:
+        """Alerts held over quiet hours (`DeferredAlerts`)."""
+        ...
 
     def claim(self, job_key: str, target: str, scheduled_at: datetime, now: datetime, runner: str) -> Claim | None:
         """Take (job_key, target) for sending. Returns None if any record exists that is not FAILED or RELEASED

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime, tzinfo
 
-from bot.store.base import Claim, DeliveryRecord, DeliveryStatus, InFlight, Snapshot
+from bot.store.base import Claim, DeferredAlert, DeliveryRecord, DeliveryStatus, InFlight, Snapshot
 from bot.store.outcomes import CLAIMABLE, ClaimOutcomes, aware_utc, check_release, check_settle, taken_over
 
 
@@ -33,6 +33,7 @@ class MemoryStore(ClaimOutcomes):
         self._snapshots: dict[str, Snapshot] = {}
         self._started: dict[str, datetime] = {}
         self._proofs: list[tuple[str, str, datetime, str]] = []
+        self.deferred_alerts = MemoryDeferredAlerts(zone)
 
     @property
     def zone(self) -> tzinfo:
@@ -205,3 +206,26 @@ class MemoryStore(ClaimOutcomes):
 
     def close(self) -> None:
         """Nothing to release; the records stay readable (unlike `SqlStore`, nothing is disposed)."""
+
+
+class MemoryDeferredAlerts:
+    """`DeferredAlerts` on a dictionary (kept in UTC, returned in `zone`); safe for several threads of one process."""
+
+    def __init__(self, zone: tzinfo) -> None:
+        self._zone = zone
+        self._lock = threading.Lock()
+        self._alerts: dict[str, DeferredAlert] = {}
+
+    def defer(self, key: str, template: str, variables: str, now: datetime) -> bool:
+        kept = DeferredAlert(key, template, variables, aware_utc(now, "now"))
+        with self._lock:
+            return self._alerts.setdefault(key, kept) is kept
+
+    def deferred(self) -> list[DeferredAlert]:
+        with self._lock:
+            kept = sorted(self._alerts.values(), key=lambda a: (a.deferred_at, a.key))
+        return [replace(a, deferred_at=a.deferred_at.astimezone(self._zone)) for a in kept]
+
+    def forget(self, key: str) -> None:
+        with self._lock:
+            self._alerts.pop(key, None)

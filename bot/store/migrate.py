@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 # The newest revision in migrations/versions (tests/store/test_migrate.py checks it against Alembic's head).
-HEAD: Final = "0009"
+HEAD: Final = "0010"
 
 # Alembic's own version table, as `alembic stamp` creates it.
 _versions = Table(

@@ -170,3 +170,15 @@ ledger_log = Table(
     PrimaryKeyConstraint("id", name="pk_ledger_log"),
     Index("ix_ledger_log_subject", "subject"),
 )
+
+# Alerts to the admins that came in quiet hours, kept until they are sent after them (a restart meanwhile keeps
+# them). One row per alert key, as the deliveries dedup alerts by key.
+deferred_alerts = Table(
+    "deferred_alerts",
+    metadata,
+    Column("alert_key", String(200), nullable=False),
+    Column("template", String(60), nullable=False),
+    Column("variables", Text, nullable=False),  # JSON, as `bot.alerts` writes it
+    Column("deferred_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("alert_key", name="pk_deferred_alerts"),
+)

@@ -21,6 +21,7 @@ from sqlalchemy.engine import URL, Connection
 
 from bot.store.base import Claim, DeliveryRecord, DeliveryStatus, InFlight, Snapshot
 from bot.store.db import MIGRATIONS_DIR, Database, insert_ignore, normalize_url
+from bot.store.deferred_alerts import SqlDeferredAlerts
 from bot.store.outcomes import CLAIMABLE, ClaimOutcomes, aware_utc, check_release, check_settle, taken_over
 from bot.store.proof_counts import units_with_proof
 from bot.store.schema import UtcDateTime, deliveries, metadata, plan_snapshots, proofs, runners, service_state
@@ -46,6 +47,7 @@ class SqlStore(ClaimOutcomes):
 
     def __init__(self, url: str | URL, zone: tzinfo) -> None:
         self.db = Database(url, zone)
+        self.deferred_alerts = SqlDeferredAlerts(self.db)
 
     @property
     def engine(self) -> Engine:

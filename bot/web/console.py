@@ -10,8 +10,7 @@ from bot.app import App
 from bot.clock import Clock
 from bot.config.campaign import LoadedCampaign, Sources
 from bot.pipeline import Pipeline
-from bot.proof import evidence_dir
-from bot.proof.admin import LedgerActions, ProofAdmin
+from bot.proof.admin import LedgerActions
 from bot.proof.intake import ProofIntake
 from bot.proof.windows import ActivityWindow
 from bot.settings import Settings
@@ -70,12 +69,7 @@ def console_for(app: App, settings: Settings, sources: Sources | None = None, *,
     """The console over `app`'s store, reusing its proof intake and ledger actions (one duplicate cache)."""
     if not isinstance(app.store, SqlStore):
         raise TypeError("the web console needs the SQL store")
-    admin = next((h for h in app.router.handlers if isinstance(h, ProofAdmin)), None)
-    if admin is not None:
-        actions = admin.actions
-    else:
-        intake = ProofIntake(app.holder.get, app.pipeline, EvidenceStore(app.store, evidence_dir(settings.data_dir)))
-        actions = LedgerActions(app.holder.get, intake)
+    actions = app.handlers.proof_admin.actions
     web = WebStore(app.store)
     return Console(
         current=app.holder.get,
@@ -89,7 +83,7 @@ def console_for(app: App, settings: Settings, sources: Sources | None = None, *,
         pipeline=app.pipeline,
         in_daemon=in_daemon,
         sources=sources,
-        sorting=next((h for h in app.router.handlers if isinstance(h, SortingAnswers)), None),
+        sorting=app.handlers.sorting,
     )
 
 

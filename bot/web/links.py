@@ -12,7 +12,6 @@ from bot.clock import Clock
 from bot.core.model import JobKind
 from bot.core.planner import PlannedJob, Target
 from bot.core.render import quoted
-from bot.inbound import InboundRouter
 from bot.proof.intake import ProofIntake
 from bot.proof.windows import ActivityWindow
 from bot.settings import Settings
@@ -52,9 +51,8 @@ class UploadLinks:
         return "".join(f"\n用手机交{quoted(a.title)}的照片（不用登录）：{url}" for a, url in urls)
 
 
-def upload_links_for(store: Store, router: InboundRouter, settings: Settings, clock: Clock) -> UploadLinks | None:
+def upload_links_for(store: Store, intake: ProofIntake, settings: Settings, clock: Clock) -> UploadLinks | None:
     """The daemon's `Pipeline.links` when BOT_PUBLIC_URL is set: over the SQL store and the proof intake's windows."""
-    intake = next((h for h in router.handlers if isinstance(h, ProofIntake)), None)
-    if not isinstance(store, SqlStore) or intake is None or not settings.public_url:
+    if not isinstance(store, SqlStore) or not settings.public_url:
         return None
     return UploadLinks(WebStore(store), intake.windows, settings.public_url, clock)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 from importlib import resources
-from typing import Any, Final
+from typing import Final
 
 from aiohttp import web
 
 from bot.web import broadcast, files, ledger, lookup, plan, relay, signin, today, upload
 from bot.web.console import Console
+from bot.web.listening import serve
 from bot.web.security import CONSOLE_KEY, headers, sessions
 
 log = logging.getLogger(__name__)
@@ -81,10 +82,7 @@ class ConsoleServer:
     async def start(self) -> str:
         self._runner = web.AppRunner(self._app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self._host, self._port)
-        await site.start()
-        listening: Any = site._server
-        port = int(listening.sockets[0].getsockname()[1])
+        port = await serve(self._runner, self._host, self._port)
         host = f"[{self._host}]" if ":" in self._host else self._host
         self.url = f"http://{host}:{port}/"
         log.warning("网页控制台：%s", self.url)

@@ -108,7 +108,10 @@ def test_when_production_fails_the_operator_and_the_admins_get_the_script(
     record = store.get(job.key, "changchun-gb")
     assert record is not None and record.status is DeliveryStatus.SENT
     assert record.detail.startswith("音频制作失败") and "HTTP 503" in record.detail
-    assert outcome.detail == record.detail
+    # The outcome keeps the note apart from the message id; the record keeps them together, as it always has.
+    assert outcome.note.startswith("音频制作失败") and "HTTP 503" in outcome.note
+    assert outcome.detail.startswith("mem-")
+    assert record.detail == outcome.note + outcome.detail
 
 
 def test_falling_back_to_the_offline_voice_tells_the_admins_once(

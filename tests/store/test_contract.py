@@ -305,6 +305,50 @@ def test_proofs(store: Store) -> None:
     assert store.units_with_proof("act-3") == frozenset()
 
 
+def test_deferred_alerts_are_kept_oldest_first_until_forgotten(store: Store) -> None:
+    held = store.deferred_alerts
+    assert held.deferred() == []
+    assert held.defer("alert/b", "alert_failed", '{"n": 1}', T0 + timedelta(minutes=1))
+    assert held.defer("alert/a", "alert_missed", "{}", T0 + timedelta(minutes=1))
+    assert held.defer("alert/c", "alert_plan_error", "{}", T0)
+
+    kept = held.deferred()
+    assert [a.key for a in kept] == ["alert/c", "alert/a", "alert/b"]  # by time, then key
+    assert (kept[2].template, kept[2].variables) == ("alert_failed", '{"n": 1}')
+    assert kept[0].deferred_at == T0
+    assert kept[0].deferred_at.utcoffset() == timedelta(hours=8)  # in the store's zone
+
+    held.forget("alert/a")
+    held.forget("alert/a")  # forgetting twice is harmless
+    held.forget("never-kept")
+    assert [a.key for a in held.deferred()] == ["alert/c", "alert/b"]
+
+
+def test_a_deferred_alert_key_is_kept_once_first_wins(store: Store) -> None:
+    held = store.deferred_alerts
+    assert held.defer("alert/x", "alert_failed", '{"first": true}', T0)
+    assert not held.defer("alert/x", "alert_failed", '{"second": true}', T0 + timedelta(hours=1))
+    [kept] = held.deferred()
+    assert (kept.variables, kept.deferred_at) == ('{"first": true}', T0)
+    held.forget("alert/x")
+    assert held.defer("alert/x", "alert_failed", "{}", T0 + timedelta(hours=2))  # told, then a new one
+
+
+def test_deferring_with_a_naive_time_is_refused(store: Store) -> None:
+    with pytest.raises(ValueError, match="now"):
+        store.deferred_alerts.defer("alert/x", "alert_failed", "{}", datetime(2024, 5, 20, 9))  # noqa: DTZ001
+    assert store.deferred_alerts.deferred() == []
+
+
+def test_deferred_alerts_survive_reopening(store_url: str) -> None:
+    with open_store(store_url, ZONE) as first:
+        first.deferred_alerts.defer("alert/x", "alert_failed", '{"n": 1}', T0)
+    with open_store(store_url, ZONE) as second:
+        [kept] = second.deferred_alerts.deferred()
+        assert (kept.key, kept.template, kept.variables) == ("alert/x", "alert_failed", '{"n": 1}')
+        assert kept.deferred_at == T0
+
+
 def test_reopening_keeps_data(store_url: str) -> None:
     with open_store(store_url, ZONE) as first:
         claim = _claim(first)

@@ -33,12 +33,15 @@ from bot.channels.wechaty.runtime import Background, Changes
 from bot.channels.wechaty.sender import WechatySender
 from bot.channels.wechaty.settings import WechatySettings
 from bot.clock import TOWN_ZONE
+from bot.core.alert_kinds import WECHAT_LOGOUT, WECHAT_THROTTLED, Alert
 from bot.core.planner import Target
 from bot.health import HealthLine
 
 log = logging.getLogger(__name__)
 
-AlertSink = Callable[[str, str, Mapping[str, Any]], Awaitable[None]]
+# Tells the admins: the alert, and whether this channel can deliver it now (when not, the app also writes it
+# where it still can be read).
+AlertSink = Callable[[Alert, bool], Awaitable[None]]
 
 
 class WechatyChannel:
@@ -181,8 +184,9 @@ class WechatyChannel:
             self._background.spawn(directory.resolve(self.link.self_id))
         elif code == Ev.LOGOUT:
             directory.logged_out()
-            variables = {"reason": self.link.logged_out_reason, "account": directory.self_name or self.link.self_id}
-            self._alert("alert_wechat_logout", f"alert/wechat/logout/{self._now():%Y%m%dT%H%M}", variables)
+            key = f"alert/wechat/logout/{self._now():%Y%m%dT%H%M}"
+            account = directory.self_name or self.link.self_id
+            self._alert(WECHAT_LOGOUT(key, reason=self.link.logged_out_reason, account=account))
         elif code == Ev.ROOM_TOPIC:
             room_id = str(data.get("roomId", ""))
             if room_id:
@@ -210,22 +214,19 @@ class WechatyChannel:
         self.sender.pacer.pause(pause)
         self._changes.notify()
         log.error("微信提示发得太频繁（%s）：暂停发送 %.0f 秒", notice, pause)
-        self._alert(
-            "alert_wechat_throttled",
-            f"alert/wechat/throttled/{self._now():%Y%m%dT%H}",
-            {"notice": notice, "pause_minutes": max(1, round(pause / 60))},
-        )
+        key = f"alert/wechat/throttled/{self._now():%Y%m%dT%H}"
+        self._alert(WECHAT_THROTTLED(key, notice=notice, pause_minutes=max(1, round(pause / 60))))
 
-    def _alert(self, template: str, key: str, variables: Mapping[str, Any]) -> None:
+    def _alert(self, alert: Alert) -> None:
         sink = self._alert_sink
         if sink is None:
             return
 
         async def run() -> None:
             try:
-                await sink(template, key, variables)
+                await sink(alert, self.online)
             except Exception:
-                log.exception("给管理员的提醒 %s 没能发出", key)
+                log.exception("给管理员的提醒 %s 没能发出", alert.key)
 
         self._background.spawn(run())
 

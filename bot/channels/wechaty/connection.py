@@ -36,10 +36,12 @@ from bot.channels.wechaty.protocol import PATH, Ev, client_ssl_context
 from bot.channels.wechaty.runtime import Background, Changes
 from bot.channels.wechaty.settings import WechatySettings
 from bot.channels.wechaty.tls_closing import TlsClosing
+from bot.core.alert_kinds import WECHAT_DOWN, Alert
 
 log = logging.getLogger(__name__)
 
-Alert = Callable[[str, str, dict[str, Any]], None]
+# Tells the admins (in the background: the connection never waits for it).
+TellAdmins = Callable[[Alert], None]
 EventHandler = Callable[[int, dict[str, Any]], None]
 
 
@@ -64,7 +66,7 @@ class GatewayConnection:
         background: Background,
         *,
         on_event: EventHandler,
-        alert: Alert,
+        alert: TellAdmins,
         now: Callable[[], datetime],
         echo: TextIO | None,
         backoff_seconds: tuple[float, float] = (1.0, 60.0),
@@ -203,8 +205,10 @@ class GatewayConnection:
         down = time.monotonic() - self._down_since
         if down >= self.settings.outage_alert_seconds:
             self._outage_alerted = True
-            variables = {"minutes": int(down // 60), "endpoint": self.settings.endpoint, "error": self.last_error}
-            self._alert("alert_wechat_down", f"alert/wechat/down/{self._now():%Y%m%dT%H%M}", variables)
+            key = f"alert/wechat/down/{self._now():%Y%m%dT%H%M}"
+            self._alert(
+                WECHAT_DOWN(key, minutes=int(down // 60), endpoint=self.settings.endpoint, error=self.last_error)
+            )
 
     async def _session(self) -> None:
         if self._grpc is None or self.stub is None:

@@ -161,13 +161,12 @@ def _check(
         if o.status is DeliveryStatus.RELAYED:
             assert where == BAD or targets[(o.job_key, o.target)].unit == "taiping", o
             continue
-        for part in o.detail.split("：")[-1:]:
-            kind = part.split(":")[0]
-            if kind in ("wecom", "dingtalk"):
-                parts = int(part.rsplit("x", 1)[1]) if "x" in part.rsplit(":", 1)[1] else 1
-                posts_expected[where] += parts
-            else:
-                outbox_expected[where] += 1
+        kind = o.detail.split(":")[0]  # the message id alone (a broadcast's note is kept apart, in `note`)
+        if kind in ("wecom", "dingtalk"):
+            parts = int(o.detail.rsplit("x", 1)[1]) if "x" in o.detail.rsplit(":", 1)[1] else 1
+            posts_expected[where] += parts
+        else:
+            outbox_expected[where] += 1
     jobs = loaded.plan.by_key()
     clips = sum(1 for o in outcomes if jobs[o.job_key].broadcast and o.status is DeliveryStatus.SENT)
     file_posts = Counter(p.group for p in server.posts if p.payload["msgtype"] == "file")

@@ -12,6 +12,7 @@ import pytest
 
 from bot.channels.wechaty import LoopbackPuppet, WechatyChannel, WechatySettings
 from bot.config.campaign import LoadedCampaign, Sources, load
+from bot.core.alert_kinds import Alert
 from bot.store.rooms import RoomDirectory
 
 WAIT = 10.0  # seconds: a bound on waiting for a condition, never a sleep
@@ -22,10 +23,13 @@ class Alerts:
     """A recording alert sink (what the app wires to the pipeline's alerts)."""
 
     seen: list[tuple[str, str, Mapping[str, Any]]] = field(default_factory=list)
+    # Whether the channel said it could deliver each alert itself.
+    deliverable: list[bool] = field(default_factory=list)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def __call__(self, template: str, key: str, variables: Mapping[str, Any]) -> None:
-        self.seen.append((template, key, variables))
+    async def __call__(self, alert: Alert, can_deliver: bool) -> None:
+        self.seen.append((alert.kind.template, alert.key, alert.variables))
+        self.deliverable.append(can_deliver)
         self.changed.set()
 
     def templates(self) -> list[str]:

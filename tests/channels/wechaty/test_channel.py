@@ -163,6 +163,7 @@ def test_throttling_notice_pauses_sending_and_alerts(world: World) -> None:
             await alerts.changed.wait()
         assert alerts.templates() == ["alert_wechat_throttled"]
         assert alerts.seen[0][2]["pause_minutes"] == 10
+        assert alerts.deliverable == [True]  # still online: only asked to slow down
         lines = {line.part: line for line in await channel.health()}
         assert not lines["发送节奏"].ok and "过于频繁" in lines["发送节奏"].detail
 
@@ -257,6 +258,7 @@ def test_logout_alerts_and_shows_in_health(world: World) -> None:
             await alerts.changed.wait()
         assert alerts.seen[0][0] == "alert_wechat_logout"
         assert alerts.seen[0][2]["reason"] == "已在其他设备登录"
+        assert alerts.deliverable == [False]  # logged out: the app writes it where it can still be read
         [wechat, *_] = await channel.health()
         assert not wechat.ok and "已在其他设备登录" in wechat.detail
 
@@ -272,6 +274,7 @@ def test_long_outage_alerts_once(world: World) -> None:
         assert alerts.templates() == ["alert_wechat_down"]
         # The cause in the clerk's words, what to check; no Python exception names.
         assert alerts.seen[0][2]["error"] == "网关拒绝连接（网关程序没有在运行，或者地址、端口不对）"
+        assert alerts.deliverable == [False]
         await puppet.start()
         await channel.wait_until(lambda: channel.online)
         assert alerts.templates() == ["alert_wechat_down"]
