@@ -163,9 +163,10 @@ def _render_everything(folder: Path, campaign: Campaign, plan: Plan, renderer: R
     everyone_done = ProofFacts(
         {a.id: frozenset(u.id for u in campaign.responsible_units(a)) for p in campaign.plans for a in p.activities}
     )
+    nothing_yet = ProofFacts()  # one value for every target, so the renderer builds each job's shared part once
     for job in plan.jobs:
         for target in job.targets:
-            attempt(job.key, partial(renderer.render, job, target, ProofFacts()))
+            attempt(job.key, partial(renderer.render, job, target, nothing_yet))
         if job.kind is JobKind.SUMMARY:
             attempt(job.key, partial(renderer.render, job, job.targets[0], everyone_done))
         if job.kind is JobKind.ANNOUNCE and job.targets:  # the lookup page's line, shown when BOT_PUBLIC_URL is set
