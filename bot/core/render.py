@@ -143,7 +143,8 @@ class _CompiledTemplates(jinja2.BytecodeCache):
         self._code[bucket.key] = bucket.bytecode_to_string()
 
 
-_COMPILED = _CompiledTemplates()
+# The process's compiled templates; `bot.config.compiled` keeps them in a folder between starts as well.
+COMPILED = _CompiledTemplates()
 
 
 class Renderer:
@@ -155,6 +156,8 @@ class Renderer:
         campaign: Campaign,
         tips: Mapping[tuple[int, int], str] | None = None,
         quizzes: Mapping[str, Mapping[str, Any]] | None = None,
+        *,
+        compiled: jinja2.BytecodeCache = COMPILED,
     ) -> None:
         sources = dict(templates)
         # quiz key -> the week's question as the quiz templates see it (`bot.sorting.quiz.QuizQuestion.view`).
@@ -175,7 +178,7 @@ class Renderer:
             lstrip_blocks=True,
             keep_trailing_newline=False,
             autoescape=False,
-            bytecode_cache=_COMPILED,
+            bytecode_cache=compiled,
         )
         calendar = WorkCalendar(campaign.calendar)
 
