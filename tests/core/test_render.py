@@ -88,6 +88,20 @@ def test_unknown_variable_is_a_config_error_naming_the_template_and_line(jinxi: 
     assert f"{chase}:3" in str(info.value)
 
 
+def test_an_error_only_one_target_of_one_job_meets_is_found_at_load(jinxi: Sources) -> None:
+    # The check renders every job for every target: a branch taken for one group of one month is not skipped
+    # because the other groups and months render the same template without error.
+    request = jinxi.messages / "proof_request.j2"
+    text = request.read_text(encoding="utf-8")
+    trap = "{% if target.id == 'changchun-work' and month == 5 %}{{ changchun_only }}{% endif %}"
+    request.write_text(trap + text, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load(jinxi)
+    (problem,) = info.value.problems
+    assert (problem.file, problem.line, problem.value) == (request, 1, "2024-05/proof_request")
+    assert "changchun_only" in problem.message
+
+
 def test_unknown_attribute_in_a_loop_reports_its_line(jinxi: Sources) -> None:
     summary = jinxi.messages / "summary.j2"
     text = summary.read_text(encoding="utf-8")
