@@ -13,6 +13,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from bot.config.compiled import KeptTemplates
 from bot.config.loader import Checked, check_campaign
 from bot.config.plan_checks import plan_problems
 from bot.config.templates import read_templates
@@ -20,7 +21,7 @@ from bot.core.alert_kinds import ALERT_KINDS
 from bot.core.command_texts import SAMPLES as COMMAND_SAMPLES
 from bot.core.model import Campaign, JobKind
 from bot.core.planner import Plan, plan_campaign
-from bot.core.render import ProofFacts, Renderer, TemplateError
+from bot.core.render import COMPILED, ProofFacts, Renderer, TemplateError
 from bot.core.routes import reply_groups
 from bot.errors import ConfigError, Problem
 from bot.settings import Settings
@@ -37,6 +38,9 @@ class Sources:
     # answer, and so which get the weekly quiz. The defaults (the outbox, no robots) can't answer: no quiz.
     channel: str = "outbox"
     robots: Path | None = None
+    # Where compiled templates are kept between starts (the daemon's data dir: `bot.config.compiled`); None keeps
+    # them for this process only. It changes no load's outcome, only how long the check takes.
+    compiled: Path | None = None
 
     @classmethod
     def from_settings(cls, schedules: Path, messages: Path, settings: Settings) -> Sources:
@@ -85,6 +89,7 @@ def load(sources: Sources) -> LoadedCampaign:
         campaign,
         _sorting_tips(sources.schedules, campaign, plan),
         quiz_questions(sources.schedules, campaign, plan),
+        compiled=COMPILED if sources.compiled is None else KeptTemplates(sources.compiled),
     )
     timing = plan_problems(sources.schedules, campaign, plan)
     problems = [p for p in timing if not p.warning]
@@ -164,9 +169,10 @@ def _render_everything(folder: Path, campaign: Campaign, plan: Plan, renderer: R
     everyone_done = ProofFacts(
         {a.id: frozenset(u.id for u in campaign.responsible_units(a)) for p in campaign.plans for a in p.activities}
     )
+    nothing_yet = ProofFacts()  # one value for every target, so the renderer builds each job's shared part once
     for job in plan.jobs:
         for target in job.targets:
-            attempt(job.key, partial(renderer.render, job, target, ProofFacts()))
+            attempt(job.key, partial(renderer.render, job, target, nothing_yet))
         if job.kind is JobKind.SUMMARY:
             attempt(job.key, partial(renderer.render, job, job.targets[0], everyone_done))
         if job.kind is JobKind.ANNOUNCE and job.targets:  # the lookup page's line, shown when BOT_PUBLIC_URL is set

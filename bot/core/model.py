@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from datetime import date, time, timedelta
 from enum import StrEnum
+from functools import cached_property
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -422,21 +423,41 @@ class Campaign(Frozen):
                     return g, u
         raise KeyError(group_id)
 
-    def members(self, set_or_unit: str) -> tuple[Unit, ...]:
-        """The units a plan's `responsible` entry stands for, in units.yaml order."""
+    # The planner, the renderer and the load's render check ask who is responsible for an activity thousands of
+    # times per load (each target of each job): the sets are resolved once per Campaign. Safe because a Campaign is
+    # frozen; the cached values live in the instance's __dict__ beside the fields, and pydantic's equality, hashing
+    # and dumps look at the fields only.
+    @cached_property
+    def _set_members(self) -> dict[str, tuple[Unit, ...]]:
+        out: dict[str, tuple[Unit, ...]] = {}
         for s in self.unit_sets:
-            if s.id == set_or_unit:
-                chosen = {u.id for u in self.units if u.kind in s.kinds} | set(s.units)
-                chosen -= set(s.except_units)
-                return tuple(u for u in self.units if u.id in chosen)
-        return (self.unit(set_or_unit),)
+            if s.id in out:
+                continue  # the first set with an id is the one a lookup finds
+            chosen = {u.id for u in self.units if u.kind in s.kinds} | set(s.units)
+            chosen -= set(s.except_units)
+            out[s.id] = tuple(u for u in self.units if u.id in chosen)
+        return out
+
+    @cached_property
+    def _responsible(self) -> dict[tuple[str, ...], tuple[Unit, ...]]:
+        return {}  # filled by responsible_units, per distinct `responsible` list
+
+    def members(self, set_or_unit: str) -> tuple[Unit, ...]:
+        """The units a plan's `responsible` entry stands for, in units.yaml order. Raises KeyError for a name that
+        is neither a set nor a unit."""
+        found = self._set_members.get(set_or_unit)
+        return found if found is not None else (self.unit(set_or_unit),)
 
     def responsible_units(self, activity: Activity) -> tuple[Unit, ...]:
+        known = self._responsible.get(activity.responsible)
+        if known is not None:
+            return known
         seen: dict[str, Unit] = {}
         for ref in activity.responsible:
             for u in self.members(ref):
                 seen.setdefault(u.id, u)
-        return tuple(seen.values())
+        self._responsible[activity.responsible] = found = tuple(seen.values())
+        return found
 
     def responsible_label(self, activity: Activity) -> str:
         """The plan's wording of who is responsible: set names as the notice writes them (各村（社区）、镇级各部门)."""

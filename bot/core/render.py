@@ -143,7 +143,8 @@ class _CompiledTemplates(jinja2.BytecodeCache):
         self._code[bucket.key] = bucket.bytecode_to_string()
 
 
-_COMPILED = _CompiledTemplates()
+# The process's compiled templates; `bot.config.compiled` keeps them in a folder between starts as well.
+COMPILED = _CompiledTemplates()
 
 
 class Renderer:
@@ -155,6 +156,8 @@ class Renderer:
         campaign: Campaign,
         tips: Mapping[tuple[int, int], str] | None = None,
         quizzes: Mapping[str, Mapping[str, Any]] | None = None,
+        *,
+        compiled: jinja2.BytecodeCache = COMPILED,
     ) -> None:
         sources = dict(templates)
         # quiz key -> the week's question as the quiz templates see it (`bot.sorting.quiz.QuizQuestion.view`).
@@ -175,7 +178,7 @@ class Renderer:
             lstrip_blocks=True,
             keep_trailing_newline=False,
             autoescape=False,
-            bytecode_cache=_COMPILED,
+            bytecode_cache=compiled,
         )
         calendar = WorkCalendar(campaign.calendar)
 
@@ -192,6 +195,7 @@ class Renderer:
         self._env.filters.update(say=say, say_date=say_date, say_time=say_time, say_number=number_cn)
         self._campaign = campaign
         self._compiled: dict[str, jinja2.Template] = {}
+        self._shared: SharedContext | None = None
 
     def _template(self, name: str) -> jinja2.Template:
         tpl = self._compiled.get(name)
@@ -216,9 +220,18 @@ class Renderer:
             raise TemplateError(f"{name}.j2", _line_of(exc), str(exc)) from None
         return _tidy(text)
 
+    def _context(self, job: PlannedJob, target: Target, facts: ProofFacts) -> dict[str, Any]:
+        # The job's shared part is kept for the next call with the same job and facts (the same objects: the
+        # references held here keep them from being replaced by lookalikes), as when every target of a job is
+        # rendered in turn.
+        shared = self._shared
+        if shared is None or shared.job is not job or shared.facts is not facts:
+            self._shared = shared = shared_context(self._campaign, job, facts)
+        return target_context(self._campaign, job, target, shared)
+
     def render(self, job: PlannedJob, target: Target, facts: ProofFacts) -> str:
         """The job's message for `target`. For a broadcast job, the play sheet with the script to read aloud."""
-        ctx = job_context(self._campaign, job, target, facts)
+        ctx = self._context(job, target, facts)
         if job.kind in (JobKind.QUIZ, JobKind.QUIZ_ANSWER):
             ctx["quiz"] = {**SAMPLE_QUIZ, **self.quizzes.get(quiz_of(job.key), {}), **QUIZ_NO_ANSWERS, **facts.quiz}
         if job.broadcast is not None:
@@ -229,7 +242,7 @@ class Renderer:
         """A broadcast job's loudspeaker script for `target` (its village), from `broadcast/<script>.j2`."""
         if job.broadcast is None:
             raise ValueError(f"job must be a broadcast job, got: {job.key}")
-        ctx = job_context(self._campaign, job, target, facts)
+        ctx = self._context(job, target, facts)
         ctx["sorting_tip"] = self._tips.get((job.year, job.month), "")
         return self.render_named(f"broadcast/{job.broadcast.script}", ctx)
 
@@ -304,8 +317,24 @@ def target_view(campaign: Campaign, target: Target) -> dict[str, Any]:
 
 
 def job_context(campaign: Campaign, job: PlannedJob, target: Target, facts: ProofFacts) -> dict[str, Any]:
+    """The variables `job`'s template sees for `target`."""
+    return target_context(campaign, job, target, shared_context(campaign, job, facts))
+
+
+@dataclass(frozen=True)
+class SharedContext:
+    """What every target of a job sees alike, built once for all of them (a job reaches dozens of groups, and the
+    load's check renders every one). Shared between renders: the sandbox is immutable, so no template can change
+    a list or dict it is given."""
+
+    job: PlannedJob
+    facts: ProofFacts
+    variables: dict[str, Any]
+    covered: tuple[tuple[Activity, dict[str, Any]], ...]  # the activities the job covers, with their views
+
+
+def shared_context(campaign: Campaign, job: PlannedJob, facts: ProofFacts) -> SharedContext:
     ctx: dict[str, Any] = {
-        "target": target_view(campaign, target),
         "at": job.at,
         "due": job.due,
         "year": job.year,
@@ -314,18 +343,12 @@ def job_context(campaign: Campaign, job: PlannedJob, target: Target, facts: Proo
         "event": event_view(job.event) if job.event else None,
         "lookup_url": facts.lookup_url,
     }
-    if job.activity is not None:
-        # Villagers are invited to "村里组织的活动" only when their own village (community) runs it (issue 10 M4).
-        ctx["target"]["responsible"] = _responsible(campaign, job.activity, target)
     covered = job.covers or ((job.activity,) if job.activity else ())
+    listed = job.kind is JobKind.PROOF_REQUEST or job.kind is JobKind.ANNOUNCE
+    views = tuple((a, activity_view(campaign, a, facts)) for a in covered) if listed or job.broadcast else ()
     if job.kind is JobKind.ANNOUNCE or (job.broadcast is not None and job.event is None):
         # The month's activities (one, or several merged into one announcement), in the order they happen.
-        ctx["activities"] = [activity_view(campaign, a, facts) for a in covered]
-    if job.kind is JobKind.PROOF_REQUEST:
-        # The unit's own activities among those the month's arrangement covers (a unit reached by it is
-        # responsible for at least one of them; a sample target in `check` may not be: then all of them).
-        mine = [a for a in covered if _responsible(campaign, a, target)] or list(covered)
-        ctx["activities"] = [activity_view(campaign, a, facts) for a in mine]
+        ctx["activities"] = [view for _, view in views]
     if job.broadcast is not None:
         ctx["plays"] = list(job.broadcast.plays)
         ctx["repeats"] = job.broadcast.repeats
@@ -337,6 +360,20 @@ def job_context(campaign: Campaign, job: PlannedJob, target: Target, facts: Proo
         ctx["late_tally"] = job.key.endswith(f"/{FINAL_SUMMARY}")
         ctx["quiz_villages"] = list(facts.quiz.get("villages", []))
         ctx["quiz_weeks"] = facts.quiz.get("weeks", 0)
+    return SharedContext(job, facts, ctx, views)
+
+
+def target_context(campaign: Campaign, job: PlannedJob, target: Target, shared: SharedContext) -> dict[str, Any]:
+    """`shared` (made for `job`) with what only `target` sees: itself, and a proof request's own activities."""
+    ctx: dict[str, Any] = {"target": target_view(campaign, target), **shared.variables}
+    if job.activity is not None:
+        # Villagers are invited to "村里组织的活动" only when their own village (community) runs it (issue 10 M4).
+        ctx["target"]["responsible"] = _responsible(campaign, job.activity, target)
+    if job.kind is JobKind.PROOF_REQUEST:
+        # The unit's own activities among those the month's arrangement covers (a unit reached by it is
+        # responsible for at least one of them; a sample target in `check` may not be: then all of them).
+        mine = [view for a, view in shared.covered if _responsible(campaign, a, target)]
+        ctx["activities"] = mine or [view for _, view in shared.covered]
     return ctx
 
 

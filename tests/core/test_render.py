@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.config.campaign import LoadedCampaign, Sources, load
+from bot.config.templates import read_templates
 from bot.core.planner import PlannedJob, Target
 from bot.core.render import ProofFacts, Renderer, TemplateError, cn_date, cn_list, cn_range, cn_time, format_instant
 from bot.core.workdays import WorkCalendar
@@ -85,6 +86,20 @@ def test_unknown_variable_is_a_config_error_naming_the_template_and_line(jinxi: 
     assert "contact_phone" in problem.message
     assert problem.value == "2024-01/chase"  # the first job that hit it
     assert f"{chase}:3" in str(info.value)
+
+
+def test_an_error_only_one_target_of_one_job_meets_is_found_at_load(jinxi: Sources) -> None:
+    # The check renders every job for every target: a branch taken for one group of one month is not skipped
+    # because the other groups and months render the same template without error.
+    request = jinxi.messages / "proof_request.j2"
+    text = request.read_text(encoding="utf-8")
+    trap = "{% if target.id == 'changchun-work' and month == 5 %}{{ changchun_only }}{% endif %}"
+    request.write_text(trap + text, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load(jinxi)
+    (problem,) = info.value.problems
+    assert (problem.file, problem.line, problem.value) == (request, 1, "2024-05/proof_request")
+    assert "changchun_only" in problem.message
 
 
 def test_unknown_attribute_in_a_loop_reports_its_line(jinxi: Sources) -> None:
@@ -240,3 +255,28 @@ def test_renderers_share_compiled_templates_but_each_renders_its_own_source(load
     fixed = Renderer({"shared_probe.j2": "新：{{ town.name }}"}, loaded.campaign)
     assert fixed.render_named("shared_probe", {}) == f"新：{loaded.campaign.town.name}"
     assert first.render_named("shared_probe", {}) == f"旧：{loaded.campaign.town.name}"
+
+
+def test_a_job_rendered_for_target_after_target_and_facts_after_facts_gives_what_a_fresh_renderer_gives(
+    loaded: LoadedCampaign,
+) -> None:
+    """The renderer keeps a job's shared part for its next target: never for another job or other facts."""
+    c = loaded.campaign
+    templates = read_templates(ROOT / "messages")
+    may = job(loaded, "2024-05/announce").activity
+    assert may is not None
+    responsible = [u.id for u in c.responsible_units(may)]
+    some = ProofFacts({"2024-05": frozenset(responsible[:3])})
+    everyone = ProofFacts({"2024-05": frozenset(responsible)})
+    keys = ("2024-05/summary", "2024-05/proof_request", "2024-05/announce", "2024-04/proof_request")
+    texts: dict[tuple[str, str], set[str]] = {}
+    for facts in (ProofFacts(), some, everyone, some):
+        for key in keys:
+            j = job(loaded, key)
+            for t in j.targets[:4]:
+                once = loaded.renderer.render(j, t, facts)
+                assert once == Renderer(templates, c).render(j, t, facts)
+                texts.setdefault((key, t.id), set()).add(once)
+    # What is compared changes: one job's text with the targets, and a target's text with the facts.
+    assert len({next(iter(seen)) for (key, _), seen in texts.items() if key == "2024-05/proof_request"}) > 1
+    assert len(texts["2024-05/summary", job(loaded, "2024-05/summary").targets[0].id]) == 3
