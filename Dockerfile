@@ -38,11 +38,13 @@ RUN grep -q 'bot/channels/wechaty/certs/wechaty-ca\.pem' /tmp/laba-wheel.txt \
 # --- runtime ---------------------------------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
 
+# BOT_CACHE_DIR: the home folder is read-only here; compiled templates kept on the volume survive a restart.
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
-    BOT_DATA_DIR=/data
+    BOT_DATA_DIR=/data \
+    BOT_CACHE_DIR=/data/cache
 
 # The zone database: zoneinfo (Asia/Shanghai, whatever TZ the container has) and the log timestamps if TZ is set.
 # espeak-ng: the offline voice of the loudspeaker clips when edge-tts fails (ffmpeg comes in the imageio-ffmpeg wheel).

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import ipaddress
 import os
 import shutil
 import socket
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +23,12 @@ from bot.config.campaign import LoadedCampaign, Sources, load
 from bot.store.sql import SqlStore, normalize_url, open_store
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# Every laba the tests start (in this process or a child) keeps its compiled templates here, not in the user's
+# ~/.cache; shared by the session, as it would be by a user's commands (tests/config/test_compiled.py: its effect).
+_CACHE = tempfile.mkdtemp(prefix="laba-tests-cache-")
+os.environ["BOT_CACHE_DIR"] = _CACHE
+atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
 DEFAULT_POSTGRES_URL = "postgresql://127.0.0.1:5432/test"
 
@@ -37,6 +45,7 @@ def env(jinxi: Sources, tmp_path: Path) -> dict[str, str]:
         # Loudspeaker clips with the offline voice, into tmp_path: no edge-tts service in tests.
         "BOT_TTS_ENGINE": "offline",
         "BOT_AUDIO_DIR": str(tmp_path / "audio_out"),
+        "BOT_CACHE_DIR": str(tmp_path / "cache"),  # not the user's ~/.cache
     }
 
 

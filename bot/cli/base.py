@@ -10,7 +10,6 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from functools import wraps
 from pathlib import Path
@@ -24,7 +23,6 @@ from bot.cli.chinese import install as speak_chinese
 from bot.cli.logs import setup_logging
 from bot.clock import TOWN_ZONE
 from bot.config.campaign import Sources
-from bot.config.compiled import FOLDER as COMPILED_FOLDER
 from bot.core.model import no_such_day
 from bot.delivery import Sleep
 from bot.errors import ConfigError
@@ -231,8 +229,6 @@ def build_app(
 ) -> App:
     settings = Settings.from_env(channel=channel)
     sources = Sources.from_settings(schedules, messages, settings)
-    if daemon:  # a restart with unchanged templates loads them compiled (`bot.config.compiled`)
-        sources = replace(sources, compiled=settings.data_dir / COMPILED_FOLDER)
     with collector_paused():
         return build(sources, settings, clock, echo=echo, daemon=daemon, rehearsal=rehearsal, sleep=sleep)
 

@@ -38,14 +38,14 @@ class Sources:
     # answer, and so which get the weekly quiz. The defaults (the outbox, no robots) can't answer: no quiz.
     channel: str = "outbox"
     robots: Path | None = None
-    # Where compiled templates are kept between starts (the daemon's data dir: `bot.config.compiled`); None keeps
-    # them for this process only. It changes no load's outcome, only how long the check takes.
+    # Where compiled templates are kept between runs (the user's cache folder, BOT_CACHE_DIR: `bot.config.compiled`);
+    # None keeps them for this process only. It changes no load's outcome, only how long the check takes.
     compiled: Path | None = None
 
     @classmethod
     def from_settings(cls, schedules: Path, messages: Path, settings: Settings) -> Sources:
         """The town's files as `settings` sends them: `laba plan` lists the jobs the daemon with them runs."""
-        return cls(schedules, messages, settings.channel, settings.robots_path)
+        return cls(schedules, messages, settings.channel, settings.robots_path, settings.compiled_templates)
 
     def fingerprint(self) -> tuple[tuple[str, int, int], ...]:
         """Names, sizes and mtimes of every file that `load` reads: a change means reload."""

@@ -1,7 +1,9 @@
-"""Compiled message templates kept in a folder between starts (the daemon's `BOT_DATA_DIR/compiled-templates`).
+"""Compiled message templates kept in a folder between runs (`$BOT_CACHE_DIR/compiled-templates`; by default the
+user's cache folder, `~/.cache/laba`, like Python's bytecode and pip's caches).
 
 Each start checks the plan by rendering every message, which first compiles every template (~30 of them, about
-70 ms: the largest part of the check). Kept here, a restart with unchanged templates loads their code instead.
+70 ms: the largest part of the check). Kept here, any later run (a restart, `laba check` then `laba run`, another
+data folder) with unchanged templates loads their code instead.
 Only a cache: Jinja recompiles whenever a template's source checksum, Jinja's own version or Python's differ from
 what a file holds, a file that can't be read is passed over (the template is compiled), and a folder that can't be
 written costs nothing but the saving. The check itself runs in full either way.
@@ -19,13 +21,12 @@ from bot.core.render import COMPILED
 
 log = logging.getLogger(__name__)
 
-FOLDER = "compiled-templates"
-
 
 class KeptTemplates(jinja2.BytecodeCache):
     """`folder` first, then the process's compiled templates (`bot.core.render.COMPILED`); what is compiled goes
     to both, and what only the process had goes to the folder, so the folder holds the newest code for the next
-    start. It is trusted like the rest of the data dir: its files are code the renderer runs."""
+    start. It is trusted like the user's own files: its files are code the renderer runs (the default folder is in
+    the user's home, as Python's bytecode cache is)."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder

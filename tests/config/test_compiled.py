@@ -1,5 +1,6 @@
-"""Compiled templates kept in the data dir: a new process with the same templates loads them instead of compiling,
-an edit is compiled afresh, and a damaged or unwritable folder changes nothing but the time taken."""
+"""Compiled templates kept in the user's cache folder (BOT_CACHE_DIR): a new process with the same templates
+loads them instead of compiling, an edit is compiled afresh, and a damaged or unwritable folder changes nothing but
+the time taken."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ import pytest
 from bot.cli.base import build_app
 from bot.clock import SystemClock
 from bot.config.campaign import Sources
-from bot.config.compiled import FOLDER, KeptTemplates
+from bot.config.compiled import KeptTemplates
 from bot.config.loader import load_campaign
 from bot.core.render import Renderer
 from tests.conftest import ROOT
+
+FOLDER = "compiled-templates"
 
 # Renders one template in a fresh interpreter (so nothing is compiled in memory yet) with its compiled code kept in
 # a folder; prints the text and how many templates Jinja had to compile.
@@ -86,18 +89,20 @@ def test_a_folder_that_cannot_be_written_only_costs_the_saving(tmp_path: Path) -
     assert render_in_new_process(blocked / FOLDER, "{{ n }}个") == ("3个", 1)
 
 
-def test_the_daemon_keeps_its_compiled_templates_in_its_data_dir(
+def test_every_command_keeps_its_compiled_templates_in_the_cache_folder(
     jinxi: Sources, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    app = build_app(jinxi.schedules, jinxi.messages, None, SystemClock(), echo=None, daemon=True)
-    app.close()
-    assert app.sources is not None and app.sources.compiled == Path(env["BOT_DATA_DIR"]) / FOLDER
-    assert len(list(app.sources.compiled.iterdir())) > 20
+    daemon = build_app(jinxi.schedules, jinxi.messages, None, SystemClock(), echo=None, daemon=True)
+    daemon.close()
+    kept = Path(env["BOT_CACHE_DIR"]) / FOLDER
+    assert daemon.sources is not None and daemon.sources.compiled == kept
+    assert len(list(kept.iterdir())) > 20
     one_shot = build_app(jinxi.schedules, jinxi.messages, None, SystemClock(), echo=None)
     one_shot.close()
-    assert one_shot.sources is not None and one_shot.sources.compiled is None
+    assert one_shot.sources is not None and one_shot.sources.compiled == kept
+    assert not (Path(env["BOT_DATA_DIR"]) / FOLDER).exists()  # nothing of it in the town's data
 
 
 def test_what_the_process_compiled_before_is_kept_in_the_folder_too(tmp_path: Path) -> None:
