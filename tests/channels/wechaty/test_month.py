@@ -33,8 +33,7 @@ def _app(jinxi: Sources, tmp_path: Path, puppet: LoopbackPuppet, monkeypatch: py
     settings = Settings(
         tmp_path / "data", f"sqlite:///{tmp_path / 'laba.db'}", "wechaty", tmp_path / "audio", tts_engine="offline"
     )
-    app = build(jinxi, settings, VirtualClock(MAY[0]), echo=None)
-    app.pipeline.sleep = _no_sleep
+    app = build(jinxi, settings, VirtualClock(MAY[0]), echo=None, sleep=_no_sleep)
     # Clips are the audio tests' business (and take seconds each): broadcast jobs go out as their script here.
     app.pipeline.producer = None
     assert isinstance(app.channel, WechatyChannel)
