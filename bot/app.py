@@ -65,7 +65,7 @@ def make_channel(
     echo: TextIO | None = sys.stdout,
     *,
     groups: Callable[[], Mapping[str, str]] = dict,
-    store: Store | None = None,
+    store: SqlStore | None = None,
     alerts: AlertSink | None = None,
     wechaty: WechatySettings | None = None,
     takes_proof: Callable[[str | None, str | None], bool] | None = None,
@@ -150,7 +150,9 @@ class Handlers:
 @dataclass
 class App:
     holder: CampaignHolder
-    store: Store
+    # The SQL store `build` opens: the pipeline sees it as a `Store`; the console, the ledger and the rooms use its
+    # tables too.
+    store: SqlStore
     channel: Channel
     pipeline: Pipeline
     clock: Clock
