@@ -226,16 +226,17 @@ def test_no_isinstance_on_a_concrete_store(name: str) -> None:
 
 
 # Attributes set on an object from outside it, on purpose, by module: records one operation fills in as it goes (a
-# send attempt, a burst of photos), the proof intake's settings passed on to its parts, the loopback fakes' simulated
-# world, and other libraries' objects configured by setting attributes as their APIs ask (an SSL context, click's
-# parameters and gettext hooks, log records, openpyxl's cells, a DB-API connection). Wiring a part after it is built
-# is not among them: give it to the constructor (`PipelineHooks`, a `LateBound` for a loop).
+# send attempt, a burst of photos), state a part keeps in a small object of its own (the sender's `OwnMessages`, the
+# TLS watch seen from its nested class), the loopback fakes' simulated world, and other libraries' objects configured
+# by setting attributes as their APIs ask (an SSL context, click's parameters and gettext hooks, log records,
+# openpyxl's cells, a DB-API connection). Wiring a part after it is built is not among them: give it to the
+# constructor (`PipelineHooks`, a `LateBound` for a loop).
 SET_FROM_OUTSIDE: dict[str, frozenset[str]] = {
     "bot.broadcasting": frozenset({"attempt"}),
     "bot.delivery": frozenset({"attempt"}),
     "bot.pipeline": frozenset({"attempt"}),
     "bot.proof.acks": frozenset({"burst"}),
-    "bot.proof.intake": frozenset({"burst", "self.acks", "self.binding", "self.filing"}),
+    "bot.proof.intake": frozenset({"burst"}),
     "bot.channels.wechaty.sender": frozenset({"self.own"}),
     "bot.channels.robots.loopback": frozenset({"robot"}),
     "bot.channels.wechaty.loopback": frozenset({"protocol"}),
