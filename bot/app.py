@@ -26,19 +26,21 @@ from bot.core.planner import PlannedJob, admin_targets
 from bot.core.render import format_instant
 from bot.delivery import Sleep
 from bot.errors import ConfigError, Problem
-from bot.inbound import ConversationQueues, InboundRouter
+from bot.inbound import ConversationQueues, InboundHandler, InboundRouter
 from bot.late import LateBound
-from bot.pipeline import Outcome, Pipeline
+from bot.pipeline import Outcome, Pipeline, PipelineHooks
 from bot.proof.admin import ProofAdmin
 from bot.proof.intake import ProofIntake, room_takes_proof
+from bot.proof.windows import ActivityWindow
 from bot.resumption import give_up, resume_at, say_resuming, still_open
-from bot.routing import make_rehearsal, make_reloader, make_routed, wire_relay
+from bot.routing import make_rehearsal, make_reloader, make_routed, relay_hooks, robot_alerts
 from bot.scheduler import CampaignHolder, CampaignScheduler
 from bot.settings import CHANNELS, TTS_ENGINES, Settings
 from bot.sorting import answers as sorting
 from bot.sorting import quiz_replies
 from bot.sorting.answers import SortingAnswers
 from bot.store.base import Store
+from bot.store.quiz import QuizStore
 from bot.store.sql import SqlStore, open_store
 
 if TYPE_CHECKING:
@@ -63,7 +65,7 @@ def make_channel(
     echo: TextIO | None = sys.stdout,
     *,
     groups: Callable[[], Mapping[str, str]] = dict,
-    store: Store | None = None,
+    store: SqlStore | None = None,
     alerts: AlertSink | None = None,
     wechaty: WechatySettings | None = None,
     takes_proof: Callable[[str | None, str | None], bool] | None = None,
@@ -148,7 +150,9 @@ class Handlers:
 @dataclass
 class App:
     holder: CampaignHolder
-    store: Store
+    # The SQL store `build` opens: the pipeline sees it as a `Store`; the console, the ledger and the rooms use its
+    # tables too.
+    store: SqlStore
     channel: Channel
     pipeline: Pipeline
     clock: Clock
@@ -185,6 +189,7 @@ def build(
     daemon: bool = False,
     rehearsal: bool = False,
     sleep: Sleep = asyncio.sleep,
+    tap: InboundHandler | None = None,
 ) -> App:
     """Load and check the town's files, open the store (migrating it) and the channel (`channel`, else the one
     `settings` names, with `wechaty` for a WeChat gateway if given). Raises ConfigError.
@@ -193,12 +198,14 @@ def build(
     (`App.broken` then holds what is wrong); without a kept plan the ConfigError is raised as for every command.
 
     `rehearsal=True` (simulate without --live): nothing leaves the machine; see `bot.routing.make_rehearsal`.
-    `sleep`: how the pipeline waits between tries (a simulation passes its virtual clock's)."""
+    `sleep`: how the pipeline waits between tries (a simulation passes its virtual clock's).
+    `tap`: asked first about every inbound message (the sandbox notes what arrived and answers False, so the bot's
+    own handlers act as usual)."""
     # The plan follows the channel it is sent by: the weekly quiz only where replies reach the bot (issue 14).
     sources = replace(sources, channel=settings.channel, robots=settings.robots_path)
     store = open_store(settings.database_url, clock.zone)
     try:
-        return _assemble(sources, settings, clock, store, channel, echo, wechaty, daemon, rehearsal, sleep)
+        return _assemble(sources, settings, clock, store, channel, echo, wechaty, daemon, rehearsal, sleep, tap)
     except ConfigError:
         store.close()
         raise
@@ -215,62 +222,102 @@ def _assemble(
     daemon: bool,
     rehearsal: bool,
     sleep: Sleep,
+    tap: InboundHandler | None,
 ) -> App:
     """`build` once the store is open: the campaign, the channel, the pipeline and the inbound handlers."""
     loaded, broken = _load(sources, store, settings, clock, daemon)
     holder = CampaignHolder(loaded)
-    # The channel's alerts go through the pipeline, which needs the channel: bound once the pipeline exists.
+    # Two loops, each bound once its part exists: the channel's alerts go through the pipeline, which needs the
+    # channel; the upload links read the proof intake's windows, and the intake needs the pipeline.
     late_pipeline: LateBound[Pipeline] = LateBound("the pipeline")
-    alerts = channel_alert_sink(
-        holder.get, late_pipeline.get, OutboxChannel(settings.outbox_dir, clock.now, sys.stderr)
-    )
-    if channel is not None:
-        default = channel
-    elif rehearsal:
-        channel = make_rehearsal(settings, clock, echo, lambda: holder.get().campaign, store)
-        default = getattr(channel, "default", channel)
-    else:
-        default = make_channel(
-            settings,
-            clock,
-            echo,
-            groups=lambda: configured_groups(holder.get()),
-            store=store,
-            alerts=alerts,
-            wechaty=wechaty,
-            takes_proof=lambda g, r: room_takes_proof(holder.get().campaign, g, r),
-        )
-        # Groups with a robot go by it, groups marked `via: relay` to the relay, the rest by the default.
-        channel = make_routed(settings, clock, default, lambda: holder.get().campaign, store)
+    late_intake: LateBound[ProofIntake] = LateBound("the proof intake")
+    if channel is None:
+        channel = _channel(holder, settings, clock, store, echo, wechaty, rehearsal, late_pipeline)
     producer = make_producer(settings)
-    pipeline = Pipeline(holder.get, store, channel, clock, runner_id(), producer=producer, sleep=sleep)
+    quiz = QuizStore(store)
+    hooks = _hooks(holder, settings, clock, store, channel, quiz, lambda: late_intake.get().windows())
+    pipeline = Pipeline(holder.get, store, channel, clock, runner_id(), producer=producer, sleep=sleep, hooks=hooks)
     late_pipeline.bind(pipeline)
-    wire_relay(channel, pipeline)
     upcoming: LateBound[Pending] = LateBound("the scheduler's queue")
-    router, handlers = _router(holder, pipeline, store, settings, sources, upcoming)
-    if settings.public_url:
-        pipeline.lookup_url = f"{settings.public_url}/q"
-        from bot.web.links import upload_links_for
-
-        pipeline.links = upload_links_for(store, handlers.intake, settings, clock)
+    router, handlers = _router(holder, pipeline, store, quiz, settings, sources, upcoming, tap)
+    late_intake.bind(handlers.intake)
     parts = (holder, store, channel, pipeline, clock, router, handlers, upcoming)
     return App(*parts, sources=sources, broken=broken, settings=settings)
+
+
+def _channel(
+    holder: CampaignHolder,
+    settings: Settings,
+    clock: Clock,
+    store: SqlStore,
+    echo: TextIO | None,
+    wechaty: WechatySettings | None,
+    rehearsal: bool,
+    pipeline: LateBound[Pipeline],
+) -> Channel:
+    """The channel `settings` names, with the robots and the relay where the town has them (or, for a rehearsal,
+    their stand-ins); it tells the admins about itself through the `pipeline`, bound once that exists."""
+    problems = robot_alerts(pipeline.get)
+    if rehearsal:
+        return make_rehearsal(settings, clock, echo, lambda: holder.get().campaign, store, problems=problems)
+    alerts = channel_alert_sink(holder.get, pipeline.get, OutboxChannel(settings.outbox_dir, clock.now, sys.stderr))
+    default = make_channel(
+        settings,
+        clock,
+        echo,
+        groups=lambda: configured_groups(holder.get()),
+        store=store,
+        alerts=alerts,
+        wechaty=wechaty,
+        takes_proof=lambda g, r: room_takes_proof(holder.get().campaign, g, r),
+    )
+    # Groups with a robot go by it, groups marked `via: relay` to the relay, the rest by the default.
+    return make_routed(settings, clock, default, lambda: holder.get().campaign, store, problems=problems)
+
+
+def _hooks(
+    holder: CampaignHolder,
+    settings: Settings,
+    clock: Clock,
+    store: SqlStore,
+    channel: Channel,
+    quiz: QuizStore,
+    windows: Callable[[], tuple[ActivityWindow, ...]],
+) -> PipelineHooks:
+    """What the pipeline is built with besides its channel: the relay's digest and hand-over, the quiz's counts
+    and reply check, and with a public address the lookup page and the upload links (over the proof intake's
+    `windows`)."""
+    hooks = replace(
+        relay_hooks(channel, holder.get),
+        quiz_facts=quiz_replies.quiz_facts(holder.get, quiz),
+        takes_replies=quiz_replies.takes_replies(settings, channel),
+    )
+    if not settings.public_url:
+        return hooks
+    from bot.web.links import upload_links_for
+
+    links = upload_links_for(store, windows, settings, clock)
+    return replace(hooks, lookup_url=f"{settings.public_url}/q", links=links)
 
 
 def _router(
     holder: CampaignHolder,
     pipeline: Pipeline,
     store: SqlStore,
+    quiz: QuizStore,
     settings: Settings,
     sources: Sources,
     upcoming: LateBound[Pending],
+    tap: InboundHandler | None,
 ) -> tuple[InboundRouter, Handlers]:
-    """Who hears inbound messages, in order: admins' commands, proof, quiz answers, sorting questions."""
+    """Who hears inbound messages, in order: the `tap` if any, admins' commands, proof, quiz answers, sorting
+    questions."""
     answers = sorting.answerer(holder.get, pipeline, store, sources.schedules)
-    quiz = quiz_replies.handlers(holder.get, pipeline, store, settings)
+    quiz_handlers = quiz_replies.handlers(holder.get, pipeline, quiz)
     proof_admin, intake = proof.parts(holder.get, pipeline, store, settings.data_dir)
     admin = AdminCommands(holder.get, pipeline, pending=lambda: _queued(upcoming))
-    router = InboundRouter([admin, proof_admin, intake, *quiz, answers])
+    first = [tap] if tap is not None else []
+    router = InboundRouter([*first, admin, proof_admin, intake, *quiz_handlers, answers])
     return router, Handlers(proof_admin, intake, answers)
 
 

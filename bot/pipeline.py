@@ -38,7 +38,7 @@ from bot.store.base import DeliveryRecord, DeliveryStatus, Store
 from bot.store.transient import first_line, is_outage
 
 # Re-exported: callers know these as part of the pipeline's API.
-__all__ = ["Outcome", "Pipeline", "RetryPolicy", "Stopping", "job_label"]
+__all__ = ["Outcome", "Pipeline", "PipelineHooks", "RetryPolicy", "Stopping", "job_label"]
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,25 @@ def open_targets(job: PlannedJob, records: Iterable[DeliveryRecord], held: set[s
     status = {r.target: r.status for r in records}
     released = DeliveryStatus.RELEASED
     return [t for t in job.targets if status.get(t.id, released) is released or t.id in held]
+
+
+@dataclass(frozen=True)
+class PipelineHooks:
+    """The pipeline's optional collaborators, given when it is built (`bot.app.build` gathers them from the relay,
+    the quiz and the web console); each left out changes nothing."""
+
+    # Called after each batch (a job's targets, a one-off send): the relay's digest to the relay people.
+    batch_done: Callable[[], Awaitable[None]] | None = None
+    # Where a delivery goes when every attempt failed (certainly not posted): the relay queue; returns its id.
+    relay_failed: RelayFailed | None = None
+    # Appended to a message for its target (the web console's upload link in proof requests and chases), or "".
+    links: Callable[[PlannedJob, Target], str] | None = None
+    # The weekly quiz's counts for a job (`bot.sorting.quiz_replies.quiz_facts`): ProofFacts.quiz.
+    quiz_facts: Callable[[PlannedJob], Mapping[str, Any]] | None = None
+    # Whether a group's replies reach the bot (False: a robot group); quiz jobs skip the groups that can't answer.
+    takes_replies: Callable[[Target], bool] | None = None
+    # The public lookup page (BOT_PUBLIC_URL/q) the monthly announcement links to; "" without a public address.
+    lookup_url: str = ""
 
 
 @dataclass
@@ -61,18 +80,8 @@ class Pipeline:
     sleep: Sleep = asyncio.sleep
     # Makes the loudspeaker clips of broadcast jobs; without one, operators get the script to read aloud.
     producer: ClipProducer | None = None
-    # Called after each batch (a job's targets, a one-off send): the relay's digest to the relay people.
-    batch_done: Callable[[], Awaitable[None]] | None = None
-    # Where a delivery goes when every attempt failed (certainly not posted): the relay queue; returns its id.
-    relay_failed: RelayFailed | None = None
-    # Appended to a message for its target (the web console's upload link in proof requests and chases), or "".
-    links: Callable[[PlannedJob, Target], str] | None = None
-    # The weekly quiz's counts for a job (`bot.sorting.quiz_replies.quiz_facts`): ProofFacts.quiz.
-    quiz_facts: Callable[[PlannedJob], Mapping[str, Any]] | None = None
-    # Whether a group's replies reach the bot (False: a robot group); quiz jobs skip the groups that can't answer.
-    takes_replies: Callable[[Target], bool] | None = None
-    # The public lookup page (BOT_PUBLIC_URL/q) the monthly announcement links to; "" without a public address.
-    lookup_url: str = ""
+    # What the relay, the quiz and the web console add to deliveries; given here, never set afterwards.
+    hooks: PipelineHooks = field(default_factory=PipelineHooks)
     # Set while sending is allowed; an admin's #暂停 clears it. Jobs that fire meanwhile wait, they are not missed.
     _open: asyncio.Event = field(default_factory=asyncio.Event)
     # Shutting down: nothing more is claimed (SIGTERM).
@@ -113,11 +122,11 @@ class Pipeline:
             ]
         else:
             acts = [job.activity] if job.activity else []
-        quiz = self.quiz_facts(job) if self.quiz_facts is not None else {}
+        quiz = self.hooks.quiz_facts(job) if self.hooks.quiz_facts is not None else {}
         return ProofFacts(
             {a.id: self.store.units_with_proof(a.id, required_photos(loaded.campaign, a)) for a in acts},
             quiz,
-            self.lookup_url if job.kind is JobKind.ANNOUNCE else "",
+            self.hooks.lookup_url if job.kind is JobKind.ANNOUNCE else "",
         )
 
     async def run_job(self, job: PlannedJob) -> list[Outcome]:
@@ -141,8 +150,8 @@ class Pipeline:
                     log.warning("数据库暂时用不了（%s）：%s 从 %s 起稍后接着发", first_line(exc), job.key, target.id)
                     break
                 log.exception("发送 %s → %s 出错，稍后接着发", job.key, target.id)
-        if self.batch_done is not None:
-            await self.batch_done()
+        if self.hooks.batch_done is not None:
+            await self.hooks.batch_done()
         return outcomes
 
     def heartbeat(self, *, force: bool = False) -> None:
@@ -163,7 +172,7 @@ class Pipeline:
         if job.kind is JobKind.CHASE and job.activity and target.unit in facts.of(job.activity.id):
             return self._settle(job, target, DeliveryStatus.SKIPPED, "该单位已提交材料，不再催交")
         quiz = job.kind in (JobKind.QUIZ, JobKind.QUIZ_ANSWER)
-        if quiz and self.takes_replies is not None and not self.takes_replies(target):
+        if quiz and self.hooks.takes_replies is not None and not self.hooks.takes_replies(target):
             return self._settle(job, target, DeliveryStatus.SKIPPED, "这个群由机器人发送，收不到回复，不发每周一题")
         try:
             text = self.current().renderer.render(job, target, facts)
@@ -171,8 +180,8 @@ class Pipeline:
             # check/reload render every job before a plan goes live, so this is a bug, not a clerk's typo.
             log.exception("消息生成失败：%s → %s", job_label(job), target.name)
             return await self._fail_unclaimed(job, target, f"模板渲染失败: {exc}")
-        if self.links is not None:
-            text += self.links(job, target)
+        if self.hooks.links is not None:
+            text += self.hooks.links(job, target)
         await self._wait_open(job, target)
         self.heartbeat()
         claim = self.store.claim(job.key, target.id, job.at, self.clock.now(), self.runner)
@@ -215,8 +224,7 @@ class Pipeline:
         return Outcome(job.key, target.id, target.name, job.at, status, detail, note)
 
     def _sender(self) -> Sender:
-        # Built per send: `sleep` and `relay_failed` may be set after construction (the sandbox, the routing).
-        return Sender(self.store, self.clock, self.retry, self.sleep, self.relay_failed)
+        return Sender(self.store, self.clock, self.retry, self.sleep, self.hooks.relay_failed)
 
     def _broadcasts(self) -> Broadcasts:
         return Broadcasts(self.current(), self.producer, self.channel, self.clock, self.alert, self._episodes)
@@ -323,8 +331,8 @@ class Pipeline:
             raise
         finally:
             send_priority.reset(token)
-        if self.batch_done is not None:
-            await self.batch_done()
+        if self.hooks.batch_done is not None:
+            await self.hooks.batch_done()
         return Outcome(key, target.id, target.name, now, status, detail)
 
     # --- stopping ---------------------------------------------------------------------------------------------

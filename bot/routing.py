@@ -1,5 +1,5 @@
 """Wiring of the routes: the robots from robots.yaml, the relay desk and the default channel put together into one
-`RoutedChannel`, and the relay's digests and robot alerts hooked onto the pipeline."""
+`RoutedChannel` (told where robots' refusals go), and the relay's digests and hand-overs as the pipeline's hooks."""
 
 from __future__ import annotations
 
@@ -14,12 +14,13 @@ from bot.channels.relay import RelayDesk
 from bot.channels.robots import Pacer, PublicFiles, RobotChannel, RobotConfig, RobotProblem
 from bot.channels.robots.file import load_robots
 from bot.channels.robots.wire import KIND_CN
-from bot.channels.routed import RoutedChannel, routes_of
+from bot.channels.routed import ProblemSink, RoutedChannel, routes_of
 from bot.clock import Clock
+from bot.config.campaign import LoadedCampaign
 from bot.core.alert_kinds import ROBOT_FAILED
 from bot.core.model import Campaign
 from bot.core.planner import Target, person_target
-from bot.pipeline import Pipeline
+from bot.pipeline import Pipeline, PipelineHooks
 from bot.robots_reload import RobotsReloader
 from bot.settings import Settings
 from bot.store.relay import RelayQueue
@@ -42,11 +43,13 @@ def make_routed(
     campaign: Callable[[], Campaign],
     store: SqlStore,
     *,
+    problems: ProblemSink | None = None,
     pacer: Pacer | None = None,
     wall_ms: Callable[[], int] | None = None,
 ) -> Channel:
-    """`default` alone, or a RoutedChannel over it, the robots and the relay. Raises ConfigError for a bad
-    robots.yaml (its warnings go to the log). `pacer` and `wall_ms` let a simulation keep the robots' time."""
+    """`default` alone, or a RoutedChannel over it, the robots and the relay; `problems` is told when a robot
+    refuses for good (`robot_alerts`). Raises ConfigError for a bad robots.yaml (its warnings go to the log).
+    `pacer` and `wall_ms` let a simulation keep the robots' time."""
     robots_file = load_robots(settings.robots_path, campaign())
     for warning in robots_file.warnings:
         log.warning("%s", warning)
@@ -56,7 +59,7 @@ def make_routed(
     relay = RelayDesk(RelayQueue(store), clock.now)
     # Only a personal-WeChat gateway really reaches a person; the outbox reaches no one by itself.
     reaches_people = settings.channel == "wechaty"
-    return RoutedChannel(default, robots, relay, campaign, default_reaches_people=reaches_people)
+    return RoutedChannel(default, robots, relay, campaign, default_reaches_people=reaches_people, problems=problems)
 
 
 def robot_channel(
@@ -72,7 +75,13 @@ def robot_channel(
 
 
 def make_rehearsal(
-    settings: Settings, clock: Clock, echo: TextIO | None, campaign: Callable[[], Campaign], store: SqlStore
+    settings: Settings,
+    clock: Clock,
+    echo: TextIO | None,
+    campaign: Callable[[], Campaign],
+    store: SqlStore,
+    *,
+    problems: ProblemSink | None = None,
 ) -> Channel:
     """For `simulate` without --live: routes decided exactly as `make_routed` decides them (the same robots.yaml,
     the same default channel's reach), but every robot post and every default-channel delivery is written to the
@@ -91,7 +100,7 @@ def make_rehearsal(
     robots = RehearsalRobots(frozenset(kinds), outbox)
     relay = RelayDesk(RelayQueue(store), clock.now)
     reaches_people = settings.channel == "wechaty"
-    return RoutedChannel(outbox, robots, relay, campaign, default_reaches_people=reaches_people)
+    return RoutedChannel(outbox, robots, relay, campaign, default_reaches_people=reaches_people, problems=problems)
 
 
 DEFAULT_CN = {"wechaty": "个人微信"}
@@ -109,30 +118,34 @@ def make_reloader(
     return RobotsReloader(settings.robots_path, campaign, pipeline, routed, make)
 
 
-def wire_relay(channel: Channel, pipeline: Pipeline) -> None:
-    """After each batch, one digest to the relay people; when a robot refuses for good, the admins are told which
-    group and what to fix (once per group and error code: the store dedups alerts by key); a delivery whose every
-    attempt failed (the path stayed down) is handed to the relay instead of left failed."""
-    routed = routes_of(channel)
-    if routed is None:
-        return
+def robot_alerts(pipeline: Callable[[], Pipeline]) -> ProblemSink:
+    """When a robot refuses for good, the admins are told which group and what to fix (once per group and error
+    code: the store dedups alerts by key). `pipeline` is late-bound: the channel is built before the pipeline."""
 
     async def robot_problem(problem: RobotProblem) -> None:
-        group, robot = _group_name(pipeline, problem.group), KIND_CN[problem.kind]
+        group, robot = _group_name(pipeline(), problem.group), KIND_CN[problem.kind]
         key = f"alert/robot/{problem.group}/{problem.code}"
-        await pipeline.alert(ROBOT_FAILED(key, group=group, robot=robot, code=problem.code, fix=problem.fix))
+        await pipeline().alert(ROBOT_FAILED(key, group=group, robot=robot, code=problem.code, fix=problem.fix))
+
+    return robot_problem
+
+
+def relay_hooks(channel: Channel, current: Callable[[], LoadedCampaign]) -> PipelineHooks:
+    """After each batch, one digest to the relay people; a delivery whose every attempt failed (the path stayed
+    down) is handed to the relay instead of left failed. No hooks for a channel without routes."""
+    routed = routes_of(channel)
+    if routed is None:
+        return PipelineHooks()
 
     async def digest() -> None:
-        loaded = pipeline.current()
+        loaded = current()
         people = [person_target(p) for p in loaded.campaign.relay]
         await routed.relay.flush(people, loaded.renderer.render_named, routed.send_direct)
 
     async def relay_failed(target: Target, text: str, why: str) -> str:
         return await routed.relay.queue(target, text, None, why)
 
-    routed.problem_sink = robot_problem
-    pipeline.batch_done = digest
-    pipeline.relay_failed = relay_failed
+    return PipelineHooks(batch_done=digest, relay_failed=relay_failed)
 
 
 def _group_name(pipeline: Pipeline, group_id: str) -> str:

@@ -144,9 +144,9 @@ class Sandbox:
             tts_engine="offline",
             robots_file=self.data_dir / "robots.yaml",
         )
-        self.app = build(self.sources, settings, self.clock, echo=None, wechaty=wechaty)
-        self.app.pipeline.sleep = _no_sleep
-        self.app.router.handlers.insert(0, _Recorder(self))
+        self.app = build(
+            self.sources, settings, self.clock, echo=None, wechaty=wechaty, sleep=_no_sleep, tap=_Recorder(self)
+        )
         await self.app.channel.start()
         self._listener = asyncio.create_task(listen(self.app))
         self.cursor = next((i for i, j in enumerate(self.jobs) if j.at >= self.start_at), len(self.jobs))

@@ -27,8 +27,7 @@ ADMINS = ["admin-ran", "admin-tan"]
 @pytest.fixture
 def app(jinxi: Sources, tmp_path: Path) -> Iterator[App]:
     settings = Settings(tmp_path, f"sqlite:///{tmp_path / 'laba.db'}", "outbox", tmp_path / "audio", tts_engine="none")
-    built = build(jinxi, settings, VirtualClock(NOW), channel=MemoryChannel(), echo=None)
-    built.pipeline.sleep = no_sleep
+    built = build(jinxi, settings, VirtualClock(NOW), channel=MemoryChannel(), echo=None, sleep=no_sleep)
     yield built
     built.close()
 

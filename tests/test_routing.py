@@ -55,8 +55,7 @@ def test_a_path_that_stays_down_hands_the_delivery_to_the_relay(jinxi: Sources, 
     default = MemoryChannel(fail_next=3)  # every attempt of the one delivery fails, then the path is back
     channel = make_routed(settings, clock, default, lambda: loaded.campaign, store)
     assert isinstance(channel, RoutedChannel)
-    app = build(jinxi, settings, clock, channel=channel, echo=None)
-    app.pipeline.sleep = _no_sleep
+    app = build(jinxi, settings, clock, channel=channel, echo=None, sleep=_no_sleep)
     try:
         [outcome] = asyncio.run(app.pipeline.run_job(job))
         assert outcome.status is DeliveryStatus.RELAYED and outcome.detail.startswith("relay:")

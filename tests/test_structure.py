@@ -1,6 +1,7 @@
 """The shape issue 11 asks of `bot/`: no class over 300 lines and no function over 60 (migrations and generated
-stubs aside), no import cycle between modules, and no `isinstance` on a concrete channel outside the channel
-package (the rest of the code asks for capabilities, not for a class)."""
+stubs aside), no import cycle between modules, no `isinstance` on a concrete channel outside the channel package
+nor on a concrete store anywhere (the rest of the code asks for capabilities, not for a class), and no part wired
+by setting its attributes after it is built."""
 
 from __future__ import annotations
 
@@ -193,4 +194,127 @@ def test_the_isinstance_check_sees_a_tuple_and_an_attribute() -> None:
     assert isinstance_on(tree, {"RoutedChannel", "WechatyChannel"}) == [
         "RoutedChannel (line 1)",
         "WechatyChannel (line 2)",
+    ]
+
+
+@functools.cache
+def concrete_stores() -> frozenset[str]:
+    """Classes of the store package that are stores (they claim deliveries), not protocols."""
+    names = set()
+    for name, _, tree in MODULES:
+        if not name.startswith("bot.store"):
+            continue
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.ClassDef):
+                continue
+            protocol = any(isinstance(b, ast.Name) and b.id == "Protocol" for b in node.bases)
+            claims = any(isinstance(f, ast.FunctionDef) and f.name == "claim" and f.body for f in node.body)
+            if claims and not protocol:
+                names.add(node.name)
+    return frozenset(names)
+
+
+def test_the_stores_are_found() -> None:
+    assert {"SqlStore", "MemoryStore"} <= concrete_stores()
+
+
+@pytest.mark.parametrize("name", sorted(n for n, _, _ in MODULES))
+def test_no_isinstance_on_a_concrete_store(name: str) -> None:
+    # What a part needs of the store is in its type (`App.store` is the SQL store `build` opens), not asked at run time.
+    [tree] = [t for n, _, t in MODULES if n == name]
+    assert isinstance_on(tree, concrete_stores()) == []
+
+
+# Attributes set on an object from outside it, on purpose, by module: records one operation fills in as it goes (a
+# send attempt, a burst of photos), state a part keeps in a small object of its own (the sender's `OwnMessages`, the
+# TLS watch seen from its nested class), the loopback fakes' simulated world, and other libraries' objects configured
+# by setting attributes as their APIs ask (an SSL context, click's parameters and gettext hooks, log records,
+# openpyxl's cells, a DB-API connection). Wiring a part after it is built is not among them: give it to the
+# constructor (`PipelineHooks`, a `LateBound` for a loop).
+SET_FROM_OUTSIDE: dict[str, frozenset[str]] = {
+    "bot.broadcasting": frozenset({"attempt"}),
+    "bot.delivery": frozenset({"attempt"}),
+    "bot.pipeline": frozenset({"attempt"}),
+    "bot.proof.acks": frozenset({"burst"}),
+    "bot.proof.intake": frozenset({"burst"}),
+    "bot.channels.wechaty.sender": frozenset({"self.own"}),
+    "bot.channels.robots.loopback": frozenset({"robot"}),
+    "bot.channels.wechaty.loopback": frozenset({"protocol"}),
+    "bot.channels.wechaty.loopback_world": frozenset({"self.rooms"}),
+    "bot.channels.wechaty.protocol": frozenset({"ctx"}),
+    "bot.channels.wechaty.tls_closing": frozenset({"context", "watch"}),
+    "bot.cli.chinese": frozenset({"ChineseGroup", "module", "param"}),
+    "bot.cli.logs": frozenset({"record"}),
+    "bot.proof.report": frozenset({"cell", "img", "sheet", "ws"}),
+    "bot.store.db": frozenset({"dbapi_connection"}),
+}
+
+
+def _owner(node: ast.expr) -> str:
+    """Whose attribute is set: the name the target starts from (`ws` in `ws.column_dimensions['A'].width`), or
+    `self.part` when it starts from one of the object's own parts."""
+    while isinstance(node, ast.Attribute | ast.Subscript):
+        inner = node.value
+        if isinstance(inner, ast.Name) and inner.id in ("self", "cls") and isinstance(node, ast.Attribute):
+            return f"{inner.id}.{node.attr}"
+        node = inner
+    return node.id if isinstance(node, ast.Name) else ast.unparse(node)
+
+
+def set_from_outside(tree: ast.Module) -> list[tuple[str, str]]:
+    """(owner, target) of every assignment to an attribute of something other than `self` or `cls`: `pipeline.x = y`,
+    `self.app.pipeline.x = y`, `a.b += 1`, `p.x: int = 1`, each target of `a.x = b.y = 1` and of `a.x, b.y = ...`."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, ast.AugAssign | ast.AnnAssign):
+            targets = [node.target]
+        else:
+            continue
+        for target in targets:
+            for sub in ast.walk(target):
+                if not isinstance(sub, ast.Attribute) or not isinstance(sub.ctx, ast.Store):
+                    continue
+                if isinstance(sub.value, ast.Name) and sub.value.id in ("self", "cls"):
+                    continue
+                found.append((_owner(sub.value), ast.unparse(sub)))
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(n for n, _, _ in MODULES))
+def test_no_part_has_an_attribute_set_from_outside(name: str) -> None:
+    [tree] = [t for n, _, t in MODULES if n == name]
+    allowed = SET_FROM_OUTSIDE.get(name, frozenset())
+    assert [target for owner, target in set_from_outside(tree) if owner not in allowed] == []
+
+
+def test_every_allowed_assignment_is_still_there() -> None:
+    # So the list shrinks with the code and an entry can't quietly allow a new assignment later.
+    found = {(name, owner) for name, _, tree in MODULES for owner, _ in set_from_outside(tree)}
+    assert {(name, owner) for name, owners in SET_FROM_OUTSIDE.items() for owner in owners} <= found
+
+
+def test_the_assignment_check_sees_wiring_after_construction() -> None:
+    code = (
+        "pipeline.batch_done = digest\n"
+        "self.app.pipeline.sleep = no_sleep\n"
+        "self.x = 1\n"
+        "cls.y = 2\n"
+        "a.n += 1\n"
+        "first.x = second.y = 0\n"
+        "c.k, d = 1, 2\n"
+        "self.part.z: int = 3\n"
+        "ws['A1'].font = bold\n"
+        "value = pipeline.sleep\n"
+    )
+    assert set_from_outside(ast.parse(code)) == [
+        ("pipeline", "pipeline.batch_done"),
+        ("self.app", "self.app.pipeline.sleep"),
+        ("a", "a.n"),
+        ("first", "first.x"),
+        ("second", "second.y"),
+        ("c", "c.k"),
+        ("self.part", "self.part.z"),
+        ("ws", "ws['A1'].font"),
     ]

@@ -46,14 +46,15 @@ class RoutedChannel:
         campaign: Callable[[], Campaign],
         *,
         default_reaches_people: bool,
+        problems: ProblemSink | None = None,
     ) -> None:
+        """`problems` is told when a robot refuses for good (the app: the admins, once per group and code)."""
         self.default = default
         self.robots = robots
         self.relay = relay
         self._campaign = campaign
         self._reaches_people = default_reaches_people
-        # Told (by the app: the admins) when a robot refuses for good; set after construction.
-        self.problem_sink: ProblemSink | None = None
+        self._problems = problems
         # Robots replaced by a reload: closed only with this channel, so a send in flight on one isn't cut off.
         self._retired: list[GroupRobots] = []
 
@@ -110,8 +111,8 @@ class RoutedChannel:
         except DeliveryError as exc:
             if not exc.permanent or exc.uncertain:
                 raise
-            if isinstance(exc, RobotRefused) and self.problem_sink is not None:
-                await self.problem_sink(exc.problem)
+            if isinstance(exc, RobotRefused) and self._problems is not None:
+                await self._problems(exc.problem)
             log.warning("%s → %s failed for good, handed to the relay: %s", route.kind, target.id, exc)
             await handoff(True)
             return await self.relay.queue(target, text, _path(file), str(exc))

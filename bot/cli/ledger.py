@@ -23,7 +23,6 @@ from bot.proof.report import Thumbnails, month_html, month_xlsx, year_html, year
 from bot.settings import Settings
 from bot.sorting.quiz_report import QuizMonth, quiz_html, quiz_lines, quiz_month, quiz_sheet
 from bot.store.evidence import FLAG_CN, BindingStatus, EvidenceStore
-from bot.store.sql import SqlStore
 
 
 @dataclass
@@ -39,8 +38,6 @@ def _ledger(schedules: Path, messages: Path) -> Iterator[LedgerContext]:
     settings = Settings.from_env()
     app = build_app(schedules, messages, None, SystemClock(), echo=None)
     try:
-        if not isinstance(app.store, SqlStore):
-            raise click.ClickException("the ledger needs the SQL store")
         evidence = EvidenceStore(app.store, evidence_dir(settings.data_dir))
         intake = ProofIntake(app.holder.get, app.pipeline, evidence)
         yield LedgerContext(app, evidence, LedgerActions(app.holder.get, intake), settings.data_dir)
@@ -84,8 +81,7 @@ def report(schedules: Path, messages: Path, month_: str | None, year_: int | Non
         if month_ is not None:
             year, month = _month(month_)
             ledger = month_ledger(loaded, ctx.app.store, ctx.evidence, year, month)
-            if isinstance(ctx.app.store, SqlStore):
-                quiz = quiz_month(loaded, ctx.app.store, year, month)
+            quiz = quiz_month(loaded, ctx.app.store, year, month)
             name = f"ledger-{year}-{month:02d}.{fmt}"
         else:
             assert year_ is not None

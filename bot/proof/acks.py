@@ -70,13 +70,13 @@ class Acknowledgements:
         pipeline: Pipeline,
         evidence: EvidenceStore,
         windows: Callable[[], tuple[ActivityWindow, ...]],
-        ack_window: timedelta,
+        ack_window: Callable[[], timedelta],
     ) -> None:
         self._current = current
         self._pipeline = pipeline
         self.evidence = evidence
         self._windows = windows
-        self.ack_window = ack_window
+        self._ack_window = ack_window  # read at each burst: the intake's settings may be changed
         self._bursts: dict[BurstKey, Burst] = {}
         self._sending: set[asyncio.Task[None]] = set()  # acknowledgements whose window closed, on their way
         self._closing = False
@@ -121,7 +121,7 @@ class Acknowledgements:
         if burst.timer is not None:
             burst.timer.cancel()
             burst.timer = None
-        seconds = self.ack_window.total_seconds()
+        seconds = self._ack_window().total_seconds()
         if seconds <= 0 or self._closing:
             del self._bursts[bkey]
             await self._acknowledge(burst)

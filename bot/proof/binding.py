@@ -46,13 +46,13 @@ class BindRequests:
         current: Callable[[], LoadedCampaign],
         pipeline: Pipeline,
         evidence: EvidenceStore,
-        caps: BindCaps,
+        caps: Callable[[], BindCaps],
         unit_of: Callable[[InboundMessage], Unit | None],
     ) -> None:
         self._current = current
         self._pipeline = pipeline
         self.evidence = evidence
-        self.caps = caps
+        self._caps = caps  # read at each request: the intake's settings may be changed
         self._unit_of = unit_of
 
     async def request(self, message: InboundMessage, words: str, reply: Reply) -> None:
@@ -81,7 +81,7 @@ class BindRequests:
             unit_id=unit.id,
             message_id=message.message_id,
             at=message.received_at,
-            caps=self.caps,
+            caps=self._caps(),
         )
         if verdict is not BindVerdict.NEW:
             log.warning("#绑定 from %s for %s not recorded: %s", message.sender, unit.id, verdict.value)

@@ -35,12 +35,12 @@ class PhotoFiling:
     def __init__(
         self,
         evidence: EvidenceStore,
-        settings: IntakeSettings,
+        settings: Callable[[], IntakeSettings],
         zone: tzinfo,
         windows: Callable[[], tuple[ActivityWindow, ...]],
     ) -> None:
         self.evidence = evidence
-        self.settings = settings
+        self._settings = settings  # read at each use: the intake's settings may be changed
         self._zone = zone
         self._windows = windows
         self._decoding = threading.Lock()  # one photo decoded at a time: the memory budget is per photo
@@ -50,7 +50,7 @@ class PhotoFiling:
         take up to the memory budget (`Limits.max_decode_bytes`)."""
         with self._decoding:
             try:
-                return verify(attachment.data, self.settings.limits, self._zone, attachment.unfetched_size)
+                return verify(attachment.data, self._settings().limits, self._zone, attachment.unfetched_size)
             except ImageRefused as exc:
                 return exc
 
@@ -82,7 +82,7 @@ class PhotoFiling:
             return self._refuse(replace(base, kind="file"), checked.reason)
         if unit is None and self._stranger_quota_spent(message):
             reason = (
-                f"您还不是任何单位的联系人，一天最多暂存 {self.settings.stranger_photos_per_day} 张照片；"
+                f"您还不是任何单位的联系人，一天最多暂存 {self._settings().stranger_photos_per_day} 张照片；"
                 "请先发“#绑定 单位名称”，管理员确认后再发"
             )
             return self._refuse(base, reason)
@@ -115,7 +115,7 @@ class PhotoFiling:
         )
         # Duplicates are found inside the filing transaction. A message delivered twice finds its own first copy
         # there; the first record is then kept as it was.
-        filed, fresh, count = self.evidence.intake(record, self.settings.near_distance)
+        filed, fresh, count = self.evidence.intake(record, self._settings().near_distance)
         return filed, count, fresh
 
     def expire_strangers(self, now: datetime) -> int:
@@ -138,4 +138,4 @@ class PhotoFiling:
     def _stranger_quota_spent(self, message: InboundMessage) -> bool:
         since = message.received_at - timedelta(days=1)
         held = [e for e in self.evidence.pending(message.sender) if e.unit_id is None and e.received_at > since]
-        return len(held) >= self.settings.stranger_photos_per_day
+        return len(held) >= self._settings().stranger_photos_per_day

@@ -79,9 +79,9 @@ class ProofIntake:
         settings = settings or IntakeSettings()
         self._settings = settings
         self._windows_for: tuple[int, tuple[ActivityWindow, ...]] | None = None
-        self.acks = Acknowledgements(current, pipeline, evidence, self.windows, settings.ack_window)
-        self.filing = PhotoFiling(evidence, settings, pipeline.clock.zone, self.windows)
-        self.binding = BindRequests(current, pipeline, evidence, settings.bind_caps, self.unit_of)
+        self.acks = Acknowledgements(current, pipeline, evidence, self.windows, lambda: self._settings.ack_window)
+        self.filing = PhotoFiling(evidence, lambda: self._settings, pipeline.clock.zone, self.windows)
+        self.binding = BindRequests(current, pipeline, evidence, lambda: self._settings.bind_caps, self.unit_of)
         # What senders said matters as long as a naming applies or a burst follows the last choice.
         self.recall = SenderRecall(lambda: max(self._settings.timing.named_for, self._settings.carry_over))
         self.text = TextFiling(evidence, self.windows, self.acks, self.recall, lambda: self._settings)
@@ -92,10 +92,7 @@ class ProofIntake:
 
     @settings.setter
     def settings(self, settings: IntakeSettings) -> None:
-        self._settings = settings
-        self.filing.settings = settings
-        self.acks.ack_window = settings.ack_window
-        self.binding.caps = settings.bind_caps
+        self._settings = settings  # its parts read it from here
 
     # -- what the handler knows about the town -------------------------------------------------------------
 

@@ -7,7 +7,7 @@ replayed after a restart never counts twice. Nothing is said back (thirty "答�
 answer post the next morning gives the result. Other text is left to the next handlers. At a quiz's first answer
 the size of each of its groups is asked of the channel (a WeChat gateway can say) and kept, for the 参与率.
 
-`quiz_facts` gives the pipeline (`Pipeline.quiz_facts`) the tally for a quiz answer job and each village's month
+`quiz_facts` gives the pipeline (`PipelineHooks.quiz_facts`) the tally for a quiz answer job and each village's month
 for a summary job. `takes_replies` tells which groups can answer at all: the default channel must be Wechaty and
 the group not sent to by a robot. The plan already leaves the others out (`bot.core.routes.reply_groups`); this is
 the check at delivery for a robot added since the plan was made.
@@ -32,7 +32,6 @@ from bot.settings import Settings
 from bot.sorting.quiz import choice_of
 from bot.sorting.quiz_report import quiz_villages
 from bot.store.quiz import GroupSize, QuizAnswer, QuizStore
-from bot.store.sql import SqlStore
 
 log = logging.getLogger(__name__)
 
@@ -148,11 +147,6 @@ def takes_replies(settings: Settings, channel: Channel) -> Callable[[Target], bo
     return replies
 
 
-def handlers(
-    current: Callable[[], LoadedCampaign], pipeline: Pipeline, store: SqlStore, settings: Settings
-) -> list[InboundHandler]:
-    """The quiz's handler for `bot.app.build`; also hooks the quiz's counts and reply check onto the pipeline."""
-    quiz = QuizStore(store)
-    pipeline.quiz_facts = quiz_facts(current, quiz)
-    pipeline.takes_replies = takes_replies(settings, pipeline.channel)
+def handlers(current: Callable[[], LoadedCampaign], pipeline: Pipeline, quiz: QuizStore) -> list[InboundHandler]:
+    """The quiz's handler for `bot.app.build` (which gives the pipeline `quiz_facts` and `takes_replies`)."""
     return [QuizReplies(current, pipeline, quiz)]

@@ -34,10 +34,11 @@ from bot.store.evidence_records import (
 )
 from bot.store.files import FileStore
 from bot.store.ledger_log import LedgerLog, write_log
+from bot.store.outcomes import aware_utc
 from bot.store.photo_hashes import PhotoHashes
 from bot.store.proof_counts import counted_clause, counted_units
 from bot.store.schema import evidence
-from bot.store.sql import SqlStore, _aware_utc
+from bot.store.sql import SqlStore
 
 # Intake's statements, built once: building SQLAlchemy statements costs more than running them on SQLite.
 _COUNT: Final = (
@@ -147,7 +148,7 @@ class EvidenceStore:
             "sender": item.sender,
             "sender_name": item.sender_name,
             "group_id": item.group_id,
-            "received_at": _aware_utc(item.received_at, "received_at"),
+            "received_at": aware_utc(item.received_at, "received_at"),
             "exif_at": item.exif_at,
             "size": item.size,
             "sha256": item.sha256,
@@ -191,9 +192,7 @@ class EvidenceStore:
         stmt = (
             select(evidence)
             .where(evidence.c.activity_id.is_(None) | evidence.c.unit_id.is_(None))
-            .where(
-                evidence.c.received_at >= _aware_utc(start, "start"), evidence.c.received_at < _aware_utc(end, "end")
-            )
+            .where(evidence.c.received_at >= aware_utc(start, "start"), evidence.c.received_at < aware_utc(end, "end"))
             .order_by(evidence.c.received_at, evidence.c.id)
         )
         with self._read() as conn:
@@ -216,7 +215,7 @@ class EvidenceStore:
                 .where(
                     evidence.c.sender == sender,
                     evidence.c.activity_id.is_not(None),
-                    evidence.c.received_at >= _aware_utc(since, "since"),
+                    evidence.c.received_at >= aware_utc(since, "since"),
                 )
                 .order_by(evidence.c.received_at.desc(), evidence.c.id.desc())
                 .limit(1)

@@ -28,8 +28,9 @@ from sqlalchemy import (
 )
 
 from bot.store.db import insert_ignore
+from bot.store.outcomes import aware_utc
 from bot.store.schema import UtcDateTime, metadata
-from bot.store.sql import SqlStore, _aware_utc
+from bot.store.sql import SqlStore
 
 quiz_answers = Table(
     "quiz_answers",
@@ -131,7 +132,7 @@ class QuizStore:
 
     def record(self, answer: QuizAnswer) -> bool:
         """Keep `answer` if it is this person's first for this quiz; False (nothing written) otherwise."""
-        values = {**answer.__dict__, "answered_at": _aware_utc(answer.answered_at, "answered_at")}
+        values = {**answer.__dict__, "answered_at": aware_utc(answer.answered_at, "answered_at")}
         # The unique (quiz_key, sender): a second answer, or another runner's copy of this one, inserts nothing.
         with self._store.db.write() as conn:
             return insert_ignore(conn, quiz_answers, values)
@@ -147,7 +148,7 @@ class QuizStore:
 
     def record_size(self, size: GroupSize) -> bool:
         """Keep a group's size for a quiz if none is kept yet (the first count wins); False otherwise."""
-        values = {**size.__dict__, "counted_at": _aware_utc(size.counted_at, "counted_at")}
+        values = {**size.__dict__, "counted_at": aware_utc(size.counted_at, "counted_at")}
         with self._store.db.write() as conn:  # another runner may have counted the same group a moment earlier
             return insert_ignore(conn, quiz_members, values)
 

@@ -61,8 +61,9 @@ class RoomDirectory:
         self._lock = threading.Lock()
 
     @classmethod
-    def for_store(cls, channel: str, store: object) -> RoomDirectory:
-        return cls(channel, store.engine if isinstance(store, SqlStore) else None)
+    def for_store(cls, channel: str, store: SqlStore | None) -> RoomDirectory:
+        """On `store`'s database, or in memory without one."""
+        return cls(channel, store.engine if store is not None else None)
 
     def all(self) -> dict[str, RoomRecord]:
         if self._engine is None:

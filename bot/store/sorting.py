@@ -30,8 +30,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
+from bot.store.outcomes import aware_utc
 from bot.store.schema import UtcDateTime, metadata
-from bot.store.sql import SqlStore, _aware_utc
+from bot.store.sql import SqlStore
 
 
 class QuestionStatus(StrEnum):
@@ -110,7 +111,7 @@ class QuestionStore:
         filed before (a redelivery): nothing is written. One transaction: concurrent runners can't both file it."""
         if not rows:
             return []
-        since = _aware_utc(since, "since")
+        since = aware_utc(since, "since")
         with self._engine.connect() as conn, conn.execution_options(laba_write=True).begin():
             done = conn.execute(
                 select(func.count()).where(sorting_questions.c.message_id == rows[0].message_id)
@@ -124,7 +125,7 @@ class QuestionStore:
                 if row.item_key in seen or self._asked_since(conn, row, since):
                     final = QuestionStatus.REPEAT
                 seen.add(row.item_key)
-                values = {**row.__dict__, "asked_at": _aware_utc(row.asked_at, "asked_at"), "status": final.value}
+                values = {**row.__dict__, "asked_at": aware_utc(row.asked_at, "asked_at"), "status": final.value}
                 conn.execute(insert(sorting_questions).values(**values))
                 out.append(Question(**row.__dict__, status=final))
             return out
@@ -146,7 +147,7 @@ class QuestionStore:
             result = conn.execute(
                 update(sorting_questions)
                 .where(q.message_id == message_id, q.status == only.value)
-                .values(status=status.value, answered_at=_aware_utc(at, "at") if at else None)
+                .values(status=status.value, answered_at=aware_utc(at, "at") if at else None)
             )
             return int(result.rowcount)
 

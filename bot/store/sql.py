@@ -31,8 +31,6 @@ from bot.store.unavailable import explain
 # Re-exported: callers know the schema and the URL handling by these names too.
 __all__ = ["MIGRATIONS_DIR", "SqlStore", "UtcDateTime", "metadata", "normalize_url", "open_store"]
 
-# Kept under its old name: evidence, sorting and web import it from here.
-_aware_utc = aware_utc
 _CLAIMABLE: Final = tuple(sorted(s.value for s in CLAIMABLE))
 
 _DELIVERY_ORDER: Final = (deliveries.c.scheduled_at, deliveries.c.job_key, deliveries.c.target)
@@ -71,8 +69,8 @@ class SqlStore(ClaimOutcomes):
     # -- deliveries ------------------------------------------------------------------------------------------
 
     def claim(self, job_key: str, target: str, scheduled_at: datetime, now: datetime, runner: str) -> Claim | None:
-        scheduled_utc = _aware_utc(scheduled_at, "scheduled_at")
-        now_utc = _aware_utc(now, "now")
+        scheduled_utc = aware_utc(scheduled_at, "scheduled_at")
+        now_utc = aware_utc(now, "now")
         if not runner:
             raise ValueError("runner must name the claiming runner")
         with self._write() as conn:
@@ -119,11 +117,11 @@ class SqlStore(ClaimOutcomes):
 
     def _finish(self, claim: Claim, status: DeliveryStatus, now: datetime, detail: str) -> None:
         self._update_claim(
-            claim, status, {"status": status.value, "updated_at": _aware_utc(now, "now"), "detail": detail}
+            claim, status, {"status": status.value, "updated_at": aware_utc(now, "now"), "detail": detail}
         )
 
     def mark_handed(self, claim: Claim, now: datetime | None) -> None:
-        handed = None if now is None else _aware_utc(now, "now")
+        handed = None if now is None else aware_utc(now, "now")
         self._update_claim(claim, DeliveryStatus.SENDING, {"handed_at": handed})
 
     def _update_claim(self, claim: Claim, status: DeliveryStatus, values: Mapping[str, Any]) -> None:
@@ -162,8 +160,8 @@ class SqlStore(ClaimOutcomes):
             "job_key": job_key,
             "target": target,
             "status": status.value,
-            "scheduled_at": _aware_utc(scheduled_at, "scheduled_at"),
-            "updated_at": _aware_utc(now, "now"),
+            "scheduled_at": aware_utc(scheduled_at, "scheduled_at"),
+            "updated_at": aware_utc(now, "now"),
             "attempts": 0,
             "runner": "",
             "detail": detail,
@@ -224,7 +222,7 @@ class SqlStore(ClaimOutcomes):
             select(deliveries)
             .where(
                 deliveries.c.status == DeliveryStatus.SENDING.value,
-                deliveries.c.updated_at < _aware_utc(older_than, "older_than"),
+                deliveries.c.updated_at < aware_utc(older_than, "older_than"),
             )
             .order_by(*_DELIVERY_ORDER)
         )
@@ -233,7 +231,7 @@ class SqlStore(ClaimOutcomes):
         return [self._record(row) for row in rows]
 
     def resolve_stale(self, job_key: str, target: str, now: datetime, detail: str) -> bool:
-        now_utc = _aware_utc(now, "now")
+        now_utc = aware_utc(now, "now")
         with self._write() as conn:
             changed = conn.execute(
                 update(deliveries)
@@ -247,7 +245,7 @@ class SqlStore(ClaimOutcomes):
         return changed == 1
 
     def heartbeat(self, runner: str, now: datetime) -> None:
-        now_utc = _aware_utc(now, "now")
+        now_utc = aware_utc(now, "now")
         with self._write() as conn:
             if not insert_ignore(conn, runners, {"runner": runner, "seen_at": now_utc}):
                 conn.execute(update(runners).where(runners.c.runner == runner).values(seen_at=now_utc))
@@ -267,7 +265,7 @@ class SqlStore(ClaimOutcomes):
         self, job_key: str, target: str, runner: str, now: datetime, status: DeliveryStatus, detail: str
     ) -> bool:
         check_release(status)
-        now_utc = _aware_utc(now, "now")
+        now_utc = aware_utc(now, "now")
         with self._write() as conn:
             changed = conn.execute(
                 update(deliveries)
@@ -285,7 +283,7 @@ class SqlStore(ClaimOutcomes):
     def save_snapshot(self, town_key: str, files: Mapping[str, str], now: datetime) -> None:
         values = {
             "files": json.dumps(dict(files), ensure_ascii=False, sort_keys=True),
-            "saved_at": _aware_utc(now, "now"),
+            "saved_at": aware_utc(now, "now"),
         }
         with self._write() as conn:
             if not insert_ignore(conn, plan_snapshots, {"town_key": town_key, **values}):
@@ -301,7 +299,7 @@ class SqlStore(ClaimOutcomes):
     # -- service state and proofs ----------------------------------------------------------------------------
 
     def service_started_at(self, town_id: str, now: datetime) -> datetime:
-        now_utc = _aware_utc(now, "now")
+        now_utc = aware_utc(now, "now")
         with self._write() as conn:
             insert_ignore(conn, service_state, {"town_id": town_id, "started_at": now_utc})
             started: datetime = conn.execute(
@@ -313,7 +311,7 @@ class SqlStore(ClaimOutcomes):
         values = {
             "activity_id": activity_id,
             "unit_id": unit_id,
-            "received_at": _aware_utc(received_at, "received_at"),
+            "received_at": aware_utc(received_at, "received_at"),
             "note": note,
         }
         with self._write() as conn:

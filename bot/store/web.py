@@ -20,8 +20,9 @@ from sqlalchemy import Column, Index, Integer, PrimaryKeyConstraint, Row, String
 from sqlalchemy.engine import Connection
 
 from bot.store.db import insert_ignore
+from bot.store.outcomes import aware_utc
 from bot.store.schema import UtcDateTime, evidence, metadata
-from bot.store.sql import SqlStore, _aware_utc
+from bot.store.sql import SqlStore
 
 web_users = Table(
     "web_users",
@@ -171,7 +172,7 @@ class WebStore:
 
     def put_account(self, user_id: str, role: str, password_hash: str, at: datetime) -> bool:
         """Create or replace an account (and sign it out everywhere). True if it was new."""
-        values = {"id": user_id, "role": role, "password_hash": password_hash, "updated_at": _aware_utc(at, "at")}
+        values = {"id": user_id, "role": role, "password_hash": password_hash, "updated_at": aware_utc(at, "at")}
         with self._write() as conn:
             changed = conn.execute(update(web_users).where(web_users.c.id == user_id).values(**values)).rowcount
             if changed == 0:
@@ -194,10 +195,10 @@ class WebStore:
             "token_sha256": token_digest(token),
             "user_id": user_id,
             "csrf": session.csrf,
-            "expires_at": _aware_utc(session.expires_at, "expires_at"),
+            "expires_at": aware_utc(session.expires_at, "expires_at"),
         }
         with self._write() as conn:
-            conn.execute(delete(web_sessions).where(web_sessions.c.expires_at < _aware_utc(now, "now")))
+            conn.execute(delete(web_sessions).where(web_sessions.c.expires_at < aware_utc(now, "now")))
             conn.execute(web_sessions.insert().values(**values))
         return token, session
 
@@ -210,7 +211,7 @@ class WebStore:
         )
         with self._read() as conn:
             row = conn.execute(stmt).one_or_none()
-        if row is None or row.expires_at < _aware_utc(now, "now"):
+        if row is None or row.expires_at < aware_utc(now, "now"):
             return None
         return Session(row.user_id, row.csrf, self._local(row.expires_at))
 
@@ -226,7 +227,7 @@ class WebStore:
         return (0, None) if row is None else (int(row.failures), self._local(row.last_at))
 
     def add_failure(self, key: str, at: datetime) -> int:
-        when = _aware_utc(at, "at")
+        when = aware_utc(at, "at")
         with self._write() as conn:
             changed = conn.execute(
                 update(web_failures)
@@ -264,7 +265,7 @@ class WebStore:
                     upload_links.c.unit_id == unit_id,
                     upload_links.c.activity_id == activity_id,
                     upload_links.c.revoked_at.is_(None),
-                    upload_links.c.expires_at >= _aware_utc(now, "now"),
+                    upload_links.c.expires_at >= aware_utc(now, "now"),
                 )
                 .order_by(upload_links.c.created_at.desc())
                 .limit(1)
@@ -275,8 +276,8 @@ class WebStore:
                 "token": secrets.token_urlsafe(24),
                 "unit_id": unit_id,
                 "activity_id": activity_id,
-                "created_at": _aware_utc(now, "now"),
-                "expires_at": _aware_utc(expires_at, "expires_at"),
+                "created_at": aware_utc(now, "now"),
+                "expires_at": aware_utc(expires_at, "expires_at"),
                 "revoked_at": None,
                 "revoked_by": "",
             }
@@ -304,7 +305,7 @@ class WebStore:
                 conn.execute(
                     update(upload_links)
                     .where(upload_links.c.token == token, upload_links.c.revoked_at.is_(None))
-                    .values(revoked_at=_aware_utc(at, "at"), revoked_by=by)
+                    .values(revoked_at=aware_utc(at, "at"), revoked_by=by)
                 ).rowcount
             )
 
@@ -317,7 +318,7 @@ class WebStore:
         return ("", "", None) if row is None else (row.value, row.updated_by, self._local(row.updated_at))
 
     def set_flag(self, key: str, value: str, by: str, at: datetime) -> None:
-        values = {"key": key, "value": value, "updated_at": _aware_utc(at, "at"), "updated_by": by}
+        values = {"key": key, "value": value, "updated_at": aware_utc(at, "at"), "updated_by": by}
         with self._write() as conn:
             if not conn.execute(update(shared_flags).where(shared_flags.c.key == key).values(**values)).rowcount:
                 conn.execute(shared_flags.insert().values(**values))
@@ -329,7 +330,7 @@ class WebStore:
 
     def forward(self, job_key: str, target: str, by: str, at: datetime) -> bool:
         """Record that `by` forwarded (job_key, target) by hand; False if it was recorded already."""
-        values = {"job_key": job_key, "target": target, "forwarded_by": by, "forwarded_at": _aware_utc(at, "at")}
+        values = {"job_key": job_key, "target": target, "forwarded_by": by, "forwarded_at": aware_utc(at, "at")}
         with self._write() as conn:
             return insert_ignore(conn, relay_forwards, values)
 

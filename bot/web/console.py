@@ -67,8 +67,6 @@ class Console:
 
 def console_for(app: App, settings: Settings, sources: Sources | None = None, *, in_daemon: bool = False) -> Console:
     """The console over `app`'s store, reusing its proof intake and ledger actions (one duplicate cache)."""
-    if not isinstance(app.store, SqlStore):
-        raise TypeError("the web console needs the SQL store")
     actions = app.handlers.proof_admin.actions
     web = WebStore(app.store)
     return Console(

@@ -16,7 +16,6 @@ from bot.clock import Clock
 from bot.config.campaign import Sources
 from bot.pipeline import Pipeline
 from bot.settings import Settings
-from bot.store.sql import SqlStore
 from bot.store.web import PAUSED, WebStore
 
 log = logging.getLogger(__name__)
@@ -94,8 +93,6 @@ async def console_running(app: App, settings: Settings, sources: Sources | None 
     parts: PauseParts
     if listen is None:
         # No console: only the pause switch, so aiohttp, argon2 and the pages stay unimported (a leaner daemon).
-        if not isinstance(app.store, SqlStore):
-            raise TypeError("the pause switch needs the SQL store")
         parts = _Switch(WebStore(app.store), app.pipeline, app.clock)
     else:
         from bot.web.console import console_for

@@ -12,10 +12,8 @@ from bot.clock import Clock
 from bot.core.model import JobKind
 from bot.core.planner import PlannedJob, Target
 from bot.core.render import quoted
-from bot.proof.intake import ProofIntake
 from bot.proof.windows import ActivityWindow
 from bot.settings import Settings
-from bot.store.base import Store
 from bot.store.sql import SqlStore
 from bot.store.web import WebStore
 
@@ -23,7 +21,7 @@ WITH_LINK = (JobKind.PROOF_REQUEST, JobKind.CHASE)
 
 
 class UploadLinks:
-    """`Pipeline.links`: the line to append to a proof request or chase for a unit's group."""
+    """`PipelineHooks.links`: the line to append to a proof request or chase for a unit's group."""
 
     def __init__(
         self, web: WebStore, windows: Callable[[], tuple[ActivityWindow, ...]], public_url: str, clock: Clock
@@ -51,8 +49,11 @@ class UploadLinks:
         return "".join(f"\n用手机交{quoted(a.title)}的照片（不用登录）：{url}" for a, url in urls)
 
 
-def upload_links_for(store: Store, intake: ProofIntake, settings: Settings, clock: Clock) -> UploadLinks | None:
-    """The daemon's `Pipeline.links` when BOT_PUBLIC_URL is set: over the SQL store and the proof intake's windows."""
-    if not isinstance(store, SqlStore) or not settings.public_url:
+def upload_links_for(
+    store: SqlStore, windows: Callable[[], tuple[ActivityWindow, ...]], settings: Settings, clock: Clock
+) -> UploadLinks | None:
+    """The daemon's `PipelineHooks.links` when BOT_PUBLIC_URL is set: over the store's web tables and the proof
+    intake's `windows`."""
+    if not settings.public_url:
         return None
-    return UploadLinks(WebStore(store), intake.windows, settings.public_url, clock)
+    return UploadLinks(WebStore(store), windows, settings.public_url, clock)

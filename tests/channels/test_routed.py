@@ -59,15 +59,19 @@ def routed(jinxi: Sources, tmp_path: Path) -> Callable[[Scenario], None]:
             memory = MemoryChannel()
             queue = RelayQueue(store)
             clock = VirtualClock(datetime(2024, 5, 6, 9, tzinfo=TOWN_ZONE))
-            channel = RoutedChannel(
-                memory, robots, RelayDesk(queue, clock.now), lambda: loaded.campaign, default_reaches_people=False
-            )
             problems: list[RobotProblem] = []
 
             async def sink(problem: RobotProblem) -> None:
                 problems.append(problem)
 
-            channel.problem_sink = sink
+            channel = RoutedChannel(
+                memory,
+                robots,
+                RelayDesk(queue, clock.now),
+                lambda: loaded.campaign,
+                default_reaches_people=False,
+                problems=sink,
+            )
             await channel.start()
             try:
                 await scenario(channel, server, memory, queue, problems)

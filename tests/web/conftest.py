@@ -154,10 +154,9 @@ def start_site(
     )
     clock = VirtualClock(at(4, 1, 8))
     channel = MemoryChannel()
-    app = build(jinxi, settings, clock, channel=channel, echo=None)
-    app.pipeline.sleep = no_sleep
+    app = build(jinxi, settings, clock, channel=channel, echo=None, sleep=no_sleep)
     console = console_for(app, settings, jinxi)
-    web = WebStore(app.store)  # type: ignore[arg-type]
+    web = WebStore(app.store)
     web.put_account("admin-ran", "admin", hash_password(PASSWORD), clock.now())
     web.put_account("guest", "viewer", hash_password(PASSWORD), clock.now())
     loop = asyncio.new_event_loop()

@@ -41,7 +41,7 @@ def test_several_items_and_an_unknown_one_which_is_filed_for_the_office(site: Si
     assert status == 200
     assert "【可回收物】" in text
     assert "量子纠缠机" in text and "还不确定" in text
-    unknown = QuestionStore(site.app.store).unknown()  # type: ignore[arg-type]
+    unknown = QuestionStore(site.app.store).unknown()
     assert [u.asked for u in unknown] == ["量子纠缠机"]
 
 

@@ -24,8 +24,9 @@ from bot.clock import TOWN_ZONE, VirtualClock
 from bot.config.campaign import Sources, load
 from bot.core.model import GroupKind, UnitKind
 from bot.core.planner import Voice
-from bot.pipeline import Outcome
-from bot.routing import make_routed
+from bot.late import LateBound
+from bot.pipeline import Outcome, Pipeline
+from bot.routing import make_routed, robot_alerts
 from bot.settings import Settings
 from bot.store.base import DeliveryStatus
 from bot.store.relay import RelayQueue
@@ -115,11 +116,21 @@ def test_a_month_over_robots_outbox_and_relay(jinxi: Sources, tmp_path: Path) ->
             store = open_store(settings.database_url, TOWN_ZONE)
             loaded = load(jinxi)
             default = OutboxChannel(settings.outbox_dir, clock.now, echo=None)
+            # A robot's refusal is told to the admins through the app's pipeline, as `build` wires its own channel.
+            pipeline: LateBound[Pipeline] = LateBound("the pipeline")
             channel = make_routed(
-                settings, clock, default, lambda: loaded.campaign, store, pacer=_pacer(time), wall_ms=time.wall_ms
+                settings,
+                clock,
+                default,
+                lambda: loaded.campaign,
+                store,
+                problems=robot_alerts(pipeline.get),
+                pacer=_pacer(time),
+                wall_ms=time.wall_ms,
             )
             assert isinstance(channel, RoutedChannel)
             app = build(jinxi, settings, clock, channel=channel, echo=None)
+            pipeline.bind(app.pipeline)
             app.pipeline.producer = Studio(settings.audio_dir, [ToneTts()])
             try:
                 outcomes = await simulate(app, clock, *MAY)

@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from bot.app import App, build, simulate
-from bot.channels.wechaty import LoopbackPuppet, WechatyChannel
+from bot.channels.wechaty import LoopbackPuppet, WechatyChannel, WechatySettings
 from bot.clock import TOWN_ZONE, VirtualClock
 from bot.config.campaign import Sources
 from bot.core.planner import PlannedJob, Target
+from bot.inbound import InboundHandler
 from bot.pipeline import Outcome
 from bot.settings import Settings
 from bot.store.base import DeliveryStatus
@@ -27,16 +28,13 @@ async def _no_sleep(_: float) -> None:
     return None
 
 
-def _app(jinxi: Sources, tmp_path: Path, puppet: LoopbackPuppet, monkeypatch: pytest.MonkeyPatch) -> App:
-    for name, value in puppet.env().items():
-        monkeypatch.setenv(name, value)
+def _app(jinxi: Sources, tmp_path: Path, puppet: LoopbackPuppet, tap: InboundHandler | None = None) -> App:
+    # Clips are the audio tests' business (and take seconds each): no voice, so broadcast jobs go out as their script.
     settings = Settings(
-        tmp_path / "data", f"sqlite:///{tmp_path / 'laba.db'}", "wechaty", tmp_path / "audio", tts_engine="offline"
+        tmp_path / "data", f"sqlite:///{tmp_path / 'laba.db'}", "wechaty", tmp_path / "audio", tts_engine="none"
     )
-    app = build(jinxi, settings, VirtualClock(MAY[0]), echo=None)
-    app.pipeline.sleep = _no_sleep
-    # Clips are the audio tests' business (and take seconds each): broadcast jobs go out as their script here.
-    app.pipeline.producer = None
+    wechaty = WechatySettings.from_env(puppet.env(), qr_dir=settings.data_dir)
+    app = build(jinxi, settings, VirtualClock(MAY[0]), echo=None, wechaty=wechaty, sleep=_no_sleep, tap=tap)
     assert isinstance(app.channel, WechatyChannel)
     app.channel.link.backoff_seconds = (0.02, 0.2)
     return app
@@ -75,12 +73,10 @@ def _check_month(app: App, puppet: LoopbackPuppet, rooms: dict[str, str], outcom
 
 
 @pytest.mark.parametrize("tls", [False, True], ids=["plain", "tls"])
-def test_a_month_reaches_the_right_rooms_with_mentions(
-    jinxi: Sources, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tls: bool
-) -> None:
+def test_a_month_reaches_the_right_rooms_with_mentions(jinxi: Sources, tmp_path: Path, tls: bool) -> None:
     async def main() -> None:
         async with LoopbackPuppet(tls=tls) as puppet:
-            app = _app(jinxi, tmp_path, puppet, monkeypatch)
+            app = _app(jinxi, tmp_path, puppet)
             rooms = puppet.add_town(app.loaded.campaign)
             assert isinstance(app.clock, VirtualClock)
             try:
@@ -97,12 +93,10 @@ def test_a_month_reaches_the_right_rooms_with_mentions(
     asyncio.run(main())
 
 
-def test_killing_the_gateway_mid_month_loses_and_duplicates_nothing(
-    jinxi: Sources, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_killing_the_gateway_mid_month_loses_and_duplicates_nothing(jinxi: Sources, tmp_path: Path) -> None:
     async def main() -> None:
         async with LoopbackPuppet() as puppet:
-            app = _app(jinxi, tmp_path, puppet, monkeypatch)
+            app = _app(jinxi, tmp_path, puppet)
             rooms = puppet.add_town(app.loaded.campaign)
             clock = app.clock
             assert isinstance(clock, VirtualClock) and isinstance(app.channel, WechatyChannel)
@@ -136,17 +130,13 @@ def test_killing_the_gateway_mid_month_loses_and_duplicates_nothing(
     asyncio.run(main())
 
 
-def test_inbound_photo_and_admin_command_reach_the_pipeline(
-    jinxi: Sources, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_inbound_photo_and_admin_command_reach_the_pipeline(jinxi: Sources, tmp_path: Path) -> None:
     from bot.app import listen
     from bot.channels.base import InboundMessage
     from bot.channels.wechaty.loopback import image_bytes
 
     async def main() -> None:
         async with LoopbackPuppet() as puppet:
-            app = _app(jinxi, tmp_path, puppet, monkeypatch)
-            rooms = puppet.add_town(app.loaded.campaign)
             seen: list[InboundMessage] = []
 
             class Spy:
@@ -154,7 +144,8 @@ def test_inbound_photo_and_admin_command_reach_the_pipeline(
                     seen.append(message)
                     return False
 
-            app.router.handlers.insert(0, Spy())
+            app = _app(jinxi, tmp_path, puppet, tap=Spy())
+            rooms = puppet.add_town(app.loaded.campaign)
             await app.channel.start()
             listener = asyncio.create_task(listen(app))
             try:
