@@ -38,7 +38,7 @@ class RelayDesk:
         item_id = await asyncio.to_thread(
             self.queue_store.add, target.id, target.name, text, str(file_path or ""), reason, self._now()
         )
-        log.warning("handed to the relay (#%d) → %s: %s", item_id, target.name, reason)
+        log.warning("已交代发人（第 %d 条）→ %s：%s", item_id, target.name, reason)
         return f"{RELAY_ID_PREFIX}{item_id}"
 
     async def flush(self, people: Sequence[Target], render: Render, send: Send) -> int:

@@ -113,7 +113,7 @@ class RoutedChannel:
                 raise
             if isinstance(exc, RobotRefused) and self._problems is not None:
                 await self._problems(exc.problem)
-            log.warning("%s → %s failed for good, handed to the relay: %s", route.kind, target.id, exc)
+            log.warning("%s → %s 发不出去，交代发人转发：%s", route.kind, target.id, exc)
             await handoff(True)
             return await self.relay.queue(target, text, _path(file), str(exc))
 

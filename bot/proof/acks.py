@@ -167,9 +167,9 @@ class Acknowledgements:
                 outcome = await self._pipeline.send_now(burst.target, text, burst.key, priority=SendPriority.REPLY)
                 if outcome.fresh and outcome.status is not DeliveryStatus.SENT:  # failed, or maybe not delivered
                     log.error(
-                        "acknowledgement %s to %s %s: %s",
-                        burst.key,
+                        "给 %s 的收到回复（%s）没发成：%s，%s",
                         burst.target.name,
+                        burst.key,
                         outcome.status.value,
                         outcome.detail,
                     )
