@@ -224,6 +224,7 @@ def summarize(pairs: list[tuple[YearRun, YearRun]], outage_minutes: float) -> di
         "clean_seconds": _median([c.seconds for c, _ in pairs]),
         "faulty_seconds": _median([f.seconds for _, f in pairs]),
         "ratio": _median([f / c for c, f in zip(clean, faulty, strict=True)]),  # per pair: drift cancels out
+        "pair_ratios": sorted(round(f / c, 2) for c, f in zip(clean, faulty, strict=True)),
         # Where the faulty year's extra time goes (medians over the pairs): the restart (close + build), and the
         # rest (the outage's failed writes and retries, the transient failures' retries, the replayed day).
         "outage_minutes": outage_minutes,
@@ -243,6 +244,7 @@ def print_table(result: dict[str, object]) -> None:
     line(f"  without faults: {result['clean_per_second']:8.1f} deliveries/s ({result['clean_seconds']:.2f} s)")
     line(f"  with faults:    {result['faulty_per_second']:8.1f} deliveries/s ({result['faulty_seconds']:.2f} s)")
     line(f"  ratio: {result['ratio']:.2f}x (target >= 0.8x); same final ledger: {result['same_ledger']}")
+    line(f"  each pair's ratio: {result['pair_ratios']}")
     restart, rest = result["restart_seconds"], result["rest_seconds"]
     line(f"  the faulty year's extra time: restart {restart:.2f} s (close + build), the rest {rest:.2f} s")
     line("    (the outage's failed writes and retries, the transient failures' retries, the replayed day)")
