@@ -37,6 +37,7 @@ from bot.settings import CHANNELS, TTS_ENGINES, Settings
 from bot.sorting.files import read_town
 from bot.store.base import Store
 from bot.store.sql import SqlStore, open_store
+from bot.store.waiting import questions_waiting, strangers_waiting
 
 if TYPE_CHECKING:
     from bot.audio.studio import Studio
@@ -145,6 +146,8 @@ class Handlers:
 
     proof: Lazy[tuple[ProofAdmin, ProofIntake]]
     answers: Lazy[SortingAnswers]
+    # Asked whether anything waits for the minute's round before a handler is built for it.
+    store: SqlStore
 
     @property
     def proof_admin(self) -> ProofAdmin:
@@ -157,6 +160,24 @@ class Handlers:
     @property
     def sorting(self) -> SortingAnswers:
         return self.answers.get()
+
+    async def answer_waiting(self) -> int:
+        """`SortingAnswers.answer_waiting`; while the answerer is not built, only if a question waits."""
+        if self.answers.peek() is None and not await self._waits(questions_waiting):
+            return 0
+        return await self.sorting.answer_waiting()
+
+    async def expire_strangers(self, now: datetime) -> int:
+        """`ProofIntake.expire_strangers`; while the intake is not built, only if a stranger's photo waits."""
+        if self.proof.peek() is None and not await self._waits(strangers_waiting):
+            return 0
+        return await self.intake.expire_strangers(now)
+
+    async def _waits(self, check: Callable[[SqlStore], bool]) -> bool:
+        try:
+            return await asyncio.to_thread(check, self.store)
+        except Exception:
+            return True  # the database is away: the handler meets (and reports) it as it did before this check
 
 
 @dataclass
@@ -337,7 +358,7 @@ def _router(
         Lazy(lambda: _quiz_handler(holder, pipeline, quiz)),
         Lazy(answers.get),
     ]
-    return InboundRouter([*first, admin, *lazy]), Handlers(proof_parts, answers)
+    return InboundRouter([*first, admin, *lazy]), Handlers(proof_parts, answers, store)
 
 
 def _quiz_store(store: SqlStore) -> QuizStore:
@@ -521,11 +542,11 @@ async def _after_quiet_hours(app: App, stop: asyncio.Event, every_seconds: float
     hours (a no-op while they last), and expire strangers' photos nobody approved in time."""
     while True:
         try:
-            await app.handlers.sorting.answer_waiting()
+            await app.handlers.answer_waiting()
         except Exception:
             log.exception("回答免打扰时段留下的问题时出错")
         try:
-            await app.handlers.intake.expire_strangers(app.clock.now())
+            await app.handlers.expire_strangers(app.clock.now())
         except Exception:
             log.exception("清理过期的待确认照片时出错")
         if stop.is_set():

@@ -105,3 +105,10 @@ def test_the_inbound_handlers_are_built_by_the_first_message_not_by_build(app: A
     asyncio.run(app.router.dispatch(message))
     assert app.handlers.proof.peek() is not None
     assert app.handlers.answers.peek() is app.handlers.sorting
+
+
+def test_the_minute_round_with_nothing_waiting_builds_no_handler(app: App) -> None:
+    # The daemon's round once a minute asks the database first: an idle daemon never imports the handlers for it.
+    assert asyncio.run(app.handlers.answer_waiting()) == 0
+    assert asyncio.run(app.handlers.expire_strangers(NOW)) == 0
+    assert (app.handlers.proof.peek(), app.handlers.answers.peek()) == (None, None)
