@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from bot import recovery
 from bot.admin import AdminCommands, is_admin_command
-from bot.audio.base import ClipProducer
 from bot.audio.deferred import DeferredProducer
 from bot.channels.base import Channel
 from bot.channels.outbox import OutboxChannel
@@ -40,6 +39,7 @@ from bot.store.sql import SqlStore, open_store
 from bot.store.waiting import questions_waiting, strangers_waiting
 
 if TYPE_CHECKING:
+    from bot.audio.base import ClipProducer
     from bot.audio.studio import Studio
     from bot.channels.wechaty.settings import WechatySettings
     from bot.proof.admin import ProofAdmin

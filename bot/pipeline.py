@@ -20,7 +20,6 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.alerts import Alerter
-from bot.audio.base import Clip, ClipProducer
 from bot.channels.base import Channel, OutgoingFile
 from bot.channels.pacing import SendPriority, send_priority
 from bot.clock import Clock
@@ -37,6 +36,7 @@ from bot.store.base import DeliveryRecord, DeliveryStatus, Store
 from bot.store.transient import first_line, is_outage
 
 if TYPE_CHECKING:
+    from bot.audio.base import Clip, ClipProducer
     from bot.broadcasting import Broadcasts
 
 # Re-exported: callers know these as part of the pipeline's API.

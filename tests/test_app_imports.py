@@ -103,7 +103,7 @@ FIRST_USE: tuple[str, ...] = (
     *("bot.store.evidence", "bot.store.bindings", "bot.store.files", "bot.store.photo_hashes", "bot.store.ledger_log"),
     *("bot.sorting.answers", "bot.sorting.question", "bot.sorting.quiz_replies", "bot.sorting.quiz_report"),
     *("bot.sorting.dictionary", "bot.sorting.schema", "bot.sorting.normalize", "bot.sorting.quiz", "bot.sorting.tips"),
-    *("bot.broadcasting", "bot.audio.studio", "bot.audio.produce", "bot.audio.media"),
+    *("bot.broadcasting", "bot.audio.base", "bot.audio.studio", "bot.audio.produce", "bot.audio.media"),
     *("bot.channels.robots.channel", "bot.channels.robots.http", "bot.channels.robots.config"),
     *("bot.channels.robots.file", "bot.channels.robots.dingtalk", "bot.channels.robots.wecom", "bot.robots_reload"),
     *("bot.cli.audio", "bot.cli.robots"),
