@@ -10,11 +10,10 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from bot import proof, recovery
+from bot import recovery
 from bot.admin import AdminCommands, is_admin_command
-from bot.audio.base import ClipProducer
 from bot.audio.deferred import DeferredProducer
 from bot.channels.base import Channel
 from bot.channels.outbox import OutboxChannel
@@ -22,30 +21,32 @@ from bot.clock import Clock, RealTimeClock, VirtualClock
 from bot.config import last_good
 from bot.config.campaign import LoadedCampaign, Sources, load
 from bot.core.alert_kinds import WECHAT_THROTTLED, Alert
-from bot.core.planner import PlannedJob, admin_targets
+from bot.core.model import Campaign
+from bot.core.planner import PlannedJob, Target, admin_targets
 from bot.core.render import format_instant
 from bot.delivery import Sleep
 from bot.errors import ConfigError, Problem
 from bot.inbound import ConversationQueues, InboundHandler, InboundRouter
-from bot.late import LateBound
+from bot.late import LateBound, Lazy
 from bot.pipeline import Outcome, Pipeline, PipelineHooks
-from bot.proof.admin import ProofAdmin
-from bot.proof.intake import ProofIntake, room_takes_proof
-from bot.proof.windows import ActivityWindow
 from bot.resumption import give_up, resume_at, say_resuming, still_open
 from bot.routing import make_rehearsal, make_reloader, make_routed, relay_hooks, robot_alerts
 from bot.scheduler import CampaignHolder, CampaignScheduler
 from bot.settings import CHANNELS, TTS_ENGINES, Settings
-from bot.sorting import answers as sorting
-from bot.sorting import quiz_replies
-from bot.sorting.answers import SortingAnswers
+from bot.sorting.files import read_town
 from bot.store.base import Store
-from bot.store.quiz import QuizStore
 from bot.store.sql import SqlStore, open_store
+from bot.store.waiting import questions_waiting, strangers_waiting
 
 if TYPE_CHECKING:
+    from bot.audio.base import ClipProducer
     from bot.audio.studio import Studio
     from bot.channels.wechaty.settings import WechatySettings
+    from bot.proof.admin import ProofAdmin
+    from bot.proof.intake import ProofIntake
+    from bot.proof.windows import ActivityWindow
+    from bot.sorting.answers import SortingAnswers
+    from bot.store.quiz import QuizStore
 
 log = logging.getLogger(__name__)
 
@@ -140,11 +141,43 @@ def _studio(settings: Settings) -> Studio:
 @dataclass(frozen=True)
 class Handlers:
     """The inbound handlers the daemon and the console also ask for something besides messages (the router holds
-    them with the others, in order)."""
+    them with the others, in order). Built on first use (a message for them, the console, the minute's round): an
+    idle daemon does not import the proof and sorting modules on its way to ready."""
 
-    proof_admin: ProofAdmin
-    intake: ProofIntake
-    sorting: SortingAnswers
+    proof: Lazy[tuple[ProofAdmin, ProofIntake]]
+    answers: Lazy[SortingAnswers]
+    # Asked whether anything waits for the minute's round before a handler is built for it.
+    store: SqlStore
+
+    @property
+    def proof_admin(self) -> ProofAdmin:
+        return self.proof.get()[0]
+
+    @property
+    def intake(self) -> ProofIntake:
+        return self.proof.get()[1]
+
+    @property
+    def sorting(self) -> SortingAnswers:
+        return self.answers.get()
+
+    async def answer_waiting(self) -> int:
+        """`SortingAnswers.answer_waiting`; while the answerer is not built, only if a question waits."""
+        if self.answers.peek() is None and not await self._waits(questions_waiting):
+            return 0
+        return await self.sorting.answer_waiting()
+
+    async def expire_strangers(self, now: datetime) -> int:
+        """`ProofIntake.expire_strangers`; while the intake is not built, only if a stranger's photo waits."""
+        if self.proof.peek() is None and not await self._waits(strangers_waiting):
+            return 0
+        return await self.intake.expire_strangers(now)
+
+    async def _waits(self, check: Callable[[SqlStore], bool]) -> bool:
+        try:
+            return await asyncio.to_thread(check, self.store)
+        except Exception:
+            return True  # the database is away: the handler meets (and reports) it as it did before this check
 
 
 @dataclass
@@ -230,17 +263,17 @@ def _assemble(
     # Two loops, each bound once its part exists: the channel's alerts go through the pipeline, which needs the
     # channel; the upload links read the proof intake's windows, and the intake needs the pipeline.
     late_pipeline: LateBound[Pipeline] = LateBound("the pipeline")
-    late_intake: LateBound[ProofIntake] = LateBound("the proof intake")
+    late_handlers: LateBound[Handlers] = LateBound("the inbound handlers")
     if channel is None:
         channel = _channel(holder, settings, clock, store, echo, wechaty, rehearsal, late_pipeline)
     producer = make_producer(settings)
-    quiz = QuizStore(store)
-    hooks = _hooks(holder, settings, clock, store, channel, quiz, lambda: late_intake.get().windows())
+    quiz = Lazy(lambda: _quiz_store(store))
+    hooks = _hooks(holder, settings, clock, store, channel, quiz, lambda: late_handlers.get().intake.windows())
     pipeline = Pipeline(holder.get, store, channel, clock, runner_id(), producer=producer, sleep=sleep, hooks=hooks)
     late_pipeline.bind(pipeline)
     upcoming: LateBound[Pending] = LateBound("the scheduler's queue")
     router, handlers = _router(holder, pipeline, store, quiz, settings, sources, upcoming, tap)
-    late_intake.bind(handlers.intake)
+    late_handlers.bind(handlers)
     parts = (holder, store, channel, pipeline, clock, router, handlers, upcoming)
     return App(*parts, sources=sources, broken=broken, settings=settings)
 
@@ -269,7 +302,7 @@ def _channel(
         store=store,
         alerts=alerts,
         wechaty=wechaty,
-        takes_proof=lambda g, r: room_takes_proof(holder.get().campaign, g, r),
+        takes_proof=lambda g, r: _takes_proof(holder.get().campaign, g, r),
     )
     # Groups with a robot go by it, groups marked `via: relay` to the relay, the rest by the default.
     return make_routed(settings, clock, default, lambda: holder.get().campaign, store, problems=problems)
@@ -281,16 +314,18 @@ def _hooks(
     clock: Clock,
     store: SqlStore,
     channel: Channel,
-    quiz: QuizStore,
+    quiz: Lazy[QuizStore],
     windows: Callable[[], tuple[ActivityWindow, ...]],
 ) -> PipelineHooks:
     """What the pipeline is built with besides its channel: the relay's digest and hand-over, the quiz's counts
     and reply check, and with a public address the lookup page and the upload links (over the proof intake's
     `windows`)."""
+    facts = Lazy(lambda: _quiz_facts(holder, quiz))
+    replies = Lazy(lambda: _takes_replies(settings, channel))
     hooks = replace(
         relay_hooks(channel, holder.get),
-        quiz_facts=quiz_replies.quiz_facts(holder.get, quiz),
-        takes_replies=quiz_replies.takes_replies(settings, channel),
+        quiz_facts=lambda job: facts.get()(job),
+        takes_replies=lambda target: replies.get()(target),
     )
     if not settings.public_url:
         return hooks
@@ -304,21 +339,72 @@ def _router(
     holder: CampaignHolder,
     pipeline: Pipeline,
     store: SqlStore,
-    quiz: QuizStore,
+    quiz: Lazy[QuizStore],
     settings: Settings,
     sources: Sources,
     upcoming: LateBound[Pending],
     tap: InboundHandler | None,
 ) -> tuple[InboundRouter, Handlers]:
     """Who hears inbound messages, in order: the `tap` if any, admins' commands, proof, quiz answers, sorting
-    questions."""
-    answers = sorting.answerer(holder.get, pipeline, store, sources.schedules)
-    quiz_handlers = quiz_replies.handlers(holder.get, pipeline, quiz)
-    proof_admin, intake = proof.parts(holder.get, pipeline, store, settings.data_dir)
+    questions. All but the admins' commands are built (and their modules imported) when first asked."""
+    read_town(sources.schedules)  # a broken sorting.yaml stops the start now, not at the first question
+    answers = Lazy(lambda: _answerer(holder, pipeline, store, sources))
+    proof_parts = Lazy(lambda: _proof_parts(holder, pipeline, store, settings))
     admin = AdminCommands(holder.get, pipeline, pending=lambda: _queued(upcoming))
-    first = [tap] if tap is not None else []
-    router = InboundRouter([*first, admin, proof_admin, intake, *quiz_handlers, answers])
-    return router, Handlers(proof_admin, intake, answers)
+    first: list[InboundHandler | Lazy[InboundHandler]] = [tap] if tap is not None else []
+    lazy: list[Lazy[InboundHandler]] = [
+        Lazy(lambda: proof_parts.get()[0]),
+        Lazy(lambda: proof_parts.get()[1]),
+        Lazy(lambda: _quiz_handler(holder, pipeline, quiz)),
+        Lazy(answers.get),
+    ]
+    return InboundRouter([*first, admin, *lazy]), Handlers(proof_parts, answers, store)
+
+
+def _quiz_store(store: SqlStore) -> QuizStore:
+    from bot.store.quiz import QuizStore
+
+    return QuizStore(store)
+
+
+# The quiz's counts and reply check: `bot.sorting.quiz_replies` is imported when the first job asks.
+def _quiz_facts(holder: CampaignHolder, quiz: Lazy[QuizStore]) -> Callable[[PlannedJob], Mapping[str, Any]]:
+    from bot.sorting.quiz_replies import quiz_facts
+
+    return quiz_facts(holder.get, quiz.get())
+
+
+def _takes_replies(settings: Settings, channel: Channel) -> Callable[[Target], bool]:
+    from bot.sorting.quiz_replies import takes_replies
+
+    return takes_replies(settings, channel)
+
+
+def _takes_proof(campaign: Campaign, group_id: str | None, room_id: str | None) -> bool:
+    from bot.proof.intake import room_takes_proof
+
+    return room_takes_proof(campaign, group_id, room_id)
+
+
+def _answerer(holder: CampaignHolder, pipeline: Pipeline, store: SqlStore, sources: Sources) -> SortingAnswers:
+    from bot.sorting import answers
+
+    return answers.answerer(holder.get, pipeline, store, sources.schedules)
+
+
+def _proof_parts(
+    holder: CampaignHolder, pipeline: Pipeline, store: SqlStore, settings: Settings
+) -> tuple[ProofAdmin, ProofIntake]:
+    from bot import proof
+
+    return proof.parts(holder.get, pipeline, store, settings.data_dir)
+
+
+def _quiz_handler(holder: CampaignHolder, pipeline: Pipeline, quiz: Lazy[QuizStore]) -> InboundHandler:
+    from bot.sorting import quiz_replies
+
+    [handler] = quiz_replies.handlers(holder.get, pipeline, quiz.get())
+    return handler
 
 
 def _queued(upcoming: LateBound[Pending]) -> list[tuple[str, datetime]] | None:
@@ -456,11 +542,11 @@ async def _after_quiet_hours(app: App, stop: asyncio.Event, every_seconds: float
     hours (a no-op while they last), and expire strangers' photos nobody approved in time."""
     while True:
         try:
-            await app.handlers.sorting.answer_waiting()
+            await app.handlers.answer_waiting()
         except Exception:
             log.exception("回答免打扰时段留下的问题时出错")
         try:
-            await app.handlers.intake.expire_strangers(app.clock.now())
+            await app.handlers.expire_strangers(app.clock.now())
         except Exception:
             log.exception("清理过期的待确认照片时出错")
         if stop.is_set():

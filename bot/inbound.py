@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from bot.channels.base import InboundMessage
+from bot.late import Lazy
 
 log = logging.getLogger(__name__)
 
@@ -24,11 +25,24 @@ class InboundHandler(Protocol):
 
 
 class InboundRouter:
-    def __init__(self, handlers: Sequence[InboundHandler] = ()) -> None:
-        self.handlers: list[InboundHandler] = list(handlers)
+    """Handlers given as `Lazy` are built when the first message reaches them (an idle daemon never imports them)."""
+
+    def __init__(self, handlers: Sequence[InboundHandler | Lazy[InboundHandler]] = ()) -> None:
+        self._entries = list(handlers)
+
+    @property
+    def handlers(self) -> list[InboundHandler]:
+        """Every handler, in order (lazy ones built now)."""
+        return [_built(entry) for entry in self._entries]
 
     async def dispatch(self, message: InboundMessage) -> bool:
-        for handler in self.handlers:
+        for entry in self._entries:
+            try:
+                # Built inside the try: a handler that fails to build is logged like one that fails to handle.
+                handler = _built(entry)
+            except Exception:
+                log.exception("处理消息 %s 的程序没能启动", message.message_id)
+                continue
             try:
                 if await handler.handle(message):
                     return True
@@ -36,6 +50,10 @@ class InboundRouter:
                 log.exception("%s 处理消息 %s 时出错", type(handler).__name__, message.message_id)
         log.info("消息 %s（%s）没有要处理的：%s", message.message_id, message.sender_name, message.text[:60])
         return False
+
+
+def _built(entry: InboundHandler | Lazy[InboundHandler]) -> InboundHandler:
+    return entry.get() if isinstance(entry, Lazy) else entry
 
 
 class ConversationQueues:

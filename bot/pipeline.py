@@ -17,11 +17,9 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.alerts import Alerter
-from bot.audio.base import Clip, ClipProducer
-from bot.broadcasting import Broadcasts
 from bot.channels.base import Channel, OutgoingFile
 from bot.channels.pacing import SendPriority, send_priority
 from bot.clock import Clock
@@ -36,6 +34,10 @@ from bot.recovery import HEARTBEAT_SECONDS
 from bot.reply_limits import ReplyLimits
 from bot.store.base import DeliveryRecord, DeliveryStatus, Store
 from bot.store.transient import first_line, is_outage
+
+if TYPE_CHECKING:
+    from bot.audio.base import Clip, ClipProducer
+    from bot.broadcasting import Broadcasts
 
 # Re-exported: callers know these as part of the pipeline's API.
 __all__ = ["Outcome", "Pipeline", "PipelineHooks", "RetryPolicy", "Stopping", "job_label"]
@@ -227,6 +229,9 @@ class Pipeline:
         return Sender(self.store, self.clock, self.retry, self.sleep, self.hooks.relay_failed)
 
     def _broadcasts(self) -> Broadcasts:
+        # Imported with the first broadcast job: clip production is no part of an idle daemon's start.
+        from bot.broadcasting import Broadcasts
+
         return Broadcasts(self.current(), self.producer, self.channel, self.clock, self.alert, self._episodes)
 
     async def recover_interrupted(self) -> None:

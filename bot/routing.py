@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import TextIO
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 from bot.channels.base import Channel
 from bot.channels.outbox import OutboxChannel
 from bot.channels.rehearsal import RehearsalRobots
 from bot.channels.relay import RelayDesk
-from bot.channels.robots import Pacer, PublicFiles, RobotChannel, RobotConfig, RobotProblem
-from bot.channels.robots.file import load_robots
 from bot.channels.robots.wire import KIND_CN
 from bot.channels.routed import ProblemSink, RoutedChannel, routes_of
 from bot.clock import Clock
@@ -21,10 +20,13 @@ from bot.core.alert_kinds import ROBOT_FAILED
 from bot.core.model import Campaign
 from bot.core.planner import Target, person_target
 from bot.pipeline import Pipeline, PipelineHooks
-from bot.robots_reload import RobotsReloader
 from bot.settings import Settings
 from bot.store.relay import RelayQueue
 from bot.store.sql import SqlStore
+
+if TYPE_CHECKING:
+    from bot.channels.robots import Pacer, RobotChannel, RobotConfig, RobotProblem
+    from bot.robots_reload import RobotsReloader
 
 log = logging.getLogger(__name__)
 
@@ -50,16 +52,27 @@ def make_routed(
     """`default` alone, or a RoutedChannel over it, the robots and the relay; `problems` is told when a robot
     refuses for good (`robot_alerts`). Raises ConfigError for a bad robots.yaml (its warnings go to the log).
     `pacer` and `wall_ms` let a simulation keep the robots' time."""
-    robots_file = load_robots(settings.robots_path, campaign())
-    for warning in robots_file.warnings:
+    configured, warnings = read_robots(settings.robots_path, campaign())
+    for warning in warnings:
         log.warning("%s", warning)
-    if not needs_routing(campaign(), bool(robots_file.robots)):
+    if not needs_routing(campaign(), bool(configured)):
         return default
-    robots = robot_channel(settings, robots_file.robots, pacer=pacer, wall_ms=wall_ms)
+    robots = robot_channel(settings, configured, pacer=pacer, wall_ms=wall_ms)
     relay = RelayDesk(RelayQueue(store), clock.now)
     # Only a personal-WeChat gateway really reaches a person; the outbox reaches no one by itself.
     reaches_people = settings.channel == "wechaty"
     return RoutedChannel(default, robots, relay, campaign, default_reaches_people=reaches_people, problems=problems)
+
+
+def read_robots(path: Path, campaign: Campaign) -> tuple[dict[str, RobotConfig], tuple[str, ...]]:
+    """robots.yaml's robots and warnings (see `bot.channels.robots.file.load_robots`; it raises ConfigError). A
+    town without the file, as most are, gets none without loading the robots' modules."""
+    if not path.exists():
+        return {}, ()
+    from bot.channels.robots.file import load_robots
+
+    robots_file = load_robots(path, campaign)
+    return robots_file.robots, robots_file.warnings
 
 
 def robot_channel(
@@ -70,6 +83,8 @@ def robot_channel(
     wall_ms: Callable[[], int] | None = None,
 ) -> RobotChannel:
     """The robots of a robots.yaml, with DingTalk download links where BOT_PUBLIC_URL is set."""
+    from bot.channels.robots import PublicFiles, RobotChannel
+
     public = PublicFiles(settings.data_dir / "public", settings.public_url) if settings.public_url else None
     return RobotChannel(robots, public=public, pacer=pacer, wall_ms=wall_ms)
 
@@ -87,8 +102,8 @@ def make_rehearsal(
     the same default channel's reach), but every robot post and every default-channel delivery is written to the
     outbox, marked with the route it would have taken. No robot, no gateway is contacted. The relay queue is the
     real one: a rehearsal records in the store as the daemon would. Raises ConfigError for a bad robots.yaml."""
-    robots_file = load_robots(settings.robots_path, campaign())
-    kinds = {group: robot.kind for group, robot in robots_file.robots.items()}
+    configured, _ = read_robots(settings.robots_path, campaign())
+    kinds = {group: robot.kind for group, robot in configured.items()}
     default_note = None if settings.channel == "outbox" else DEFAULT_CN.get(settings.channel, settings.channel)
 
     def note(target: Target) -> str | None:
@@ -110,6 +125,8 @@ def make_reloader(
     settings: Settings, channel: Channel, pipeline: Pipeline, campaign: Callable[[], Campaign]
 ) -> RobotsReloader:
     """The daemon's robots.yaml watcher over `channel` (see `bot.robots_reload`)."""
+    from bot.robots_reload import RobotsReloader
+
     routed = routes_of(channel)
 
     def make(robots: dict[str, RobotConfig], old: RobotChannel) -> RobotChannel:

@@ -96,3 +96,19 @@ def test_a_deliverable_alert_goes_only_through_the_pipeline_unless_throttled(app
 
     _tell(sink, WECHAT_THROTTLED("alert/b", notice="发送消息过于频繁", pause_minutes=10), True)
     assert sorted(m.target.id for m in fallback.sent) == ADMINS  # a throttled channel is told to hold back
+
+
+def test_the_inbound_handlers_are_built_by_the_first_message_not_by_build(app: App) -> None:
+    # An idle daemon doesn't build (nor import) the proof and sorting handlers; a message reaching them does.
+    assert (app.handlers.proof.peek(), app.handlers.answers.peek()) == (None, None)
+    message = InboundMessage("m-1", "wxid-cunmin", "村民", "今天天气好", NOW, room_id=None, sender_wechat="cunmin")
+    asyncio.run(app.router.dispatch(message))
+    assert app.handlers.proof.peek() is not None
+    assert app.handlers.answers.peek() is app.handlers.sorting
+
+
+def test_the_minute_round_with_nothing_waiting_builds_no_handler(app: App) -> None:
+    # The daemon's round once a minute asks the database first: an idle daemon never imports the handlers for it.
+    assert asyncio.run(app.handlers.answer_waiting()) == 0
+    assert asyncio.run(app.handlers.expire_strangers(NOW)) == 0
+    assert (app.handlers.proof.peek(), app.handlers.answers.peek()) == (None, None)

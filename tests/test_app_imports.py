@@ -92,3 +92,63 @@ def test_the_command_line_leaves_what_its_import_made_to_no_collection() -> None
     enabled, frozen = result.stdout.split()
     assert enabled == "True"
     assert int(frozen) > 50_000
+
+
+# What an idle daemon needs only when a message arrives, a job of that kind fires, or a command other than `run`
+# asks: the inbound handlers (proof, quiz replies, sorting answers) and their repositories, broadcast production,
+# the robots (the 金溪 files have no robots.yaml), the sorting dictionary's file schema, and `check`'s reports.
+FIRST_USE: tuple[str, ...] = (
+    *("bot.proof", "bot.proof.intake", "bot.proof.admin", "bot.proof.attribution", "bot.proof.windows"),
+    *("bot.proof.filing", "bot.proof.acks", "bot.proof.binding", "bot.proof.bind_caps", "bot.proof.images"),
+    *("bot.store.evidence", "bot.store.bindings", "bot.store.files", "bot.store.photo_hashes", "bot.store.ledger_log"),
+    *("bot.sorting.answers", "bot.sorting.question", "bot.sorting.quiz_replies", "bot.sorting.quiz_report"),
+    *("bot.sorting.dictionary", "bot.sorting.schema", "bot.sorting.normalize", "bot.sorting.quiz", "bot.sorting.tips"),
+    *("bot.broadcasting", "bot.audio.base", "bot.audio.studio", "bot.audio.produce", "bot.audio.media"),
+    *("bot.channels.robots.channel", "bot.channels.robots.http", "bot.channels.robots.config"),
+    *("bot.channels.robots.file", "bot.channels.robots.dingtalk", "bot.channels.robots.wecom", "bot.robots_reload"),
+    *("bot.cli.audio", "bot.cli.robots"),
+)
+# The tables' modules: a new database is made from every table, so only a start on an existing one goes without.
+TABLES_ONLY: tuple[str, ...] = ("bot.store.quiz", "bot.store.sorting", "bot.store.rooms")
+
+
+def loaded_at_ready(data_dir: Path, watched: tuple[str, ...]) -> list[str]:
+    """`laba run` in a fresh interpreter, as the command line runs it, stopped at its "运行中" line: which of
+    `watched` it had imported by then."""
+    code = f"""
+import logging, os, sys
+os.environ.update(BOT_DATA_DIR={str(data_dir)!r}, BOT_CHANNEL="outbox", BOT_TTS_ENGINE="edge", BOT_WEB_LISTEN="off")
+
+class AtReady(logging.Handler):
+    def emit(self, record):
+        if record.getMessage().startswith("运行中"):
+            print("LOADED", " ".join(m for m in {watched!r} if m in sys.modules), flush=True)
+            os._exit(0)
+
+logging.getLogger().addHandler(AtReady())
+from bot.__main__ import import_cli
+sys.argv = ["laba", "run", "--now", "2024-05-19T09:00"]
+import_cli()()
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True, cwd=ROOT
+    )
+    [line] = [line for line in result.stdout.splitlines() if line.startswith("LOADED")]
+    return line.split()[1:]
+
+
+def test_laba_run_reaches_ready_without_what_only_first_use_needs(tmp_path: Path) -> None:
+    assert loaded_at_ready(tmp_path, FIRST_USE + TABLES_ONLY) == list(TABLES_ONLY)  # a new database
+    assert loaded_at_ready(tmp_path, FIRST_USE + TABLES_ONLY) == []  # the same database, at the newest revision
+
+
+def test_the_ready_probe_reports_what_is_loaded(tmp_path: Path) -> None:
+    # Not blind: the scheduler is loaded by then, and the modules it watches are loaded by their first use.
+    assert loaded_at_ready(tmp_path, ("bot.scheduler", "bot.proof.intake")) == ["bot.scheduler"]
+    code = "import bot.proof, bot.sorting.answers, bot.broadcasting, bot.channels.robots.file, bot.robots_reload"
+    assert set(loaded_after(code, FIRST_USE)) >= {
+        "bot.proof.intake",
+        "bot.sorting.answers",
+        "bot.broadcasting",
+        "bot.channels.robots.http",
+    }

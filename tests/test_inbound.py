@@ -1,15 +1,20 @@
-"""ConversationQueues: a slow reply holds up only its own conversation; an admin's command goes at once."""
+"""ConversationQueues: a slow reply holds up only its own conversation; an admin's command goes at once.
+InboundRouter: a handler given as `Lazy` is built when the first message reaches it."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import datetime
+
+import pytest
 
 from bot.admin import is_admin_command
 from bot.channels.base import InboundMessage
 from bot.clock import TOWN_ZONE
 from bot.config.campaign import LoadedCampaign
-from bot.inbound import ConversationQueues, InboundRouter
+from bot.inbound import ConversationQueues, InboundHandler, InboundRouter
+from bot.late import Lazy
 
 NOW = datetime(2024, 5, 18, 15, 0, tzinfo=TOWN_ZONE)
 
@@ -71,3 +76,47 @@ def test_admin_commands_are_told_by_sender_and_hash(loaded: LoadedCampaign) -> N
     assert is_admin_command(campaign, said("@大喇叭\u2005#暂停", "jinxi-ranxy"))
     assert not is_admin_command(campaign, said("#暂停", "cunmin"))
     assert not is_admin_command(campaign, said("今天几点发？", "jinxi-ranxy"))
+
+
+class Takes:
+    """Takes the messages whose text is `text`; notes what it took."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.took: list[str] = []
+
+    async def handle(self, message: InboundMessage) -> bool:
+        if message.text != self.text:
+            return False
+        self.took.append(message.message_id)
+        return True
+
+
+def test_a_lazy_handler_is_built_when_a_message_first_reaches_it() -> None:
+    first, later = Takes("早"), Takes("问题")
+    builds: list[str] = []
+
+    def build() -> InboundHandler:
+        builds.append("built")
+        return later
+
+    lazy = Lazy(build)
+    router = InboundRouter([first, lazy])
+    assert asyncio.run(router.dispatch(said("早", "cunmin", mid="m1")))
+    assert builds == []  # the first handler took it: the second is not built
+    assert asyncio.run(router.dispatch(said("问题", "cunmin", mid="m2")))
+    assert asyncio.run(router.dispatch(said("问题", "cunmin", mid="m3")))
+    assert (builds, first.took, later.took) == (["built"], ["m1"], ["m2", "m3"])
+    assert router.handlers == [first, later]
+
+
+def test_a_handler_that_fails_to_build_is_logged_and_the_next_one_asked(caplog: pytest.LogCaptureFixture) -> None:
+    def broken() -> InboundHandler:
+        raise OSError("disk away")
+
+    after = Takes("问题")
+    router = InboundRouter([Lazy(broken), after])
+    with caplog.at_level(logging.ERROR):
+        assert asyncio.run(router.dispatch(said("问题", "cunmin", mid="m1")))
+    assert after.took == ["m1"]
+    assert "处理消息 m1 的程序没能启动" in caplog.text

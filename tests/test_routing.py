@@ -14,7 +14,7 @@ from bot.channels.memory import MemoryChannel
 from bot.channels.routed import RoutedChannel
 from bot.clock import TOWN_ZONE, VirtualClock
 from bot.config.campaign import Sources, load
-from bot.routing import make_routed
+from bot.routing import make_routed, read_robots
 from bot.settings import Settings
 from bot.store.base import DeliveryStatus
 from bot.store.relay import RelayQueue
@@ -76,3 +76,14 @@ def test_a_path_that_stays_down_hands_the_delivery_to_the_relay(jinxi: Sources, 
     finally:
         app.close()
         store.close()
+
+
+def test_read_robots_gives_none_without_a_file_and_reads_one_that_is_there(jinxi: Sources, tmp_path: Path) -> None:
+    campaign = load(jinxi).campaign
+    assert read_robots(tmp_path / "robots.yaml", campaign) == ({}, ())
+    group = campaign.units[0].groups[0].id
+    path = tmp_path / "robots.yaml"
+    path.write_text(f"{group}:\n  webhook: https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k-1\n", "utf-8")
+    path.chmod(0o600)
+    robots, warnings = read_robots(path, campaign)
+    assert (list(robots), warnings) == ([group], ())

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from bot.audio.base import Clip, ClipProducer, ClipRequest
+if TYPE_CHECKING:  # named in signatures only: the clip types load with the first clip's producer
+    from bot.audio.base import Clip, ClipProducer, ClipRequest
 
 
 class DeferredProducer:

@@ -15,7 +15,7 @@ from typing import Protocol
 
 from bot.channels.base import Channel, Handoff, InboundMessage, OutgoingFile, no_handoff
 from bot.channels.relay import RelayDesk
-from bot.channels.robots import RobotProblem, RobotRefused
+from bot.channels.robots.wire import RobotProblem, RobotRefused
 from bot.core.model import Campaign
 from bot.core.planner import Target
 from bot.core.routes import Route, RouteKind, route_for

@@ -15,7 +15,6 @@ import click
 
 from bot.app import App, run_daemon, simulate
 from bot.channels.base import OutgoingFile, mention_prefix
-from bot.cli.audio import tts_health
 from bot.cli.base import (
     STATUS_CN,
     build_app,
@@ -29,7 +28,6 @@ from bot.cli.base import (
     schedules_option,
     sources_from_env,
 )
-from bot.cli.robots import robots_report
 from bot.clock import ShiftedClock, SystemClock, VirtualClock
 from bot.config.campaign import load
 from bot.config.plan_checks import season_warnings
@@ -38,7 +36,6 @@ from bot.core.render import ProofFacts, cn_date, format_instant
 from bot.health import HealthLine
 from bot.pipeline import Outcome, job_label
 from bot.settings import Settings
-from bot.sorting.quiz_report import quiz_check_line
 from bot.store.base import DeliveryStatus
 
 
@@ -59,6 +56,11 @@ def check(schedules: Path, messages: Path, channel: str | None, online: bool) ->
     """Validate the town's files and render every message; exit 2 listing every problem.
 
     With --online, also report whether each network service is reachable (exit 1 if one is not)."""
+    # Imported here: the robots' report, the quiz's line and the voice check are for `check` only, not `run`.
+    from bot.cli.audio import tts_health
+    from bot.cli.robots import robots_report
+    from bot.sorting.quiz_report import quiz_check_line
+
     loaded = load(sources_from_env(schedules, messages, channel))
     c = loaded.campaign
     targets = sum(len(j.targets) for j in loaded.plan.jobs)

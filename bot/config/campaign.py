@@ -26,8 +26,6 @@ from bot.core.routes import reply_groups
 from bot.errors import ConfigError, Problem
 from bot.settings import Settings
 from bot.sorting.files import build_dictionary, read_town
-from bot.sorting.quiz import draw
-from bot.sorting.tips import monthly_tip
 
 
 @dataclass(frozen=True)
@@ -129,6 +127,8 @@ def quiz_questions(schedules: Path, campaign: Campaign, plan: Plan) -> dict[str,
     quizzes = [j for j in plan.jobs if j.kind is JobKind.QUIZ]
     if not quizzes:
         return {}
+    from bot.sorting.quiz import draw  # with the dictionary: only for a plan with quizzes
+
     dictionary = build_dictionary(schedules)
     out: dict[str, dict[str, Any]] = {}
     for job in quizzes:
@@ -141,6 +141,8 @@ def _sorting_tips(schedules: Path, campaign: Campaign, plan: Plan) -> dict[tuple
     """The month's sorting tip for the loudspeaker scripts, when the town turned them on (rules.broadcast)."""
     if not campaign.rules.broadcast.sorting_tip:
         return {}
+    from bot.sorting.tips import monthly_tip  # with the dictionary: only for a town with the tips on
+
     dictionary = build_dictionary(schedules)
     months = {(j.year, j.month) for j in plan.jobs if j.broadcast is not None}
     return {(y, m): monthly_tip(dictionary, y, m) for y, m in sorted(months)}

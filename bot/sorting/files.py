@@ -8,15 +8,20 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from bot.config.loader import _validate
 from bot.config.yamlfile import read_yaml
 from bot.errors import ConfigError, Problem
-from bot.sorting.dictionary import SortingDictionary
 from bot.sorting.model import Category, Item, Naming
-from bot.sorting.normalize import light
-from bot.sorting.schema import DictionaryFile, items_of
+
+if TYPE_CHECKING:
+    from bot.sorting.dictionary import SortingDictionary
+    from bot.sorting.schema import DictionaryFile
+
+# The file's schema, the name folding and the dictionary are imported where a file is read or a dictionary built:
+# every load looks for the town's sorting.yaml, but a town without one (or a daemon with no question yet) needs
+# none of them.
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +30,9 @@ TOWN_FILE: Final = "sorting.yaml"
 
 def read_file(path: Path) -> DictionaryFile:
     """One dictionary file, validated. Raises ConfigError with every problem (file, line, place, value)."""
+    from bot.sorting.normalize import light
+    from bot.sorting.schema import DictionaryFile
+
     doc = read_yaml(path)
     result = _validate(doc, DictionaryFile)
     if isinstance(result, list):
@@ -61,6 +69,8 @@ def shipped_paths() -> list[Path]:
 @lru_cache(maxsize=1)
 def shipped_items() -> tuple[Item, ...]:
     """Every item laba ships, in file order. Raises ConfigError if a shipped file is broken (a packaging bug)."""
+    from bot.sorting.schema import items_of
+
     return tuple(item for path in shipped_paths() for item in items_of(read_file(path)))
 
 
@@ -77,6 +87,8 @@ def read_town(folder: Path) -> TownSorting:
     path = folder / TOWN_FILE
     if not path.is_file():
         return TownSorting()
+    from bot.sorting.schema import items_of
+
     doc = read_file(path)
     return TownSorting(tuple(items_of(doc)), Naming(dict(doc.categories)))
 
@@ -91,6 +103,8 @@ def build_dictionary(town_folder: Path | None) -> SortingDictionary:
 @lru_cache(maxsize=8)
 def _indexed(town_items: tuple[Item, ...], names: tuple[tuple[Category, str], ...]) -> SortingDictionary:
     # Indexing is the costly part (pinyin of every name); the same town files give the same, immutable index.
+    from bot.sorting.dictionary import SortingDictionary
+
     return SortingDictionary((*shipped_items(), *town_items), Naming(dict(names)))
 
 

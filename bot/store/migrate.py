@@ -60,10 +60,11 @@ def create_at_head(conn: Connection) -> None:
     """An empty database: every table from `metadata`, stamped with `HEAD`."""
     # The tables of every store module, so `metadata` describes the whole live schema (as in migrations/env.py);
     # imported here because a database at `HEAD` needs none of them to start.
-    from bot.store import evidence, quiz, relay, rooms, sorting, web
+    from bot.store import quiz, relay, rooms, sorting, web
 
-    _ = (evidence, quiz, relay, rooms, sorting, web)
-    metadata.create_all(conn)
+    _ = (quiz, relay, rooms, sorting, web)
+    # The database was just found empty: no table needs to be looked for first (a query per table saved).
+    metadata.create_all(conn, checkfirst=False)
     _versions.create(conn)
     conn.execute(_versions.insert().values(version_num=HEAD))
 

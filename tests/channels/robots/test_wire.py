@@ -61,3 +61,13 @@ def test_split_prefers_paragraphs_then_lines_then_characters() -> None:
     one_line = "戊" * 1000  # 3000 bytes, no break at all
     parts = split_text(one_line, 2048)
     assert "".join(parts) == one_line and all(len(p.encode()) <= 2048 for p in parts)
+
+
+def test_the_package_names_come_from_their_modules_and_an_unknown_one_is_refused() -> None:
+    # `bot.channels.robots` imports a module when one of its names is first asked for (PEP 562).
+    import bot.channels.robots as robots
+    from bot.channels.robots.wire import RobotRefused as from_module
+
+    assert robots.RobotRefused is from_module
+    with pytest.raises(AttributeError, match="no attribute 'Robot'"):
+        _ = robots.Robot
