@@ -147,21 +147,27 @@ def test_the_cycle_check_sees_a_cycle_and_a_type_checking_import_is_none() -> No
     assert cycles({"bot.a": {"bot.b"}, "bot.b": module_imports("bot.b", b_lazy, known)}) == []
 
 
-@functools.cache
-def concrete_channels() -> frozenset[str]:
-    """Classes of the channel package that are channels (they send text), not protocols."""
+def implementations(package: str, method: str) -> frozenset[str]:
+    """Classes of `package` that implement `method` (a body, not a protocol's stub): its concrete parts."""
     names = set()
     for name, _, tree in MODULES:
-        if not name.startswith("bot.channels"):
+        if not name.startswith(package):
             continue
         for node in ast.walk(tree):
             if not isinstance(node, ast.ClassDef):
                 continue
             protocol = any(isinstance(b, ast.Name) and b.id == "Protocol" for b in node.bases)
-            sends = any(isinstance(f, ast.AsyncFunctionDef) and f.name == "send_text" and f.body for f in node.body)
-            if sends and not protocol:
+            functions = (ast.FunctionDef, ast.AsyncFunctionDef)
+            implements = any(isinstance(f, functions) and f.name == method and f.body for f in node.body)
+            if implements and not protocol:
                 names.add(node.name)
     return frozenset(names)
+
+
+@functools.cache
+def concrete_channels() -> frozenset[str]:
+    """Classes of the channel package that are channels (they send text), not protocols."""
+    return implementations("bot.channels", "send_text")
 
 
 def isinstance_on(tree: ast.Module, classes: Set[str]) -> list[str]:
@@ -200,18 +206,7 @@ def test_the_isinstance_check_sees_a_tuple_and_an_attribute() -> None:
 @functools.cache
 def concrete_stores() -> frozenset[str]:
     """Classes of the store package that are stores (they claim deliveries), not protocols."""
-    names = set()
-    for name, _, tree in MODULES:
-        if not name.startswith("bot.store"):
-            continue
-        for node in ast.walk(tree):
-            if not isinstance(node, ast.ClassDef):
-                continue
-            protocol = any(isinstance(b, ast.Name) and b.id == "Protocol" for b in node.bases)
-            claims = any(isinstance(f, ast.FunctionDef) and f.name == "claim" and f.body for f in node.body)
-            if claims and not protocol:
-                names.add(node.name)
-    return frozenset(names)
+    return implementations("bot.store", "claim")
 
 
 def test_the_stores_are_found() -> None:
