@@ -509,6 +509,7 @@ async def run_daemon(app: App, clock: RealTimeClock, stop: asyncio.Event, reload
     if app.broken is not None:
         await scheduler.report_broken(app.broken)
     app.upcoming.bind(scheduler.pending)
+    _warn_recorded_ahead(app.store, clock.now())
     pending = scheduler.pending()
     if pending:
         key, at = pending[0]
@@ -535,6 +536,21 @@ async def run_daemon(app: App, clock: RealTimeClock, stop: asyncio.Event, reload
         await app.channel.close()
         listener.cancel()
         await asyncio.gather(listener, ticker, robots_watch, return_exceptions=True)
+
+
+def _warn_recorded_ahead(store: SqlStore, now: datetime) -> None:
+    """Messages not yet due but recorded already will not be sent when their time comes: say so at start, where the
+    clerk looks (a rehearsal on this database leaves them; `laba simulate` refuses a database the daemon used)."""
+    from bot.store.ahead import recorded_ahead
+
+    ahead = recorded_ahead(store, now)
+    if ahead.count and ahead.first is not None:
+        log.error(
+            "数据库里已经记着 %d 条还没到时间的消息（最早一条原定 %s），到时候不会再发。多半是在这个数据目录上"
+            "预演（laba simulate）留下的：预演请用单独的数据目录；要让这些消息照常发出，请换一个新的数据目录启动",
+            ahead.count,
+            format_instant(ahead.first),
+        )
 
 
 async def _after_quiet_hours(app: App, stop: asyncio.Event, every_seconds: float = 60.0) -> None:

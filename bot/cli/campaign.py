@@ -287,6 +287,8 @@ def simulate_command(
     sleep = asyncio.sleep if live else clock.sleep
     app = build_app(schedules, messages, channel, clock, echo=echo, rehearsal=not live, sleep=sleep)
     try:
+        if not live:
+            _refuse_the_daemons_database(app)
         outcomes = asyncio.run(simulate(app, clock, start, end))
     finally:
         app.close()
@@ -294,6 +296,25 @@ def simulate_command(
         click.echo(json.dumps({"deliveries": [_outcome_json(o) for o in outcomes]}, ensure_ascii=False, indent=2))
         return
     _print_log(app, outcomes)
+
+
+def _refuse_the_daemons_database(app: App) -> None:
+    """A rehearsal records what it plays through as sent: on the database the daemon runs on, those messages would
+    never go out for real. Exits 2 with what to do instead."""
+    from bot.store.ahead import daemon_started
+    from bot.store.unavailable import masked_url
+
+    started = daemon_started(app.store, app.loaded.campaign.town.id)
+    if started is None:
+        return
+    where = masked_url(app.settings.database_url) if app.settings else "这个数据库"
+    click.echo(
+        f"✗ 这个数据库（{where}）从 {format_instant(started)} 起正式运行过，不能在上面预演："
+        "预演会把消息记成“已发”，正式运行到时候就不会再发。\n"
+        "  请用单独的数据目录预演，例如：BOT_DATA_DIR=/tmp/试跑 laba simulate …（真要发出去才加 --live）",
+        err=True,
+    )
+    sys.exit(2)
 
 
 def _print_log(app: App, outcomes: list[Outcome]) -> None:
