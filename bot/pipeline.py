@@ -164,11 +164,12 @@ class Pipeline:
             self.store.heartbeat(self.runner, self.wall())
             self._last_beat = tick
 
-    def unsettled(self, job: PlannedJob) -> list[Target]:
+    def unsettled(self, job: PlannedJob, records: Iterable[DeliveryRecord] | None = None) -> list[Target]:
         """Targets of `job` with no outcome yet: no record, one released before the message left, or one cut off
-        here whose record the database could not take (`Interrupted`). Raises the store's error when the database
-        can't be read."""
-        return open_targets(job, self.store.deliveries(frozenset({job.key})), self._interrupted.held(job.key))
+        here whose record the database could not take (`Interrupted`). `records`: the job's, if read already (else
+        read now: raises the store's error when the database can't be read)."""
+        found = self.store.deliveries(frozenset({job.key})) if records is None else records
+        return open_targets(job, found, self._interrupted.held(job.key))
 
     async def _deliver(self, job: PlannedJob, target: Target, facts: ProofFacts) -> Outcome:
         if job.kind is JobKind.CHASE and job.activity and target.unit in facts.of(job.activity.id):

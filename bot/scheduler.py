@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,7 +33,7 @@ from bot.errors import ConfigError
 from bot.pipeline import Outcome, Pipeline, job_label
 from bot.recovery import HEARTBEAT_SECONDS, recover
 from bot.resumption import RESUME_BACKOFF, after_quiet, give_up, resume_at, say_resuming, still_open
-from bot.store.base import DeliveryStatus, Store
+from bot.store.base import DeliveryRecord, Store
 
 log = logging.getLogger(__name__)
 
@@ -194,17 +195,14 @@ class CampaignScheduler:
         unsettled targets MISSED and tell the admins which. Jobs from before the store's first start are history.
         `added`: the unsettled targets came with an edit of the plan (a unit added after its jobs went out): too old
         ones are recorded MISSED with that reason, not reported as a stoppage the admins need to hear of."""
-        open_statuses = {DeliveryStatus.RELEASED.value}
-        settled = {
-            (d.job_key, d.target)
-            for d in self.pipeline.store.deliveries(frozenset(j.key for j in past))
-            if d.status.value not in open_statuses
-        }
+        records: dict[str, list[DeliveryRecord]] = defaultdict(list)  # one read for every past job
+        for record in self.pipeline.store.deliveries(frozenset(j.key for j in past)):
+            records[record.job_key].append(record)
         late: list[PlannedJob] = []
         missed: list[tuple[PlannedJob, list[Outcome]]] = []
         before_service = 0
         for job in past:
-            if all((job.key, t.id) in settled for t in job.targets):
+            if not self.pipeline.unsettled(job, records[job.key]):
                 continue
             if job.at < self._service_start:
                 before_service += 1
